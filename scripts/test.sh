@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The project's whole test suite: typecheck, TypeScript tests (node:test), Groovy tests (Groovy 2.4), Groovy lint.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true NO_COLOR=1
+
+echo "== typecheck"
+npx tsc --noEmit -p .
+
+echo "== TypeScript tests"
+# Node 20 does not expand globs or find .ts files by itself: the shell lists them.
+shopt -s nullglob
+files=(test/*.test.ts)
+node --test --import tsx --test-concurrency=2 "${files[@]}"
+
+if [ -x test/groovy/run.sh ]; then
+  echo "== Groovy tests (Groovy 2.4, Jenkins' version)"
+  bash test/groovy/run.sh
+fi
+if [ -x scripts/lint-groovy.sh ]; then
+  echo "== Groovy lint"
+  bash scripts/lint-groovy.sh
+fi

@@ -1,0 +1,22 @@
+/** The git repository the images are built from. */
+import { execa } from "execa";
+import { InvalidInputError } from "../core/errors.js";
+
+async function git(root: string, args: string[]): Promise<string> {
+  const result = await execa("git", args, { cwd: root, reject: false });
+  if (result.exitCode !== 0) {
+    throw new InvalidInputError(`git ${args.join(" ")} failed in ${root} (exit ${result.exitCode}): ${result.stderr.trim() || result.stdout.trim()}; pass --sha instead`);
+  }
+  return result.stdout.trim();
+}
+
+/** The checked-out commit, abbreviated to 12 characters (7 is too short to stay unique in a busy repository). */
+export function headSha(root: string): Promise<string> {
+  return git(root, ["rev-parse", "--short=12", "HEAD"]);
+}
+
+/** The current branch, or undefined on a detached HEAD (CI checkouts); Jenkins passes BRANCH_NAME instead. */
+export async function currentBranch(root: string): Promise<string | undefined> {
+  const name = await git(root, ["rev-parse", "--abbrev-ref", "HEAD"]);
+  return name === "HEAD" ? undefined : name;
+}

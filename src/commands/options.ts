@@ -1,0 +1,57 @@
+/** Option parsing shared by several commands: image tags, durations, integers. */
+import { InvalidArgumentError } from "commander";
+import type { ComponentName } from "../core/catalogue.js";
+import { InvalidInputError } from "../core/errors.js";
+import { makeTag, normalizeSha, parseTag, type ParsedTag } from "../core/tag.js";
+import { currentBranch, headSha } from "../adapters/git.js";
+import type { Project } from "../adapters/files.js";
+
+export interface TagOptions {
+  tag?: string;
+  sha?: string;
+  branch?: string;
+  build?: number;
+}
+
+/** --tag as given, or the tag derived from --sha (or git HEAD when allowed) and the component's VERSION. */
+export async function resolveTag(
+  project: Project,
+  component: ComponentName,
+  opts: TagOptions,
+  { releaseBranch = "main", shaFromGit = false }: { releaseBranch?: string; shaFromGit?: boolean } = {},
+): Promise<ParsedTag> {
+  if (opts.tag !== undefined && opts.sha !== undefined) throw new InvalidInputError("give --tag or --sha, not both");
+  if (opts.tag !== undefined) {
+    if (opts.tag === "latest") throw new InvalidInputError('--tag "latest" is not allowed: releases use the semver+SHA tag');
+    return parseTag(opts.tag);
+  }
+  let sha = opts.sha === undefined ? undefined : normalizeSha(opts.sha);
+  if (sha === undefined) {
+    if (!shaFromGit) throw new InvalidInputError("give --tag <tag> or --sha <commit>");
+    sha = await headSha(project.root);
+  }
+  return makeTag({ version: project.version(component), sha, branch: opts.branch, releaseBranch, build: opts.build });
+}
+
+export { currentBranch };
+
+export function parseNonNegativeInt(flag: string) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${flag} must be a non-negative integer, got "${value}"`);
+    return Number(value);
+  };
+}
+
+const DURATION = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$/;
+
+/** "90s", "20m", "1h30m", "250ms" → milliseconds. */
+export function parseDuration(flag: string) {
+  return (value: string): number => {
+    const m = DURATION.exec(value);
+    if (value === "" || m === null || m.slice(1).every((g) => g === undefined)) {
+      throw new InvalidArgumentError(`${flag} must be a duration such as 90s, 20m or 1h30m, got "${value}"`);
+    }
+    const [h, min, s, ms] = m.slice(1).map((g) => Number(g ?? 0)) as [number, number, number, number];
+    return ((h * 60 + min) * 60 + s) * 1000 + ms;
+  };
+}

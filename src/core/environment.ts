@@ -1,0 +1,139 @@
+/**
+ * Environment files (environments/<name>.json): schema, validation with messages naming file and field.
+ * Pure: parsing takes the file's text; reading the file is the caller's job (src/adapters/files.ts).
+ */
+import { z } from "zod";
+import { COMPONENT_NAMES, type ComponentName } from "./catalogue.js";
+import { InvalidInputError } from "./errors.js";
+
+export const ENVIRONMENT_NAME = /^[a-z][a-z0-9-]{0,30}$/;
+
+const AWS_REGION = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/;
+const ACCOUNT = /^\d{12}$/;
+const arn = (service: string, resource: RegExp, what: string) =>
+  z
+    .string()
+    .regex(
+      new RegExp(`^arn:aws[a-z-]*:${service}:[a-z0-9-]*:(\\d{12})?:${resource.source}$`),
+      `must be an ${what} ARN (arn:aws:${service}:...)`,
+    );
+const roleArn = z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, "must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)");
+const secretRef = z
+  .string()
+  .regex(
+    /^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+(:[\w-]*:[\w-]*:[\w-]*)?|arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:parameter\/[\w/.-]+)$/,
+    "must be a Secrets Manager secret ARN or an SSM parameter ARN (never a plain value)",
+  );
+
+const componentOverride = z.strictObject({
+  desiredCount: z.number().int().min(0).max(100).optional(),
+  cpu: z.number().int().positive().optional(),
+  memory: z.number().int().positive().optional(),
+  ephemeralStorageGiB: z.number().int().min(21).max(200).optional(),
+  /** Ring replication factor (mimir, loki). */
+  replicationFactor: z.number().int().min(1).max(5).optional(),
+});
+export type ComponentOverride = z.infer<typeof componentOverride>;
+
+const loadBalancer = z.strictObject({
+  targetGroupArn: arn("elasticloadbalancing", /targetgroup\/[\w-]+\/[0-9a-f]+/, "ELB target group"),
+  /** Container port the target group forwards to; default: the component's http port. */
+  containerPort: z.number().int().min(1).max(65535).optional(),
+  healthCheckGracePeriodSeconds: z.number().int().min(0).max(2147483647).default(120),
+});
+export type LoadBalancerSetting = z.infer<typeof loadBalancer>;
+
+const perComponent = <T extends z.ZodType>(schema: T) => z.partialRecord(z.enum(COMPONENT_NAMES), schema);
+
+export const environmentSchema = z.strictObject({
+  $schema: z.string().optional(),
+  description: z.string().optional(),
+  account: z.string().regex(ACCOUNT, "must be a 12-digit AWS account id"),
+  region: z.string().regex(AWS_REGION, "must be an AWS region such as ap-northeast-2"),
+  cluster: z.string().regex(/^[A-Za-z0-9_-]{1,255}$/, "must be an ECS cluster name"),
+  releaseBranch: z.string().min(1).default("main"),
+  ecr: z.strictObject({
+    registry: z
+      .string()
+      .regex(/^(\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com|127\.0\.0\.1(:\d+)?|localhost(:\d+)?)$/, "must be an ECR registry host (<account>.dkr.ecr.<region>.amazonaws.com)"),
+    repositoryPrefix: z.string().regex(/^[a-z0-9][a-z0-9._/-]*$|^$/, "must be a valid ECR repository name prefix").default("lgtm-"),
+    /** Lifecycle policy: keep this many images per repository. */
+    keepImages: z.number().int().min(1).max(1000).default(50),
+  }),
+  cloudMap: z.strictObject({
+    namespace: z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/, "must be a DNS namespace such as lgtm.local"),
+    /** Cloud Map service ARN per component (the service's serviceRegistries entry). */
+    services: z.strictObject(
+      Object.fromEntries(
+        COMPONENT_NAMES.map((c) => [c, arn("servicediscovery", /service\/srv-[a-z0-9]+/, "AWS Cloud Map service")]),
+      ) as Record<ComponentName, ReturnType<typeof arn>>,
+    ),
+  }),
+  s3Bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be an S3 bucket name"),
+  network: z.strictObject({
+    subnets: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, "must be a subnet id (subnet-...)")).min(1),
+    securityGroups: z.array(z.string().regex(/^sg-[0-9a-f]{8,17}$/, "must be a security group id (sg-...)")).min(1).max(5),
+    assignPublicIp: z.enum(["ENABLED", "DISABLED"]).default("DISABLED"),
+  }),
+  roles: z.strictObject({
+    executionRoleArn: roleArn,
+    taskRoleArn: roleArn,
+    /** Per-component task role overrides (e.g. alloy needs CloudWatch read access). */
+    taskRoleArns: perComponent(roleArn).default({}),
+  }),
+  logGroupPrefix: z.string().regex(/^\/[\w./#-]*[\w#-]$/, "must be a log group path such as /ecs/lgtm"),
+  cpuArchitecture: z.enum(["X86_64", "ARM64"]).default("X86_64"),
+  grafana: z.strictObject({
+    adminPasswordSecret: secretRef,
+    database: z.strictObject({
+      /** sqlite3 keeps data on the task's ephemeral disk: wiped on every deploy. Only for local rehearsal. */
+      type: z.enum(["postgres", "mysql", "sqlite3"]),
+      host: z.string().default(""),
+      name: z.string().default("grafana"),
+      user: z.string().default("grafana"),
+      sslMode: z.enum(["disable", "require", "verify-ca", "verify-full"]).default("require"),
+      passwordSecret: secretRef,
+    }),
+    rootUrl: z.string().url().optional(),
+  }),
+  loadBalancers: perComponent(loadBalancer).default({}),
+  components: perComponent(componentOverride).default({}),
+  tags: z.record(z.string().regex(/^[\w .:/=+@-]{1,128}$/), z.string().max(256)).default({}),
+});
+
+export type Environment = z.infer<typeof environmentSchema> & { name: string; file: string };
+
+function fieldPath(path: PropertyKey[]): string {
+  let out = "";
+  for (const part of path) out += typeof part === "number" ? `[${part}]` : out === "" ? String(part) : `.${String(part)}`;
+  return out === "" ? "(top level)" : out;
+}
+
+/** Parses and validates an environment file's text. Errors name the file and every bad field. */
+export function parseEnvironment(name: string, file: string, text: string): Environment {
+  if (!ENVIRONMENT_NAME.test(name)) throw new InvalidInputError(`invalid environment name "${name}": use lower-case letters, digits and dashes`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new InvalidInputError(`${file}: invalid JSON: ${(error as Error).message}`);
+  }
+  const parsed = environmentSchema.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const where = fieldPath(issue.path);
+      let message = issue.message;
+      if (issue.code === "unrecognized_keys") message = `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
+      if (issue.code === "invalid_type" && /received undefined/.test(issue.message)) message = "is required";
+      return `  field "${where}": ${message}`;
+    });
+    throw new InvalidInputError(`${file}: invalid environment:\n${lines.join("\n")}`);
+  }
+  const env = { ...parsed.data, name, file };
+  const mismatch = [
+    !env.ecr.registry.startsWith(`${env.account}.`) && env.ecr.registry.includes(".dkr.ecr.") ? `field "ecr.registry": account ${env.ecr.registry.split(".")[0]} differs from "account" ${env.account}` : undefined,
+    env.ecr.registry.includes(".dkr.ecr.") && !env.ecr.registry.includes(`.dkr.ecr.${env.region}.`) ? `field "ecr.registry": region differs from "region" ${env.region}` : undefined,
+  ].filter((m): m is string => m !== undefined);
+  if (mismatch.length > 0) throw new InvalidInputError(`${file}: invalid environment:\n${mismatch.map((m) => `  ${m}`).join("\n")}`);
+  return env;
+}
