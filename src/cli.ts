@@ -65,6 +65,7 @@ function main(): void {
     out: (line) => process.stdout.write(`${line}\n`),
     err: (line) => process.stderr.write(`${line}\n`),
     env: process.env,
+    isTTY: process.stdout.isTTY === true,
     signal: abort.signal,
   };
   run(process.argv.slice(2), io).then(

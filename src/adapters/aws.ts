@@ -63,6 +63,8 @@ function endpointFor(service: "ECS" | "ECR", s: AwsSettings): string | undefined
 
 type AnyClient = ECSClient | ECRClient;
 
+const LOOPBACK = /^https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?(\/|$)/;
+
 function instrument(client: AnyClient, service: string, counter: CallCounter): void {
   const stack = client.middlewareStack as unknown as {
     add(mw: unknown, opts: Record<string, unknown>): void;
@@ -95,8 +97,11 @@ export function createAwsClients(settings: AwsSettings, counter = new CallCounte
   };
   const ecsEndpoint = endpointFor("ECS", settings);
   const ecrEndpoint = endpointFor("ECR", settings);
-  const ecs = new ECSClient({ ...common, ...(ecsEndpoint ? { endpoint: ecsEndpoint } : {}) });
-  const ecr = new ECRClient({ ...common, ...(ecrEndpoint ? { endpoint: ecrEndpoint } : {}) });
+  // A loopback endpoint is the local emulator: it checks no signatures, so never hand it real credentials.
+  const local = (url: string | undefined) => url !== undefined && LOOPBACK.test(url) && !settings.env.AWS_ACCESS_KEY_ID;
+  const dummy = { credentials: { accessKeyId: "lgtm-local", secretAccessKey: "lgtm-local" } };
+  const ecs = new ECSClient({ ...common, ...(ecsEndpoint ? { endpoint: ecsEndpoint } : {}), ...(local(ecsEndpoint) ? dummy : {}) });
+  const ecr = new ECRClient({ ...common, ...(ecrEndpoint ? { endpoint: ecrEndpoint } : {}), ...(local(ecrEndpoint) ? dummy : {}) });
   instrument(ecs, "ECS", counter);
   instrument(ecr, "ECR", counter);
   return {

@@ -14,6 +14,8 @@ export interface Io {
   err(line: string): void;
   /** Environment variables (process.env in production). */
   env: Readonly<Record<string, string | undefined>>;
+  /** Whether stdout is a terminal (colour is used only then, and never with NO_COLOR). */
+  isTTY?: boolean;
   /** AbortSignal raised on SIGINT/SIGTERM. */
   signal: AbortSignal;
 }

@@ -64,6 +64,7 @@ export function templateValues(component: ComponentName, env: Environment, image
     "lgtm:environment": env.name,
     "lgtm:version": image.tag.version,
     "lgtm:git-sha": image.tag.sha,
+    "lgtm:image-tag": image.tag.tag,
     "managed-by": "lgtm-deploy",
   };
   return {

@@ -1,0 +1,59 @@
+/**
+ * What would change between the running task definition and the rendered one. The diff itself is jsondiffpatch's;
+ * this module only normalizes both sides (fields ECS adds on registration) and prints RFC 6902 operations.
+ */
+import type { RegisterTaskDefinitionCommandInput, Tag, TaskDefinition } from "@aws-sdk/client-ecs";
+import { create } from "jsondiffpatch";
+import { format as toJsonPatch } from "jsondiffpatch/formatters/jsonpatch";
+
+/** Returned by DescribeTaskDefinition but not accepted by RegisterTaskDefinition. */
+const SERVER_FIELDS = ["taskDefinitionArn", "revision", "status", "requiresAttributes", "compatibilities", "registeredAt", "registeredBy", "deregisteredAt", "deleteRequestedAt"];
+
+const differ = create({
+  // Match array items by identity rather than position: containers by name, env vars by name, ports by number.
+  objectHash: (item: object, index?: number) => {
+    const o = item as Record<string, unknown>;
+    return String(o.name ?? o.containerPort ?? o.key ?? o.sourceVolume ?? `$$index:${index}`);
+  },
+  arrays: { detectMove: false },
+});
+
+export function normalizeRunning(td: TaskDefinition, tags: readonly Tag[]): Record<string, unknown> {
+  const out: Record<string, unknown> = JSON.parse(JSON.stringify(td));
+  for (const f of SERVER_FIELDS) delete out[f];
+  if (tags.length > 0) out.tags = tags;
+  return out;
+}
+
+export interface DiffLine {
+  op: "add" | "remove" | "replace";
+  path: string;
+  value?: unknown;
+  from?: unknown;
+}
+
+const lookup = (root: unknown, pointer: string): unknown =>
+  pointer
+    .split("/")
+    .slice(1)
+    .reduce<unknown>((node, key) => (node !== null && typeof node === "object" ? (node as Record<string, unknown>)[key.replace(/~1/g, "/").replace(/~0/g, "~")] : undefined), root);
+
+export function diffTaskDefinitions(running: Record<string, unknown> | undefined, rendered: RegisterTaskDefinitionCommandInput): DiffLine[] {
+  const target = JSON.parse(JSON.stringify(rendered)) as Record<string, unknown>;
+  const delta = differ.diff(running ?? {}, target);
+  if (delta === undefined) return [];
+  return toJsonPatch(delta)
+    .filter((op) => op.op === "add" || op.op === "remove" || op.op === "replace")
+    .map((op) => ({
+      op: op.op as DiffLine["op"],
+      path: op.path,
+      ...("value" in op ? { value: op.value } : {}),
+      ...(op.op === "replace" || op.op === "remove" ? { from: lookup(running, op.path) } : {}),
+    }));
+}
+
+export function formatDiff(lines: readonly DiffLine[]): string[] {
+  if (lines.length === 0) return ["(no changes)"];
+  const show = (v: unknown) => JSON.stringify(v);
+  return lines.map((l) => (l.op === "add" ? `+ ${l.path}: ${show(l.value)}` : l.op === "remove" ? `- ${l.path}: ${show(l.from)}` : `~ ${l.path}: ${show(l.from)} -> ${show(l.value)}`));
+}
