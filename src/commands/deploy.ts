@@ -60,8 +60,8 @@ export function registerDeploy(program: Command, io: Io, setResult: (code: numbe
       renderService(p.component, env, { tag: p.tag }, p.templates.service);
     }
     const clients = clientsFor(g, env, io);
+    const plans: ComponentPlan[] = [];
     try {
-      const plans: ComponentPlan[] = [];
       for (const p of prepared) {
         const repo = repositoryName(p.component, env.ecr.repositoryPrefix);
         const digest = await resolveDigest(clients.ecr, repo, p.tag.tag, env.ecr.registry);
@@ -78,16 +78,16 @@ export function registerDeploy(program: Command, io: Io, setResult: (code: numbe
         return;
       }
       const options = engineOptions("deploy", g, env, io, flags, clients, { atomic: flags.atomic, createMissing: flags.createMissing });
-      let outcomes;
-      try {
-        outcomes = await runRelease(plans, options);
-      } catch (error) {
-        if (error instanceof LgtmError) {
-          for (const p of plans) writeRecord(recordPath(flags.record, p.component, plans.length > 1), notStartedRecord("deploy", p, env, error, clients.counter.snapshot()));
+      setResult(finishRelease(await runRelease(plans, options), flags, io, g.json));
+    } catch (error) {
+      // Stopped before anything changed (missing image, missing service, deployment in flight): still leave a record.
+      if (error instanceof LgtmError && !flags.dryRun) {
+        for (const p of prepared) {
+          const plan = plans.find((x) => x.component === p.component) ?? { component: p.component, serviceName: serviceName(p.component), target: { kind: "register" as const, input: {} as never, image: imageReference(p.component, env, { tag: p.tag }), digest: null, tag: p.tag } };
+          writeRecord(recordPath(flags.record, p.component, prepared.length > 1), notStartedRecord("deploy", plan, env, error, clients.counter.snapshot()));
         }
-        throw error;
       }
-      setResult(finishRelease(outcomes, flags, io, g.json));
+      throw error;
     } finally {
       clients.destroy();
     }

@@ -18,10 +18,49 @@ const differ = create({
   arrays: { detectMove: false },
 });
 
+/** Drops what ECS fills in by default on registration (empty lists, hostPort = containerPort) so only real changes show. */
+function dropDefaults(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(dropDefaults);
+  if (node === null || typeof node !== "object") return node;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node)) {
+    if (Array.isArray(v) && v.length === 0) continue;
+    if (k === "hostPort" && v === (node as Record<string, unknown>).containerPort) continue;
+    out[k] = dropDefaults(v);
+  }
+  return out;
+}
+
 export function normalizeRunning(td: TaskDefinition, tags: readonly Tag[]): Record<string, unknown> {
   const out: Record<string, unknown> = JSON.parse(JSON.stringify(td));
   for (const f of SERVER_FIELDS) delete out[f];
   if (tags.length > 0) out.tags = tags;
+  const cleaned = dropDefaults(out) as Record<string, unknown>;
+  if (Array.isArray(cleaned.containerDefinitions)) {
+    cleaned.containerDefinitions = cleaned.containerDefinitions.map((c: Record<string, unknown>) => {
+      const { cpu, ...rest } = c;
+      return cpu === 0 ? rest : c;
+    });
+  }
+  return cleaned;
+}
+
+/** /containerDefinitions/0/environment/3/value -> containerDefinitions[tempo].environment[S3_BUCKET].value */
+function readablePath(pointer: string, ...roots: unknown[]): string {
+  const parts = pointer.split("/").slice(1).map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"));
+  let out = "";
+  let nodes = roots;
+  for (const part of parts) {
+    const items = nodes.map((n) => (n !== null && typeof n === "object" ? (n as Record<string, unknown>)[part] : undefined));
+    if (/^\d+$/.test(part) && nodes.some(Array.isArray)) {
+      const item = items.find((i) => i !== null && typeof i === "object") as Record<string, unknown> | undefined;
+      const id = item?.name ?? item?.key ?? item?.containerPort;
+      out += id === undefined ? `[${part}]` : `[${String(id)}]`;
+    } else {
+      out += out === "" ? part : `.${part}`;
+    }
+    nodes = items;
+  }
   return out;
 }
 
@@ -46,7 +85,7 @@ export function diffTaskDefinitions(running: Record<string, unknown> | undefined
     .filter((op) => op.op === "add" || op.op === "remove" || op.op === "replace")
     .map((op) => ({
       op: op.op as DiffLine["op"],
-      path: op.path,
+      path: readablePath(op.path, op.op === "add" ? target : running, target),
       ...("value" in op ? { value: op.value } : {}),
       ...(op.op === "replace" || op.op === "remove" ? { from: lookup(running, op.path) } : {}),
     }));

@@ -1,0 +1,382 @@
+import { test, describe } from "node:test";
+import assert from "node:assert/strict";
+import { DescribeServicesCommand, UpdateServiceCommand } from "@aws-sdk/client-ecs";
+import { startRig, type Rig } from "./helpers/emulator.js";
+
+const A = "aaaaaaa1111";
+const B = "bbbbbbb2222";
+const C = "0123456789";
+
+async function withRig(components: Parameters<typeof startRig>[0], fn: (rig: Rig) => Promise<void>, scenario?: Parameters<typeof startRig>[2]): Promise<void> {
+  const rig = await startRig(components, [A, B, C], scenario);
+  try {
+    await fn(rig);
+  } finally {
+    await rig.close();
+  }
+}
+
+async function primaryTd(rig: Rig, service: string): Promise<string | undefined> {
+  const out = await rig.clients.ecs.send(new DescribeServicesCommand({ cluster: rig.env.cluster, services: [service] }));
+  return out.services?.[0]?.deployments?.find((d) => d.status === "PRIMARY")?.taskDefinition;
+}
+
+/** First release creates the service on revision 1 (sha A). */
+async function firstRelease(rig: Rig, component: "mimir" | "loki" | "tempo" | "grafana" = "tempo"): Promise<void> {
+  const r = await rig.cli(["deploy", component, "--env", "local", "--sha", A, "--create-missing"]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+}
+
+describe("deploy against the emulator (real SDK clients over HTTP)", () => {
+  test("success: create, then upgrade; the record tells the whole story", async () => {
+    await withRig(["mimir"], async (rig) => {
+      await firstRelease(rig, "mimir");
+      const r = await rig.cli(["deploy", "mimir", "--env", "local", "--sha", B]);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /\[mimir\] rollout COMPLETED \(PRIMARY\), running 3\/3/);
+      assert.match(r.stdout, /has reached a steady state/);
+      const rec = rig.record("mimir");
+      assert.equal(rec.schemaVersion, 1);
+      assert.equal(rec.command, "deploy");
+      assert.equal(rec.component, "mimir");
+      assert.equal(rec.environment, "local");
+      assert.equal(rec.verdict, "succeeded");
+      assert.equal(rec.exitCode, 0);
+      assert.equal(rec.tag, rig.tag("mimir", B));
+      assert.equal(rec.version, "1.0.0");
+      assert.equal(rec.imageDigest, rig.digest("mimir", B));
+      assert.match(rec.image, new RegExp(`lgtm-mimir@${rec.imageDigest}$`));
+      assert.match(rec.taskDefinition.new, /task-definition\/lgtm-mimir:2$/);
+      assert.match(rec.taskDefinition.previous, /task-definition\/lgtm-mimir:1$/);
+      assert.equal(rec.taskDefinition.rolledBackTo, null);
+      assert.match(rec.deployments.release, /^ecs-svc\//);
+      assert.ok(Date.parse(rec.finishedAt) >= Date.parse(rec.startedAt));
+      assert.deepEqual(rec.failureReasons, []);
+      assert.equal(rec.apiCalls.calls["ECS:UpdateService"], 1);
+      assert.equal(rec.apiCalls.calls["ECS:RegisterTaskDefinition"], 1);
+      // forceNewDeployment and the pinned digest reached ECS.
+      const update = rig.emu.calls().filter((c) => c.operation === "UpdateService").pop()!.input as any;
+      assert.equal(update.forceNewDeployment, true);
+      assert.equal(update.taskDefinition, rec.taskDefinition.new);
+      const reg = rig.emu.calls().filter((c) => c.operation === "RegisterTaskDefinition").pop()!.input as any;
+      assert.equal(reg.containerDefinitions[0].image, rec.image);
+      assert.match(await primaryTd(rig, "lgtm-mimir") ?? "", /lgtm-mimir:2$/);
+    });
+  });
+
+  test("crash loop: noticed after 2 failed tasks (before ECS's breaker), rolled back, exit 3", async () => {
+    await withRig(["loki"], async (rig) => {
+      await firstRelease(rig, "loki");
+      rig.emu.mergeScenario({ images: { [rig.digest("loki", B)]: { behavior: "crash", exitCode: 137, afterMs: 20, reason: "OOMKilled" } } });
+      const r = await rig.cli(["deploy", "loki", "--env", "local", "--sha", B]);
+      assert.equal(r.code, 3, r.stdout + r.stderr);
+      assert.match(r.stdout, /task \w+ stopped: Essential container in task exited \[EssentialContainerExited\]; loki exit 137 \(OOMKilled\)/);
+      assert.match(r.stdout, /release report:/);
+      assert.match(r.stdout, /why: 2 task\(s\) of the new task definition failed/);
+      assert.match(r.stdout, /rolled back to: .*lgtm-loki:1 \(by lgtm-deploy/);
+      const rec = rig.record("loki");
+      assert.equal(rec.verdict, "rolled-back");
+      assert.equal(rec.exitCode, 3);
+      assert.equal(rec.deployments.rollbackBy, "lgtm-deploy");
+      assert.match(rec.taskDefinition.rolledBackTo, /lgtm-loki:1$/);
+      assert.ok(rec.stoppedTasks.some((t: any) => t.containers.some((c: any) => c.exitCode === 137) && t.stopCode === "EssentialContainerExited" && t.failed));
+      assert.match(await primaryTd(rig, "lgtm-loki") ?? "", /lgtm-loki:1$/);
+      const updates = rig.emu.calls().filter((c) => c.operation === "UpdateService").map((c) => (c.input as any).taskDefinition);
+      assert.deepEqual(updates.map((t: string) => t.split(":").pop()), ["2", "1"], "release, then exactly one rollback");
+    });
+  });
+
+  test("failing health check: rolled back, exit 3", async () => {
+    await withRig(["grafana"], async (rig) => {
+      await firstRelease(rig, "grafana");
+      rig.emu.mergeScenario({ images: { [rig.digest("grafana", B)]: { behavior: "unhealthy" } } });
+      const r = await rig.cli(["deploy", "grafana", "--env", "local", "--sha", B]);
+      assert.equal(r.code, 3, r.stdout + r.stderr);
+      assert.match(r.stdout, /health checks/i);
+      assert.equal(rig.record("grafana").verdict, "rolled-back");
+      assert.match(await primaryTd(rig, "lgtm-grafana") ?? "", /lgtm-grafana:1$/);
+    });
+  });
+
+  test("image missing from ECR: exit 5 before any mutating call", async () => {
+    await withRig(["tempo"], async (rig) => {
+      await firstRelease(rig);
+      rig.emu.clearCalls();
+      const r = await rig.cli(["deploy", "tempo", "--env", "local", "--sha", "fedcba9876"]);
+      assert.equal(r.code, 5, r.stderr);
+      assert.match(r.stderr, /image .*lgtm-tempo:1\.0\.0_gfedcba9876 does not exist in ECR; build and push it first/);
+      assert.deepEqual(rig.mutatingCalls(), []);
+      assert.equal(rig.record("tempo").verdict, "not-started");
+    });
+  });
+
+  test("ECS's breaker rolls back first: reported as failure (exit 3), adopted, no second rollback", async () => {
+    await withRig(["loki"], async (rig) => {
+      await firstRelease(rig, "loki");
+      rig.emu.mergeScenario({ images: { [rig.digest("loki", B)]: { behavior: "crash", exitCode: 1, afterMs: 10 } } });
+      // Our own limit set above the breaker's threshold (3) so ECS acts first.
+      const r = await rig.cli(["deploy", "loki", "--env", "local", "--sha", B, "--max-failed-tasks", "50"]);
+      assert.equal(r.code, 3, r.stdout + r.stderr);
+      assert.doesNotMatch(r.stdout, /: succeeded/);
+      assert.match(r.stdout, /circuit breaker is already rolling back/);
+      const rec = rig.record("loki");
+      assert.equal(rec.verdict, "rolled-back");
+      assert.equal(rec.deployments.rollbackBy, "ecs-circuit-breaker");
+      const updates = rig.emu.calls().filter((c) => c.operation === "UpdateService");
+      assert.equal(updates.length, 1, "only our release update; the rollback was ECS's");
+      assert.match(await primaryTd(rig, "lgtm-loki") ?? "", /lgtm-loki:1$/);
+    });
+  });
+
+  test("rollback also fails: exit 4, needs attention", async () => {
+    await withRig(["tempo"], async (rig) => {
+      await firstRelease(rig);
+      // Both the new image and the one we would return to now crash.
+      rig.emu.mergeScenario({ images: { [rig.digest("tempo", A)]: { behavior: "crash", afterMs: 0 }, [rig.digest("tempo", B)]: { behavior: "crash", afterMs: 0 } } });
+      const r = await rig.cli(["deploy", "tempo", "--env", "local", "--sha", B, "--timeout", "20s"]);
+      assert.equal(r.code, 4, r.stdout + r.stderr);
+      assert.match(r.stdout, /rollback failed too|needs attention/);
+      assert.equal(rig.record("tempo").verdict, "failed");
+    });
+  });
+
+  test("first deployment with no previous revision: exit 4 with a clear message", async () => {
+    await withRig(["tempo"], async (rig) => {
+      rig.emu.mergeScenario({ images: { [rig.digest("tempo", A)]: { behavior: "crash", afterMs: 0 } } });
+      const r = await rig.cli(["deploy", "tempo", "--env", "local", "--sha", A, "--create-missing"]);
+      assert.equal(r.code, 4, r.stdout + r.stderr);
+      assert.match(r.stdout, /no previous revision \(first deployment of this service\)/);
+    });
+  });
+
+  test("missing service without --create-missing: exit 5, nothing changed", async () => {
+    await withRig(["tempo"], async (rig) => {
+      const r = await rig.cli(["deploy", "tempo", "--env", "local", "--sha", A]);
+      assert.equal(r.code, 5);
+      assert.match(r.stderr, /service "lgtm-tempo" does not exist in cluster "lgtm"; pass --create-missing/);
+      assert.deepEqual(rig.mutatingCalls(), []);
+    });
+  });
+
+  test("overlapping deployment: exit 5 naming it; --wait-for-idle waits and then releases", async () => {
+    await withRig(["tempo"], async (rig) => {
+      await firstRelease(rig);
+      rig.emu.mergeScenario({ images: { [rig.digest("tempo", A)]: { behavior: "slow", startDelayMs: 400 } } });
+      await rig.clients.ecs.send(new UpdateServiceCommand({ cluster: "lgtm", service: "lgtm-tempo", forceNewDeployment: true }));
+      rig.emu.clearCalls();
+      let r = await rig.cli(["deploy", "tempo", "--env", "local", "--sha", B]);
+      assert.equal(r.code, 5, r.stderr);
+      assert.match(r.stderr, /lgtm-tempo: deployment ecs-svc\/\d+ .* is still in progress/);
+      assert.deepEqual(rig.mutatingCalls(), []);
+      r = await rig.cli(["deploy", "tempo", "--env", "local", "--sha", B, "--wait-for-idle"]);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /waiting for idle/);
+    });
+  });
+
+  test("throttling storm: still correct, the SDK backs off and retries", async () => {
+    await withRig(["tempo"], async (rig) => {
+      await firstRelease(rig);
+      rig.emu.mergeScenario({ api: { "*": { throttleRate: 0.35 }, DescribeServices: { throttleBurst: 4, throttleRate: 0.35 } } });
+      const r = await rig.cli(["deploy", "tempo", "--env", "local", "--sha", B]);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      const rec = rig.record("tempo");
+      assert.ok(rec.apiCalls.retries > 0, `expected retries, got ${JSON.stringify(rec.apiCalls)}`);
+      assert.ok(rig.emu.calls().some((c) => c.errorType === "ThrottlingException"));
+      assert.match(await primaryTd(rig, "lgtm-tempo") ?? "", /lgtm-tempo:2$/);
+    });
+  });
+
+  test("5xx answers and dropped connections: still correct", async () => {
+    await withRig(["tempo"], async (rig) => {
+      await firstRelease(rig);
+      rig.emu.mergeScenario({ api: { "*": { errorRate: 0.3, dropRate: 0.15 } } });
+      const r = await rig.cli(["deploy", "tempo", "--env", "local", "--sha", B]);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      const calls = rig.emu.calls();
+      assert.ok(calls.some((c) => c.status >= 500), "some 5xx were served");
+      assert.ok(calls.some((c) => c.status === 0), "some connections were dropped");
+      assert.equal(calls.filter((c) => c.operation === "UpdateService" && c.status === 200).length, 1, "one successful update");
+    });
+  });
+
+  test("SIGTERM mid-watch: stops waiting and rolls back", async () => {
+    await withRig(["tempo"], async (rig) => {
+      await firstRelease(rig);
+      rig.emu.mergeScenario({ images: { [rig.digest("tempo", B)]: { behavior: "slow", startDelayMs: 5000 } } });
+      const abort = new AbortController();
+      const pending = rig.cli(["deploy", "tempo", "--env", "local", "--sha", B, "--abort-grace", "5s"], { signal: abort.signal });
+      // Abort once the release deployment is underway.
+      for (let i = 0; i < 100 && !rig.emu.calls().some((c) => c.operation === "UpdateService"); i++) await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 100));
+      const t0 = Date.now();
+      abort.abort("SIGTERM");
+      const r = await pending;
+      assert.ok(Date.now() - t0 < 4000, "reacts within a few seconds");
+      assert.equal(r.code, 3, r.stdout + r.stderr);
+      assert.match(r.stdout, /aborted: rolling back/);
+      assert.match(rig.record("tempo").failureReasons.join(), /aborted/);
+      assert.match(await primaryTd(rig, "lgtm-tempo") ?? "", /lgtm-tempo:1$/);
+    });
+  });
+
+  test("--on-abort leave: no rollback, exit 4", async () => {
+    await withRig(["tempo"], async (rig) => {
+      await firstRelease(rig);
+      rig.emu.mergeScenario({ images: { [rig.digest("tempo", B)]: { behavior: "slow", startDelayMs: 5000 } } });
+      const abort = new AbortController();
+      const pending = rig.cli(["deploy", "tempo", "--env", "local", "--sha", B, "--on-abort", "leave"], { signal: abort.signal });
+      for (let i = 0; i < 100 && !rig.emu.calls().some((c) => c.operation === "UpdateService"); i++) await new Promise((r) => setTimeout(r, 20));
+      abort.abort("SIGTERM");
+      const r = await pending;
+      assert.equal(r.code, 4, r.stdout + r.stderr);
+      assert.match(r.stdout, /left in progress/);
+      assert.equal(rig.emu.calls().filter((c) => c.operation === "UpdateService").length, 1);
+    });
+  });
+
+  test("timeout: a rollout that never settles fails and is rolled back", async () => {
+    await withRig(["tempo"], async (rig) => {
+      await firstRelease(rig);
+      rig.emu.mergeScenario({ images: { [rig.digest("tempo", B)]: { behavior: "slow", startDelayMs: 60_000 } } });
+      const r = await rig.cli(["deploy", "tempo", "--env", "local", "--sha", B, "--timeout", "500ms"]);
+      assert.equal(r.code, 3, r.stdout + r.stderr);
+      assert.match(r.stdout, /timed out after/);
+    });
+  });
+
+  test("--bake: success only after staying healthy for the bake time", async () => {
+    await withRig(["tempo"], async (rig) => {
+      await firstRelease(rig);
+      const t0 = Date.now();
+      const r = await rig.cli(["deploy", "tempo", "--env", "local", "--sha", B, "--bake", "400ms"]);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.ok(Date.now() - t0 >= 400);
+      assert.match(r.stdout, /stayed healthy for/);
+    });
+  });
+
+  test("--atomic: one component fails, every component of the release is rolled back", async () => {
+    await withRig(["mimir", "loki", "tempo"], async (rig) => {
+      for (const c of ["mimir", "loki", "tempo"] as const) await firstRelease(rig, c);
+      rig.emu.mergeScenario({ images: { [rig.digest("loki", B)]: { behavior: "crash", afterMs: 10 } } });
+      const r = await rig.cli(["deploy", "mimir", "loki", "tempo", "--env", "local", "--sha", B, "--atomic"]);
+      assert.equal(r.code, 3, r.stdout + r.stderr);
+      for (const c of ["mimir", "loki", "tempo"]) {
+        assert.equal(rig.record(c).verdict, "rolled-back", c);
+        assert.match(await primaryTd(rig, `lgtm-${c}`) ?? "", new RegExp(`lgtm-${c}:1$`));
+      }
+      assert.match(rig.record("mimir").failureReasons.join(), /atomic release because loki failed/);
+    });
+  });
+
+  test("without --atomic only the failing component is rolled back; exit code is the worst", async () => {
+    await withRig(["loki", "tempo"], async (rig) => {
+      for (const c of ["loki", "tempo"] as const) await firstRelease(rig, c);
+      rig.emu.mergeScenario({ images: { [rig.digest("loki", B)]: { behavior: "crash", afterMs: 10 } } });
+      const r = await rig.cli(["deploy", "loki", "tempo", "--env", "local", "--sha", B]);
+      assert.equal(r.code, 3);
+      assert.equal(rig.record("loki").verdict, "rolled-back");
+      assert.equal(rig.record("tempo").verdict, "succeeded");
+    });
+  });
+
+  test("six components in parallel: one DescribeServices call per poll", async () => {
+    const all = ["mimir", "loki", "tempo", "pyroscope", "grafana", "alloy"] as const;
+    await withRig(all, async (rig) => {
+      const r = await rig.cli(["deploy", "--all", "--env", "local", "--sha", A, "--create-missing"]);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      const describes = rig.emu.calls().filter((c) => c.operation === "DescribeServices");
+      assert.equal((describes[0]!.input as any).services.length, 6, "preflight asks for all six at once");
+      assert.ok(describes.every((c) => (c.input as any).services.length >= 1));
+      // While all six were in flight, each poll was a single call naming all of them.
+      assert.ok(describes.filter((c) => (c.input as any).services.length === 6).length >= 2);
+    });
+  });
+
+  test("--dry-run prints the task definition, the diff and the calls, and makes no mutating call", async () => {
+    await withRig(["tempo"], async (rig) => {
+      await firstRelease(rig);
+      rig.emu.clearCalls();
+      const r = await rig.cli(["deploy", "tempo", "--env", "local", "--sha", B, "--dry-run"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /== tempo: rendered task definition/);
+      assert.match(r.stdout, /~ containerDefinitions\[tempo\]\.image: ".*@sha256:[0-9a-f]{64}" -> ".*@sha256:[0-9a-f]{64}"/);
+      assert.match(r.stdout, /ECS UpdateService cluster=lgtm service=lgtm-tempo/);
+      assert.deepEqual(rig.mutatingCalls(), []);
+    });
+  });
+});
+
+describe("manual rollback", () => {
+  test("to previous (from ECS's deployment history), to a revision, to a version", async () => {
+    await withRig(["tempo"], async (rig) => {
+      await firstRelease(rig); // rev 1 (A)
+      assert.equal((await rig.cli(["deploy", "tempo", "--env", "local", "--sha", B])).code, 0); // rev 2 (B)
+      // A failed release (rev 3) must not become "previous".
+      rig.emu.mergeScenario({ images: { [rig.digest("tempo", C)]: { behavior: "crash", afterMs: 0 } } });
+      assert.equal((await rig.cli(["deploy", "tempo", "--env", "local", "--sha", C])).code, 3);
+      let r = await rig.cli(["rollback", "tempo", "--env", "local", "--to", "previous", "--reason", "bad dashboards in 2"]);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(await primaryTd(rig, "lgtm-tempo") ?? "", /lgtm-tempo:1$/);
+      const rec = rig.record("tempo");
+      assert.equal(rec.command, "rollback");
+      assert.equal(rec.reason, "bad dashboards in 2");
+      assert.equal(rec.tag, rig.tag("tempo", A));
+      r = await rig.cli(["rollback", "tempo", "--env", "local", "--to", "2"]);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(await primaryTd(rig, "lgtm-tempo") ?? "", /lgtm-tempo:2$/);
+      r = await rig.cli(["rollback", "tempo", "--env", "local", "--to", rig.tag("tempo", A)]);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(await primaryTd(rig, "lgtm-tempo") ?? "", /lgtm-tempo:1$/);
+      // A version picks the newest revision that carries it: rev 3, the crashing build. Rolling "back" to it fails,
+      // and the rollback itself is rolled back to what was running.
+      r = await rig.cli(["rollback", "tempo", "--env", "local", "--to", "1.0.0"]);
+      assert.equal(r.code, 3, r.stdout + r.stderr);
+      assert.match(r.stderr, /lgtm-tempo:3 \(version 1\.0\.0/);
+      assert.match(await primaryTd(rig, "lgtm-tempo") ?? "", /lgtm-tempo:1$/);
+    });
+  });
+
+  test("bad --to values: exit 2 with a clear message, no mutating call", async () => {
+    await withRig(["tempo"], async (rig) => {
+      await firstRelease(rig);
+      rig.emu.clearCalls();
+      for (const [to, msg] of [
+        ["99", /task definition lgtm-tempo:99 does not exist/],
+        ["arn:aws:ecs:us-east-1:000000000000:task-definition/lgtm-loki:1", /belongs to family lgtm-loki, not lgtm-tempo/],
+        ["yesterday", /expected previous, a revision number/],
+      ] as const) {
+        const r = await rig.cli(["rollback", "tempo", "--env", "local", "--to", to]);
+        assert.equal(r.code, 2, `${to}: ${r.stderr}`);
+        assert.match(r.stderr, msg);
+      }
+      assert.deepEqual(rig.mutatingCalls(), []);
+    });
+  });
+});
+
+describe("status and diff", () => {
+  test("status shows revision, version, counts and rollout state; diff shows the image change", async () => {
+    await withRig(["tempo"], async (rig) => {
+      await firstRelease(rig);
+      let r = await rig.cli(["--json", "status", "tempo", "--env", "local"]);
+      assert.equal(r.code, 0, r.stderr);
+      const s = JSON.parse(r.stdout).components[0];
+      assert.equal(s.revision, 1);
+      assert.equal(s.version, "1.0.0");
+      assert.equal(s.imageTag, rig.tag("tempo", A));
+      assert.equal(s.running, 1);
+      assert.equal(s.desired, 1);
+      assert.equal(s.rolloutState, "COMPLETED");
+      r = await rig.cli(["diff", "tempo", "--env", "local", "--sha", B]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /~ containerDefinitions\[tempo\]\.image/);
+      assert.match(r.stdout, /~ tags\[lgtm:git-sha\]\.value: "aaaaaaa1111" -> "bbbbbbb2222"/);
+      assert.equal(r.stdout.split("\n").filter((l) => /^[~+-] /.test(l)).length, 3, `only image, sha and tag change:\n${r.stdout}`);
+      r = await rig.cli(["diff", "tempo", "--env", "local", "--sha", A, "--exit-code"]);
+      assert.equal(r.code, 0, `no changes for the running SHA: ${r.stdout}`);
+      assert.match(r.stdout, /\(no changes\)/);
+    });
+  });
+});

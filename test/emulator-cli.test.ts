@@ -1,0 +1,200 @@
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { CreateRepositoryCommand, PutImageCommand } from "@aws-sdk/client-ecr";
+import { ListClustersCommand } from "@aws-sdk/client-ecs";
+import { Command } from "commander";
+import { execa } from "execa";
+import { registerEmulator } from "../src/commands/emulator.js";
+import type { Io } from "../src/commands/context.js";
+import { InvalidInputError } from "../src/core/errors.js";
+import { startEmulator } from "../src/emulator/index.js";
+import { FAST, createService, ecrClient, ecsClient, registerTd, waitFor, waitSteady } from "./fixtures/emulator/helpers.js";
+
+interface Harness {
+  out: string[];
+  err: string[];
+  abort: AbortController;
+  done: Promise<void>;
+  code(): number | undefined;
+}
+
+/** Runs `lgtm-deploy [globals] emulator ...` in-process, the way src/cli.ts builds the program. */
+function runCli(args: string[]): Harness {
+  const out: string[] = [];
+  const err: string[] = [];
+  const abort = new AbortController();
+  const io: Io = { out: (l) => out.push(l), err: (l) => err.push(l), env: {}, signal: abort.signal };
+  let code: number | undefined;
+  const program = new Command("lgtm-deploy")
+    .option("--root <dir>", "root", process.cwd())
+    .option("--json", "json", false)
+    .option("--endpoint-url <url>")
+    .option("--region <region>")
+    .exitOverride();
+  registerEmulator(program, io, (c) => {
+    code = c;
+  });
+  for (const sub of program.commands) sub.exitOverride();
+  const done = program.parseAsync(args, { from: "user" }).then(() => undefined);
+  return { out, err, abort, done, code: () => code };
+}
+
+async function firstLine(h: Harness): Promise<string> {
+  return waitFor(async () => h.out[0], (l) => l !== undefined, 5000).then((l) => l!);
+}
+
+describe("lgtm-deploy emulator (command)", () => {
+  it("prints exactly one 'listening' line, serves the SDK, and stops cleanly on the abort signal", async () => {
+    const h = runCli(["emulator", "--port", "0"]);
+    try {
+      const line = await firstLine(h);
+      const m = /^lgtm-deploy emulator listening on (http:\/\/127\.0\.0\.1:(\d+))$/.exec(line);
+      assert.ok(m, line);
+      assert.notEqual(m[2], "0");
+      const emuUrl = m[1]!;
+      const out = await ecsClient({ url: emuUrl } as never).send(new ListClustersCommand({}));
+      assert.deepEqual(out.clusterArns, []);
+      assert.equal(h.out.length, 1);
+    } finally {
+      h.abort.abort("SIGINT");
+      await h.done;
+    }
+    assert.equal(h.code(), 0);
+    assert.ok(h.err.some((l) => l.includes("stopped (signal)")), h.err.join("\n"));
+  });
+
+  it("--json prints a listening event; --max-lifetime ends the command by itself; --region is honoured", async () => {
+    const started = Date.now();
+    const h = runCli(["--json", "--region", "eu-west-1", "emulator", "--port", "0", "--max-lifetime", "1s"]);
+    try {
+      const event = JSON.parse(await firstLine(h)) as { event: string; url: string };
+      assert.equal(event.event, "listening");
+      assert.match(event.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+      const raw = await fetch(event.url, {
+        method: "POST",
+        headers: { "content-type": "application/x-amz-json-1.1", "x-amz-target": "AmazonEC2ContainerServiceV20141113.CreateCluster" },
+        body: JSON.stringify({ clusterName: "c" }),
+      });
+      assert.match(((await raw.json()) as { cluster: { clusterArn: string } }).cluster.clusterArn, /^arn:aws:ecs:eu-west-1:000000000000:cluster\/c$/);
+      await h.done;
+    } finally {
+      h.abort.abort();
+      await h.done;
+    }
+    assert.ok(Date.now() - started >= 950, "ran until its max lifetime");
+    assert.equal(h.code(), 0);
+    assert.deepEqual(JSON.parse(h.out[1]!), { event: "stopped", reason: "max-lifetime" });
+  });
+
+  it("rejects bad flags and scenario files as invalid input before listening", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "emu-cli-"));
+    const bad = join(dir, "s.json");
+    writeFileSync(bad, JSON.stringify({ api: { DescribeServices: { throttleRate: 2 } } }));
+    for (const args of [
+      ["emulator", "--port", "0", "--scenario", bad],
+      ["emulator", "--port", "99999"],
+      ["emulator", "--port", "0", "--max-lifetime", "soon"],
+    ]) {
+      const h = runCli(args);
+      await assert.rejects(h.done, (e: Error) => e instanceof InvalidInputError, args.join(" "));
+      assert.deepEqual(h.out, []);
+    }
+    const h = runCli(["emulator", "--port", "0", "--scenario", bad]);
+    await assert.rejects(h.done, (e: Error) => e.message.includes(bad) && e.message.includes("api.DescribeServices.throttleRate"));
+  });
+
+  it("close() leaves nothing that keeps the process alive", async () => {
+    const r = await execa("node", ["--import", "tsx", "test/fixtures/emulator/exit-after-close.ts"], { timeout: 15_000, reject: false });
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.equal(r.stdout.trim(), "closed []");
+  });
+});
+
+const AWS = "/usr/bin/aws";
+describe("real AWS CLI against the emulator", () => {
+  it("describe-services, list-task-definitions, describe-images and error codes", { skip: existsSync(AWS) ? false : `${AWS} is not installed (CI installs Debian's awscli)` }, async () => {
+    const emu = await startEmulator({ scenario: { timing: FAST } });
+    try {
+      const ecs = ecsClient(emu);
+      const ecr = ecrClient(emu);
+      await ecr.send(new CreateRepositoryCommand({ repositoryName: "mimir", imageTagMutability: "IMMUTABLE" }));
+      const put = await ecr.send(
+        new PutImageCommand({ repositoryName: "mimir", imageTag: "2.14.0", imageManifest: JSON.stringify({ schemaVersion: 2, layers: [{ size: 10 }] }) }),
+      );
+      const image = "000000000000.dkr.ecr.us-east-1.amazonaws.com/mimir:2.14.0";
+      await registerTd(ecs, "mimir", image);
+      const td2 = await registerTd(ecs, "mimir", image);
+      await createService(ecs, { name: "mimir", taskDefinition: td2, desiredCount: 2 });
+      await waitSteady(ecs, "mimir");
+
+      const env = {
+        AWS_ACCESS_KEY_ID: "test",
+        AWS_SECRET_ACCESS_KEY: "test",
+        AWS_DEFAULT_REGION: "us-east-1",
+        AWS_MAX_ATTEMPTS: "1",
+        AWS_PAGER: "",
+        AWS_CONFIG_FILE: "/dev/null",
+        AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
+      };
+      const aws = (args: string[]) =>
+        execa(AWS, ["--endpoint-url", emu.url, "--output", "json", ...args], { env, extendEnv: false, reject: false, timeout: 30_000 });
+
+      // Four CLI processes in parallel (each costs a Python start-up).
+      const [services, tds, images, reg] = await Promise.all([
+        aws(["ecs", "describe-services", "--cluster", "lgtm", "--services", "mimir", "ghost"]),
+        aws(["ecs", "list-task-definitions", "--family-prefix", "mimir", "--sort", "DESC"]),
+        aws(["ecr", "describe-images", "--repository-name", "mimir", "--image-ids", "imageTag=2.14.0"]),
+        aws([
+          "ecs",
+          "register-task-definition",
+          "--family",
+          "cli",
+          "--requires-compatibilities",
+          "FARGATE",
+          "--network-mode",
+          "awsvpc",
+          "--cpu",
+          "256",
+          "--memory",
+          "3072",
+          "--container-definitions",
+          JSON.stringify([{ name: "a", image: "busybox" }]),
+        ]),
+      ]);
+      assert.equal(services.exitCode, 0, services.stderr);
+      const ds = JSON.parse(services.stdout) as {
+        services: { serviceName: string; runningCount: number; taskDefinition: string; deployments: { rolloutState: string; createdAt: unknown }[] }[];
+        failures: { reason: string }[];
+      };
+      assert.equal(ds.services[0]!.serviceName, "mimir");
+      assert.equal(ds.services[0]!.runningCount, 2);
+      assert.equal(ds.services[0]!.taskDefinition, td2);
+      assert.equal(ds.services[0]!.deployments[0]!.rolloutState, "COMPLETED");
+      assert.ok(typeof ds.services[0]!.deployments[0]!.createdAt === "string", "the CLI parsed the epoch timestamp");
+      assert.deepEqual(ds.failures.map((f) => f.reason), ["MISSING"]);
+
+      assert.equal(tds.exitCode, 0, tds.stderr);
+      // The CLI paginates on its own; 2 revisions, newest first.
+      assert.deepEqual((JSON.parse(tds.stdout) as { taskDefinitionArns: string[] }).taskDefinitionArns.map((a) => a.split("/")[1]), ["mimir:2", "mimir:1"]);
+
+      assert.equal(images.exitCode, 0, images.stderr);
+      const di = JSON.parse(images.stdout) as { imageDetails: { imageDigest: string; imageTags: string[] }[] };
+      assert.equal(di.imageDetails[0]!.imageDigest, put.image!.imageId!.imageDigest);
+      assert.deepEqual(di.imageDetails[0]!.imageTags, ["2.14.0"]);
+
+      // botocore maps the error __type too, and the mutating call lands in the call log as such.
+      assert.equal(reg.exitCode, 254);
+      assert.match(reg.stderr, /ClientException.*No Fargate configuration exists for given values: 256 CPU, 3072 memory/s);
+      const cliCalls = emu.calls().filter((c) => c.operation === "RegisterTaskDefinition" && (c.input as { family?: string }).family === "cli");
+      assert.equal(cliCalls.length, 1);
+      assert.equal(cliCalls[0]!.mutating, true);
+      assert.equal(cliCalls[0]!.errorType, "ClientException");
+      assert.ok(emu.calls().some((c) => c.operation === "DescribeImages" && c.service === "ecr" && c.status === 200));
+    } finally {
+      await emu.close();
+    }
+  });
+});

@@ -1,0 +1,362 @@
+/*
+ * Shared plumbing for the lgtm* steps (lgtmDeploy, lgtmRollback, lgtmPipeline).
+ * Not meant to be called from a Jenkinsfile.
+ *
+ * Rules kept here on purpose:
+ *  - every value is checked against an allow-list before any sh runs;
+ *  - shell scripts are constants: values reach them only through withEnv, never through Groovy interpolation;
+ *  - no non-serializable locals survive a step call (no Matcher, no iterators), no @NonCPS method calls a step.
+ */
+
+/** The six components, the only values `component` may take. */
+List components() {
+    return ['mimir', 'loki', 'tempo', 'pyroscope', 'grafana', 'alloy']
+}
+
+/** The minimum Node.js major version the bundled helper needs. */
+int minimumNodeMajor() {
+    return 20
+}
+
+/** Where the bundle lives in the library's resources/. */
+String bundleResource() {
+    return 'lgtm/lgtm-deploy.mjs'
+}
+
+/** Stops the build with a message prefixed by the step name. */
+void fail(String step, String message) {
+    error("${step}: ${message}")
+}
+
+/**
+ * Merges userConfig over defaults after rejecting unknown keys and missing required ones.
+ * A key whose default is null and that is listed in required must be given.
+ */
+Map mergeConfig(String step, Map defaults, Map userConfig, List required) {
+    Map given = userConfig == null ? [:] : userConfig
+    List keys = new ArrayList(given.keySet())
+    List unknown = []
+    for (int i = 0; i < keys.size(); i++) {
+        if (!defaults.containsKey(keys[i])) {
+            unknown.add(keys[i].toString())
+        }
+    }
+    if (unknown) {
+        fail(step, "unknown parameter(s): ${unknown.join(', ')}. Allowed: ${new ArrayList(defaults.keySet()).join(', ')}")
+    }
+    Map cfg = [:]
+    cfg.putAll(defaults)
+    cfg.putAll(given)
+    List missing = []
+    for (int i = 0; i < required.size(); i++) {
+        Object value = cfg[required[i]]
+        if (value == null || value.toString().trim().isEmpty()) {
+            missing.add(required[i].toString())
+        }
+    }
+    if (missing) {
+        fail(step, "missing required parameter(s): ${missing.join(', ')}")
+    }
+    return cfg
+}
+
+/** Checks value against regex (whole string); returns it as a String. Null passes when optional. */
+String matching(String step, String name, Object value, String regex, String expected, boolean optional) {
+    if (value == null) {
+        if (optional) {
+            return null
+        }
+        fail(step, "${name} is required (${expected})")
+    }
+    if (!(value instanceof CharSequence)) {
+        fail(step, "${name} must be a string (${expected}), got ${value.getClass().simpleName}")
+    }
+    String s = value.toString()
+    if (!(s ==~ regex)) {
+        fail(step, "invalid ${name} ${quoted(s)}: expected ${expected}")
+    }
+    return s
+}
+
+/** A printable, single-line, bounded rendering of a rejected value for error messages. */
+String quoted(String s) {
+    String shown = s.length() > 80 ? s.substring(0, 80) + '...' : s
+    return "'" + shown.replace('\n', '\\n').replace('\r', '\\r') + "'"
+}
+
+String component(String step, Object value) {
+    String s = matching(step, 'component', value, '[a-z]{1,20}', "one of ${components().join(', ')}", false)
+    if (!components().contains(s)) {
+        fail(step, "unknown component ${quoted(s)}: expected one of ${components().join(', ')}")
+    }
+    return s
+}
+
+String environmentName(String step, Object value) {
+    return matching(step, 'environment', value, '[a-z][a-z0-9-]{0,30}',
+        'an environment name like prod or local (a file environments/<name>.json; ^[a-z][a-z0-9-]{0,30}$)', false)
+}
+
+String duration(String step, String name, Object value, boolean optional) {
+    String s = matching(step, name, value, '(\\d{1,4}h)?(\\d{1,5}m)?(\\d{1,6}s)?',
+        'a duration like 90s, 20m, 1h or 1h30m', optional)
+    if (s?.isEmpty()) {
+        fail(step, "invalid ${name} '': expected a duration like 90s, 20m, 1h or 1h30m")
+    }
+    return s
+}
+
+Boolean flag(String step, String name, Object value) {
+    if (!(value instanceof Boolean)) {
+        fail(step, "${name} must be true or false, got ${value == null ? 'null' : quoted(value.toString())}")
+    }
+    return value
+}
+
+/** A whole number within [min, max]; accepts Integer/Long or a decimal string. Null passes when optional. */
+String number(String step, String name, Object value, int min, int max, boolean optional) {
+    if (value == null && optional) {
+        return null
+    }
+    String s = value == null ? '' : value.toString()
+    boolean integral = value instanceof Integer || value instanceof Long || value instanceof CharSequence
+    if (!integral || !(s ==~ '\\d{1,6}') || Long.parseLong(s) < min || Long.parseLong(s) > max) {
+        fail(step, "invalid ${name} ${quoted(s)}: expected a whole number from ${min} to ${max}")
+    }
+    return Long.parseLong(s).toString()
+}
+
+String region(String step, Object value) {
+    return matching(step, 'region', value, '[a-z]{2}(-[a-z]+)+-\\d{1,2}', 'an AWS region like eu-west-1', true)
+}
+
+String roleArn(String step, Object value) {
+    return matching(step, 'roleArn', value, 'arn:aws[a-z-]*:iam::\\d{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}',
+        'an IAM role ARN like arn:aws:iam::123456789012:role/jenkins-lgtm-deploy', true)
+}
+
+String credentialsId(String step, Object value) {
+    return matching(step, 'awsCredentialsId', value, '[A-Za-z0-9][A-Za-z0-9._@-]{0,127}',
+        'a Jenkins credentials ID (letters, digits, . _ @ -)', true)
+}
+
+String endpointUrl(String step, Object value) {
+    return matching(step, 'endpointUrl', value, 'https?://[A-Za-z0-9.-]+(:\\d{1,5})?(/[A-Za-z0-9._~/-]*)?',
+        'an http(s) URL like http://127.0.0.1:4566', true)
+}
+
+String rootDir(String step, Object value) {
+    return matching(step, 'root', value, '[A-Za-z0-9._/@+-]{1,500}',
+        'a directory path (letters, digits, . _ / @ + -) holding dockerfiles/ and taskdefs/', true)
+}
+
+String gitSha(String step, Object value) {
+    return matching(step, 'sha', value, '[0-9a-f]{7,40}', 'a git commit SHA (7-40 lowercase hex digits)', true)
+}
+
+String branchName(String step, String name, Object value) {
+    return matching(step, name, value, '[A-Za-z0-9][A-Za-z0-9._/+-]{0,199}', 'a branch name (letters, digits, . _ / + -)', true)
+}
+
+/** An image tag as Docker allows it; also what the helper prints for `tag`. */
+String imageTag(String step, String name, Object value) {
+    return matching(step, name, value, '[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}', 'an image tag like 2.14.0-1a2b3c4', false)
+}
+
+/** Rollback target: previous, a revision number, a task definition ARN of the component, or a version/tag. */
+String rollbackTarget(String step, String componentName, Object value) {
+    String expected = "previous, a revision number, a task definition ARN of lgtm-${componentName}, or a version/tag like 2.14.0"
+    String s = matching(step, 'to', value, '[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,255}', expected, false)
+    boolean ok = s == 'previous' || s ==~ '\\d{1,7}' ||
+        s ==~ "arn:aws[a-z-]*:ecs:[a-z]{2}(-[a-z]+)+-\\d{1,2}:\\d{12}:task-definition/lgtm-${componentName}:\\d{1,7}" ||
+        s ==~ '[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}'
+    if (!ok) {
+        fail(step, "invalid to ${quoted(s)}: expected ${expected}")
+    }
+    return s
+}
+
+/** Free text (rollback reason): 3-500 printable characters on one line. It only ever travels in an env var. */
+String reasonText(String step, Object value) {
+    if (value == null || !(value instanceof CharSequence) || value.toString().trim().length() < 3) {
+        fail(step, 'reason is required: say why you roll back (3-500 characters, one line)')
+    }
+    String s = value.toString().trim()
+    if (s.length() > 500 || s ==~ '(?s).*[\\p{Cntrl}].*') {
+        fail(step, 'invalid reason: use 3-500 characters on one line, without control characters')
+    }
+    return s
+}
+
+/**
+ * Writes the bundled helper into the workspace temp dir and checks that node >= 20 is on the agent.
+ * Returns the bundle's absolute path.
+ */
+String prepareBundle(String step) {
+    String bundle = "${pwd(tmp: true)}/lgtm-deploy.mjs"
+    writeFile(file: bundle, text: libraryResource(bundleResource()), encoding: 'UTF-8')
+    int rc = 0
+    withEnv(["LGTM_MIN_NODE=${minimumNodeMajor()}"]) {
+        rc = sh(script: nodeCheckScript(), returnStatus: true, label: "lgtm: check node >= ${minimumNodeMajor()}")
+    }
+    if (rc == 127) {
+        fail(step, "node was not found on this agent. The lgtm-deploy helper needs Node.js >= ${minimumNodeMajor()} " +
+            'on the PATH: install it on the agent or run on an agent label that has it.')
+    }
+    if (rc != 0) {
+        fail(step, "the node on this agent is too old or broken (check exit ${rc}). " +
+            "The lgtm-deploy helper needs Node.js >= ${minimumNodeMajor()}.")
+    }
+    return bundle
+}
+
+/** Environment every helper call gets. Empty values are left out (withEnv would unset them anyway). */
+List baseEnv(String bundle, Map cfg) {
+    List vars = [
+        "LGTM_BUNDLE=${bundle}",
+        "LGTM_COMPONENT=${cfg.component}",
+        "LGTM_ENVIRONMENT=${cfg.environment}",
+        'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true',
+    ]
+    vars.add("LGTM_ROOT=${cfg.root}")
+    if (cfg.region) {
+        vars.add("LGTM_REGION=${cfg.region}")
+        vars.add("AWS_REGION=${cfg.region}")
+    }
+    if (cfg.endpointUrl) {
+        vars.add("LGTM_ENDPOINT_URL=${cfg.endpointUrl}")
+    }
+    return vars
+}
+
+/**
+ * Runs body with AWS credentials: a CloudBees AWS credentials binding (awsCredentialsId), an assumed role
+ * (withAWS, roleArn), or the agent's own credentials (neither given).
+ */
+Object withAwsAuth(Map cfg, Closure body) {
+    if (cfg.awsCredentialsId) {
+        return withCredentials([[$class: 'AmazonWebServicesCredentialsBinding', credentialsId: cfg.awsCredentialsId,
+                                 accessKeyVariable: 'AWS_ACCESS_KEY_ID', secretKeyVariable: 'AWS_SECRET_ACCESS_KEY']]) {
+            return body()
+        }
+    }
+    if (cfg.roleArn) {
+        Map args = [role: cfg.roleArn]
+        if (cfg.region) {
+            args.region = cfg.region
+        }
+        return withAWS(args) {
+            return body()
+        }
+    }
+    return body()
+}
+
+/** The verdict word used in build descriptions. */
+String verdict(int rc) {
+    Map words = [0: 'released', 3: 'rolled back', 4: 'NEEDS ATTENTION', 2: 'rejected, nothing changed',
+                 5: 'precondition not met, nothing changed']
+    return words.containsKey(rc) ? words[rc] : "failed (exit ${rc})"
+}
+
+/** The failure message for a helper exit code other than 0. subject is e.g. "release of mimir 2.14.0 to prod". */
+String failureMessage(String step, int rc, String subject) {
+    switch (rc) {
+        case 2:
+            return "${step}: ${subject}: invalid input or configuration (exit 2). Nothing was changed."
+        case 3:
+            return "${step}: ${subject} failed and was rolled back (exit 3). The old version is serving."
+        case 4:
+            return "${step}: SERVICE NEEDS ATTENTION: ${subject} failed and the rollback failed or was impossible " +
+                '(exit 4). The service may be running a mix of versions or none: check it in the ECS console and ' +
+                'run the rollback job.'
+        case 5:
+            return "${step}: ${subject}: precondition not met (exit 5). Nothing was changed."
+        case 1:
+            return "${step}: ${subject}: unexpected error (exit 1). See the helper output above."
+        default:
+            return "${step}: ${subject}: the helper stopped with exit ${rc} (interrupted or killed). See the output above."
+    }
+}
+
+/** Marks the build failed and stops it with the message for rc (prints a banner first for exit 4). */
+void failWithExitCode(String step, int rc, String subject) {
+    String message = failureMessage(step, rc, subject)
+    currentBuild.result = 'FAILURE'
+    if (rc == 4) {
+        echo('!' * 100)
+        echo(message)
+        echo('!' * 100)
+    }
+    error(message)
+}
+
+// ----------------------------------------------------------------------------------------------------------
+// Shell scripts. Constants: values only come from the environment (LGTM_*), so nothing a user typed is parsed
+// by the shell. POSIX sh (Jenkins runs sh with /bin/sh). `--flag=value` keeps values starting with "-" as values.
+// ----------------------------------------------------------------------------------------------------------
+
+String nodeCheckScript() {
+    return '''\
+if ! command -v node >/dev/null 2>&1; then
+  echo "lgtm: node is not on the PATH of this agent" >&2
+  exit 127
+fi
+node --version
+node -e 'const m = Number(process.versions.node.split(".")[0]); process.exit(m >= Number(process.env.LGTM_MIN_NODE) ? 0 : 3)'
+'''
+}
+
+/** Flags shared by every helper command; appended to "$@". */
+String commonFlagsScript() {
+    return '''\
+set -- "$@" "--root=$LGTM_ROOT"
+if [ -n "${LGTM_REGION:-}" ]; then set -- "$@" "--region=$LGTM_REGION"; fi
+if [ -n "${LGTM_ENDPOINT_URL:-}" ]; then set -- "$@" "--endpoint-url=$LGTM_ENDPOINT_URL"; fi
+'''
+}
+
+/** Flags naming the revision the image is built from (tag and build). */
+String revisionFlagsScript() {
+    return '''\
+if [ -n "${LGTM_SHA:-}" ]; then set -- "$@" "--sha=$LGTM_SHA"; fi
+if [ -n "${LGTM_BRANCH:-}" ]; then set -- "$@" "--branch=$LGTM_BRANCH"; fi
+if [ -n "${LGTM_BUILD_NUMBER:-}" ]; then set -- "$@" "--build=$LGTM_BUILD_NUMBER"; fi
+'''
+}
+
+String tagScript() {
+    return 'set -e\nset -- tag "$LGTM_COMPONENT"\n' + revisionFlagsScript() + commonFlagsScript() +
+        'node "$LGTM_BUNDLE" "$@" --json > "$LGTM_TAG_FILE"\n'
+}
+
+String buildScript() {
+    return 'set -e\nset -- build "$LGTM_COMPONENT" "--env=$LGTM_ENVIRONMENT"\n' + revisionFlagsScript() + '''\
+if [ "${LGTM_PUSH:-}" = true ]; then set -- "$@" --push; fi
+if [ -n "${LGTM_PLATFORM:-}" ]; then set -- "$@" "--platform=$LGTM_PLATFORM"; fi
+if [ "${LGTM_DRY_RUN:-}" = true ]; then set -- "$@" --dry-run; fi
+''' + commonFlagsScript() + 'exec node "$LGTM_BUNDLE" "$@"\n'
+}
+
+String deployScript() {
+    return 'set -e\nset -- deploy "$LGTM_COMPONENT" "--env=$LGTM_ENVIRONMENT" "--tag=$LGTM_TAG" ' +
+        '"--timeout=$LGTM_TIMEOUT" "--record=$LGTM_RECORD"\n' + '''\
+if [ "${LGTM_ROLLBACK:-}" = false ]; then set -- "$@" --no-rollback; fi
+if [ -n "${LGTM_MAX_FAILED_TASKS:-}" ]; then set -- "$@" "--max-failed-tasks=$LGTM_MAX_FAILED_TASKS"; fi
+if [ "${LGTM_ATOMIC:-}" = true ]; then set -- "$@" --atomic; fi
+if [ -n "${LGTM_BAKE:-}" ]; then set -- "$@" "--bake=$LGTM_BAKE"; fi
+if [ "${LGTM_CREATE_MISSING:-}" = true ]; then set -- "$@" --create-missing; fi
+if [ "${LGTM_DRY_RUN:-}" = true ]; then set -- "$@" --dry-run; fi
+''' + commonFlagsScript() + 'exec node "$LGTM_BUNDLE" "$@"\n'
+}
+
+String rollbackScript() {
+    return 'set -e\nset -- rollback "$LGTM_COMPONENT" "--env=$LGTM_ENVIRONMENT" "--to=$LGTM_TO" ' +
+        '"--reason=$LGTM_REASON" "--timeout=$LGTM_TIMEOUT" "--record=$LGTM_RECORD"\n' +
+        commonFlagsScript() + 'exec node "$LGTM_BUNDLE" "$@"\n'
+}
+
+/** All shell scripts the steps may run (tests check every sh call is one of these). */
+List allScripts() {
+    return [nodeCheckScript(), tagScript(), buildScript(), deployScript(), rollbackScript()]
+}

@@ -1,0 +1,154 @@
+/*
+ * lgtmPipeline: the whole declarative pipeline for one component, so dockerfiles/<component>/Jenkinsfile is
+ *   @Library('lgtm') _
+ *   lgtmPipeline(component: 'mimir')
+ * Build on every branch; deploy only from a branch mapped to an environment, never from a pull request, and only
+ * when the component's files changed (or a person started the build). Help: vars/lgtmPipeline.txt.
+ */
+
+/** Every parameter and its default (null = none). The .txt help lists exactly these keys. */
+Map defaultConfig() {
+    return [
+        component: null,            // required: mimir, loki, tempo, pyroscope, grafana or alloy
+        branches: [main: 'prod'],   // branch -> environment to deploy to; other branches only build
+        approvalEnvironments: [],   // environments that need an input approval before the deploy, e.g. ['prod']
+        approvers: null,            // comma-separated users/groups allowed to approve (null: anyone with Build permission)
+        approvalTimeoutMinutes: 60, // how long the approval waits before the build is aborted
+        buildEnvironment: null,     // environment used to build on branches that do not deploy (default: first in branches)
+        agentLabel: '',             // agent label expression ('' = any agent)
+        timeoutMinutes: 90,         // timeout of the whole build
+        deployTimeout: '20m',       // lgtmDeploy timeout
+        rollback: true,             // lgtmDeploy rollback
+        maxFailedTasks: null,       // lgtmDeploy maxFailedTasks
+        atomic: false,              // lgtmDeploy atomic
+        awsCredentialsId: null,     // lgtmDeploy awsCredentialsId
+        roleArn: null,              // lgtmDeploy roleArn
+        region: null,               // lgtmDeploy region
+        dryRun: false,              // lgtmDeploy dryRun
+    ]
+}
+
+def call(Map userConfig = [:]) {
+    Map cfg = validate(userConfig)
+    String component = cfg.component
+    String deployEnvironment = cfg.branches[env.BRANCH_NAME]
+    String buildEnvironment = cfg.buildEnvironment ?: (deployEnvironment ?: new ArrayList(cfg.branches.values())[0])
+    boolean needsApproval = deployEnvironment != null && cfg.approvalEnvironments.contains(deployEnvironment)
+    String lockName = "lgtm-${deployEnvironment}-${component}"
+    Map common = [component: component, rollback: cfg.rollback, maxFailedTasks: cfg.maxFailedTasks, atomic: cfg.atomic,
+                  awsCredentialsId: cfg.awsCredentialsId, roleArn: cfg.roleArn, region: cfg.region, dryRun: cfg.dryRun]
+    Map buildArgs = [environment: buildEnvironment, push: false, deploy: false] + common
+    Map deployArgs = [environment: deployEnvironment, timeout: cfg.deployTimeout] + common
+    Map inputArgs = [message: "Deploy ${component} to ${deployEnvironment}?", ok: 'Deploy']
+    if (cfg.approvers) {
+        inputArgs.submitter = cfg.approvers
+    }
+
+    pipeline {
+        agent {
+            label cfg.agentLabel
+        }
+        options {
+            timestamps()
+            timeout(time: cfg.timeoutMinutes, unit: 'MINUTES')
+            disableConcurrentBuilds()
+            buildDiscarder(logRotator(numToKeepStr: '50'))
+        }
+        stages {
+            stage('Build') {
+                steps {
+                    script {
+                        lgtmDeploy(buildArgs)
+                    }
+                }
+            }
+            stage('Approve') {
+                when {
+                    allOf {
+                        not { changeRequest() }
+                        expression { return needsApproval }
+                        anyOf {
+                            changeset "dockerfiles/${component}/**"
+                            changeset "taskdefs/${component}*.json"
+                            changeset 'environments/**'
+                            triggeredBy 'UserIdCause'
+                        }
+                    }
+                }
+                steps {
+                    timeout(time: cfg.approvalTimeoutMinutes, unit: 'MINUTES') {
+                        script {
+                            input(inputArgs)
+                        }
+                    }
+                }
+            }
+            stage('Deploy') {
+                when {
+                    allOf {
+                        not { changeRequest() }
+                        expression { return deployEnvironment != null }
+                        anyOf {
+                            changeset "dockerfiles/${component}/**"
+                            changeset "taskdefs/${component}*.json"
+                            changeset 'environments/**'
+                            triggeredBy 'UserIdCause'
+                        }
+                    }
+                }
+                steps {
+                    lock(resource: lockName) {
+                        script {
+                            lgtmDeploy(deployArgs)
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/** Validates every parameter before the pipeline starts; returns the merged config. */
+Map validate(Map userConfig) {
+    String step = 'lgtmPipeline'
+    Map cfg = lgtmInternal.mergeConfig(step, defaultConfig(), userConfig, ['component'])
+    cfg.component = lgtmInternal.component(step, cfg.component)
+    if (!(cfg.branches instanceof Map) || cfg.branches.isEmpty()) {
+        lgtmInternal.fail(step, "branches must be a non-empty map of branch name to environment, like [main: 'prod']")
+    }
+    List names = new ArrayList(cfg.branches.keySet())
+    Map branches = [:]
+    for (int i = 0; i < names.size(); i++) {
+        String branch = lgtmInternal.branchName(step, 'branches key', names[i])
+        branches[branch] = lgtmInternal.environmentName(step, cfg.branches[names[i]])
+    }
+    cfg.branches = branches
+    if (!(cfg.approvalEnvironments instanceof List)) {
+        lgtmInternal.fail(step, "approvalEnvironments must be a list of environment names, like ['prod']")
+    }
+    List approval = []
+    for (int i = 0; i < cfg.approvalEnvironments.size(); i++) {
+        approval.add(lgtmInternal.environmentName(step, cfg.approvalEnvironments[i]))
+    }
+    cfg.approvalEnvironments = approval
+    cfg.approvers = lgtmInternal.matching(step, 'approvers', cfg.approvers, '[A-Za-z0-9._@ ,-]{1,500}',
+        'comma-separated user or group names', true)
+    cfg.approvalTimeoutMinutes = lgtmInternal.number(step, 'approvalTimeoutMinutes', cfg.approvalTimeoutMinutes, 1, 10080, false)
+        .toInteger()
+    cfg.timeoutMinutes = lgtmInternal.number(step, 'timeoutMinutes', cfg.timeoutMinutes, 1, 1440, false).toInteger()
+    if (cfg.buildEnvironment != null) {
+        cfg.buildEnvironment = lgtmInternal.environmentName(step, cfg.buildEnvironment)
+    }
+    cfg.agentLabel = lgtmInternal.matching(step, 'agentLabel', cfg.agentLabel, '[A-Za-z0-9._:&|!() -]{0,200}',
+        'a label expression', false)
+    // The remaining lgtmDeploy parameters are validated by lgtmDeploy itself, here early for a clear error.
+    cfg.deployTimeout = lgtmInternal.duration(step, 'deployTimeout', cfg.deployTimeout, false)
+    cfg.rollback = lgtmInternal.flag(step, 'rollback', cfg.rollback)
+    cfg.atomic = lgtmInternal.flag(step, 'atomic', cfg.atomic)
+    cfg.dryRun = lgtmInternal.flag(step, 'dryRun', cfg.dryRun)
+    cfg.maxFailedTasks = lgtmInternal.number(step, 'maxFailedTasks', cfg.maxFailedTasks, 0, 1000, true)
+    cfg.awsCredentialsId = lgtmInternal.credentialsId(step, cfg.awsCredentialsId)
+    cfg.roleArn = lgtmInternal.roleArn(step, cfg.roleArn)
+    cfg.region = lgtmInternal.region(step, cfg.region)
+    return cfg
+}

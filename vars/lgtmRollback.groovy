@@ -1,0 +1,69 @@
+/*
+ * lgtmRollback: put an LGTM component back on an earlier version in one environment.
+ * Help: vars/lgtmRollback.txt. All work is done by the bundled helper (resources/lgtm/lgtm-deploy.mjs).
+ */
+
+/** Every parameter and its default (null = none). The .txt help lists exactly these keys. */
+Map defaultConfig() {
+    return [
+        component: null,          // required: mimir, loki, tempo, pyroscope, grafana or alloy
+        environment: null,        // required: name of environments/<name>.json, e.g. prod
+        to: 'previous',           // previous, a revision number, a task definition ARN or a version/tag
+        reason: null,             // required: why (kept in the rollback record and the build log)
+        timeout: '20m',           // how long the rollback may take (90s, 20m, 1h30m)
+        awsCredentialsId: null,   // Jenkins "AWS Credentials" ID bound to AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY
+        roleArn: null,            // IAM role to assume with withAWS (instead of awsCredentialsId)
+        region: null,             // AWS region (default: the environment file's region)
+        endpointUrl: null,        // AWS endpoint override (tests / the local emulator)
+        root: null,               // directory holding environments/ and taskdefs/ (default: workspace)
+    ]
+}
+
+def call(Map userConfig = [:]) {
+    Map cfg = validate(userConfig)
+    String bundle = lgtmInternal.prepareBundle('lgtmRollback')
+    String record = "lgtm-rollback-${cfg.component}.json"
+    List envVars = lgtmInternal.baseEnv(bundle, cfg)
+    envVars.addAll([
+        "LGTM_TO=${cfg.to}",
+        "LGTM_REASON=${cfg.reason}",
+        "LGTM_TIMEOUT=${cfg.timeout}",
+        "LGTM_RECORD=${pwd()}/${record}",
+    ])
+    echo("lgtmRollback: rolling ${cfg.component} in ${cfg.environment} back to ${cfg.to}")
+    int rc = 0
+    lgtmInternal.withAwsAuth(cfg) {
+        withEnv(envVars) {
+            rc = sh(script: lgtmInternal.rollbackScript(), returnStatus: true,
+                label: "lgtm: roll back ${cfg.component} in ${cfg.environment} to ${cfg.to}")
+        }
+    }
+    archiveArtifacts(artifacts: record, allowEmptyArchive: true, fingerprint: true)
+    String verdict = rc == 0 ? "rolled back to ${cfg.to}" : lgtmInternal.verdict(rc)
+    currentBuild.description = "${cfg.component} -> ${cfg.environment}: ${verdict}"
+    if (rc != 0) {
+        lgtmInternal.failWithExitCode('lgtmRollback', rc, "rollback of ${cfg.component} in ${cfg.environment} to ${cfg.to}")
+    }
+    echo("lgtmRollback: ${cfg.component} in ${cfg.environment} is back on ${cfg.to}")
+    return [component: cfg.component, environment: cfg.environment, to: cfg.to, record: record, exitCode: rc]
+}
+
+/** Validates every parameter before anything runs; returns the merged, normalized config. */
+Map validate(Map userConfig) {
+    String step = 'lgtmRollback'
+    Map cfg = lgtmInternal.mergeConfig(step, defaultConfig(), userConfig, ['component', 'environment', 'reason'])
+    cfg.component = lgtmInternal.component(step, cfg.component)
+    cfg.environment = lgtmInternal.environmentName(step, cfg.environment)
+    cfg.to = lgtmInternal.rollbackTarget(step, cfg.component, cfg.to)
+    cfg.reason = lgtmInternal.reasonText(step, cfg.reason)
+    cfg.timeout = lgtmInternal.duration(step, 'timeout', cfg.timeout, false)
+    cfg.awsCredentialsId = lgtmInternal.credentialsId(step, cfg.awsCredentialsId)
+    cfg.roleArn = lgtmInternal.roleArn(step, cfg.roleArn)
+    if (cfg.awsCredentialsId && cfg.roleArn) {
+        lgtmInternal.fail(step, 'give either awsCredentialsId or roleArn, not both')
+    }
+    cfg.region = lgtmInternal.region(step, cfg.region)
+    cfg.endpointUrl = lgtmInternal.endpointUrl(step, cfg.endpointUrl)
+    cfg.root = lgtmInternal.rootDir(step, cfg.root ?: pwd())
+    return cfg
+}
