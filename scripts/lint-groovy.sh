@@ -5,4 +5,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 files=(vars/*.groovy jobs/*.groovy jobs/*.Jenkinsfile Jenkinsfile dockerfiles/*/Jenkinsfile)
-exec npx --no-install npm-groovy-lint --noserver --failon error "$@" "${files[@]}"
+exec npx --no-install npm-groovy-lint --noserver --failon error "${files[@]}"

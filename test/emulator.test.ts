@@ -360,6 +360,76 @@ describe("services and rollouts", () => {
   });
 });
 
+describe("service-deployment history", () => {
+  it("records superseded, successful deployments newest first, with filters, pagination and revisions", async (t) => {
+    const emu = await emulator(t);
+    const ecs = ecsClient(emu);
+    const td1 = await registerTd(ecs, "tempo", GOOD);
+    const td2 = await registerTd(ecs, "tempo", GOOD2);
+    const td3 = await registerTd(ecs, "tempo", "grafana/tempo:2.6.1");
+    const svc = await createService(ecs, { name: "tempo", taskDefinition: td1, desiredCount: 2 });
+    // Superseded while IN_PROGRESS.
+    await ecs.send(new UpdateServiceCommand({ cluster: "lgtm", service: "tempo", taskDefinition: td2 }));
+    const mid = Date.now() / 1000;
+    await sleep(5);
+    await waitSteady(ecs, "tempo");
+    await ecs.send(new UpdateServiceCommand({ cluster: "lgtm", service: "tempo", taskDefinition: td3 }));
+    const running = await ecs.send(new ListServiceDeploymentsCommand({ cluster: "lgtm", service: svc.serviceArn!, status: ["IN_PROGRESS"] }));
+    assert.equal(running.serviceDeployments!.length, 1);
+    const done = await waitSteady(ecs, "tempo");
+    assert.equal(done.taskDefinition, td3);
+
+    const all: string[] = [];
+    let nextToken: string | undefined;
+    const statuses: string[] = [];
+    do {
+      const page = await ecs.send(new ListServiceDeploymentsCommand({ cluster: "lgtm", service: "tempo", maxResults: 1, nextToken }));
+      assert.equal(page.serviceDeployments!.length, 1);
+      all.push(page.serviceDeployments![0]!.serviceDeploymentArn!);
+      statuses.push(page.serviceDeployments![0]!.status!);
+      nextToken = page.nextToken;
+    } while (nextToken);
+    assert.deepEqual(statuses, ["SUCCESSFUL", "SUCCESSFUL", "STOPPED"]);
+    assert.ok(all.every((a) => /^arn:aws:ecs:us-east-1:000000000000:service-deployment\/lgtm\/tempo\/\w+$/.test(a)));
+    const after = await ecs.send(new ListServiceDeploymentsCommand({ cluster: "lgtm", service: "tempo", createdAt: { after: new Date(mid * 1000) } }));
+    assert.deepEqual(after.serviceDeployments!.map((d) => d.serviceDeploymentArn), [all[0]]);
+
+    const desc = await ecs.send(new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: [...all, "arn:aws:ecs:us-east-1:000000000000:service-deployment/lgtm/tempo/nope"] }));
+    assert.deepEqual(desc.failures!.map((f) => f.reason), ["MISSING"]);
+    const [third, second, first] = desc.serviceDeployments!;
+    assert.match(first!.statusReason!, /newer service deployment/);
+    assert.ok(first!.finishedAt instanceof Date);
+    assert.equal(third!.targetServiceRevision!.runningTaskCount, 2);
+    assert.equal(third!.targetServiceRevision!.requestedTaskCount, 2);
+    assert.deepEqual(third!.sourceServiceRevisions!.map((r) => r.arn), [second!.targetServiceRevision!.arn]);
+    assert.deepEqual(third!.deploymentCircuitBreaker, { status: "DISABLED", failureCount: 0, threshold: 3 });
+    assert.equal(third!.rollback, undefined);
+    const revs = await ecs.send(
+      new DescribeServiceRevisionsCommand({ serviceRevisionArns: [first, second, third].map((d) => d!.targetServiceRevision!.arn!) }),
+    );
+    assert.deepEqual(revs.serviceRevisions!.map((r) => r.taskDefinition), [td1, td2, td3]);
+    assert.equal(revs.serviceRevisions![2]!.containerImages![0]!.containerName, "tempo");
+    await assert.rejects(ecs.send(new ListServiceDeploymentsCommand({ cluster: "lgtm", service: "ghost" })), { name: "ServiceNotFoundException" });
+  });
+
+  it("tags resources", async (t) => {
+    const emu = await emulator(t);
+    const ecs = ecsClient(emu);
+    const td = await registerTd(ecs, "loki", GOOD);
+    const svc = await createService(ecs, { name: "loki", taskDefinition: td, desiredCount: 0 });
+    const { TagResourceCommand, UntagResourceCommand, ListTagsForResourceCommand } = await import("@aws-sdk/client-ecs");
+    await ecs.send(new TagResourceCommand({ resourceArn: svc.serviceArn!, tags: [{ key: "release", value: "2.14.0" }, { key: "x", value: "1" }] }));
+    await ecs.send(new UntagResourceCommand({ resourceArn: svc.serviceArn!, tagKeys: ["x"] }));
+    const tags = await ecs.send(new ListTagsForResourceCommand({ resourceArn: svc.serviceArn! }));
+    assert.deepEqual(tags.tags, [{ key: "release", value: "2.14.0" }]);
+    const withTags = await ecs.send(new DescribeServicesCommand({ cluster: "lgtm", services: ["loki"], include: ["TAGS"] }));
+    assert.deepEqual(withTags.services![0]!.tags, [{ key: "release", value: "2.14.0" }]);
+    await ecs.send(new TagResourceCommand({ resourceArn: td, tags: [{ key: "git", value: "abc1234" }] }));
+    const d = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: "loki", include: ["TAGS"] }));
+    assert.deepEqual(d.tags, [{ key: "git", value: "abc1234" }]);
+  });
+});
+
 describe("failures, circuit breaker and rollback", () => {
   it("crash-looping image: stopped tasks carry the exit code, failedTasks grows, breaker FAILS and rolls back", async (t) => {
     const crash = "grafana/mimir:9.9.9-broken";

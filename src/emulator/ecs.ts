@@ -165,6 +165,8 @@ interface Task {
   crashAt?: number;
   healthAt?: number;
   needsHealth: boolean;
+  /** When the task started counting as healthy (RUNNING, and HEALTHY where health is checked). */
+  healthyAt?: number;
   failed: boolean;
   version: number;
   tags: Tag[];
@@ -771,6 +773,7 @@ export class EcsState {
           const crashes = t.containers.filter((c) => c.behavior?.behavior === "crash").map((c) => at + (c.behavior?.afterMs ?? 1000));
           if (crashes.length > 0) t.crashAt = Math.min(...crashes);
           if (t.needsHealth) t.healthAt = at + timing.healthCheckMs;
+          else t.healthyAt = at;
           t.next = Math.min(t.crashAt ?? Infinity, t.healthAt ?? Infinity);
           break;
         }
@@ -803,6 +806,7 @@ export class EcsState {
             }
             const unhealthy = t.containers.some((c) => c.essential && c.healthStatus === "UNHEALTHY");
             t.healthStatus = unhealthy ? "UNHEALTHY" : "HEALTHY";
+            if (!unhealthy) t.healthyAt = at;
             if (unhealthy) {
               if (t.serviceName !== undefined) {
                 const svc = this.services.get(`${t.cluster.name}/${t.serviceName}`);
@@ -905,7 +909,8 @@ export class EcsState {
     }
     svc.deployments = svc.deployments.filter((d) => d.status !== "INACTIVE");
     // Completion.
-    const primaryHealthy = live(primary).filter((t) => this.isHealthy(t)).length;
+    const stabilizeMs = this.deps.timing().stabilizeMs;
+    const primaryHealthy = live(primary).filter((t) => this.isHealthy(t) && (t.healthyAt ?? Infinity) + stabilizeMs <= now).length;
     const primaryCount = live(primary).length;
     if (primary.rolloutState === "IN_PROGRESS" && svc.deployments.length === 1 && primaryHealthy >= desired && primaryCount === desired) {
       primary.rolloutState = "COMPLETED";
@@ -1296,9 +1301,49 @@ export class EcsState {
         }
         return { serviceRevisions, failures };
       }
+      case "TagResource":
+      case "UntagResource":
+      case "ListTagsForResource": {
+        const holder = this.taggable(requireString(input, "resourceArn"));
+        if (op === "ListTagsForResource") return { tags: holder.tags };
+        if (op === "TagResource") {
+          for (const tag of tagsOf(input.tags)) {
+            const existing = holder.tags.find((x) => x.key === tag.key);
+            if (existing) existing.value = tag.value;
+            else holder.tags.push(tag);
+          }
+        } else {
+          const keys = (arr(input.tagKeys) ?? []).map(String);
+          holder.tags = holder.tags.filter((x) => !keys.includes(x.key));
+        }
+        return {};
+      }
       default:
         return undefined;
     }
+  }
+
+  /** Cluster, service, task definition or task by ARN (for the tagging operations). */
+  private taggable(arn: string): { tags: Tag[] } {
+    const m = /^arn:aws:ecs:[a-z0-9-]+:\d{12}:(cluster|service|task-definition|task)\/(.+)$/.exec(arn);
+    const kind = m?.[1];
+    const rest = m?.[2] ?? "";
+    const found =
+      kind === "cluster"
+        ? this.clusters.get(rest)
+        : kind === "service"
+          ? this.services.get(rest.includes("/") ? rest : `default/${rest}`)
+          : kind === "task-definition"
+            ? this.families.get(rest.split(":")[0]!)?.find((t) => t.arn === arn)
+            : kind === "task"
+              ? this.tasks.get(arn)
+              : undefined;
+    if (!found) {
+      if (kind === "service") throw new AwsApiError("ServiceNotFoundException", "Service not found.");
+      if (kind === "cluster") throw new AwsApiError("ClusterNotFoundException", "Cluster not found.");
+      throw invalidParam(`The specified resource could not be found: ${arn}`);
+    }
+    return found;
   }
 
   private checkLaunch(td: TaskDef, launchType: string, networkConfiguration: unknown): void {

@@ -16,6 +16,8 @@ export const TimingSchema = z.strictObject({
   drainMs: ms.optional(),
   /** STOPPING → STOPPED. */
   stopMs: ms.optional(),
+  /** A deployment is COMPLETED only once its tasks have been healthy this long (crashes before that trip the breaker). */
+  stabilizeMs: ms.optional(),
   /** How long STOPPED tasks stay describable. */
   stoppedTaskRetentionMs: ms.optional(),
   /** Simulation timer period; default derived from the other timings. */
@@ -68,6 +70,7 @@ export const DEFAULT_TIMING: Required<Omit<Timing, "tickMs">> = {
   healthCheckMs: 3000,
   drainMs: 2000,
   stopMs: 1000,
+  stabilizeMs: 5000,
   stoppedTaskRetentionMs: 3_600_000,
 };
 

@@ -11,7 +11,8 @@ import groovy.json.JsonSlurper
  *
  * Expects from the helper: `emulator --port 0 --scenario <file>` printing "lgtm-deploy emulator listening on
  * http://127.0.0.1:PORT" as its first stdout line; scenario images keyed by tag; ECR CreateRepository/PutImage on the
- * emulator (used to seed the images, so `build` finds the tag and skips the docker build); `deploy --create-missing`
+ * emulator (used to seed the images, so `build` finds the tag and skips the docker build); ECS CreateCluster (the test
+ * creates the `lgtm` cluster, which is infrastructure, not the helper's job); `deploy --create-missing`
  * creating the lgtm-mimir service in the emulator; exit codes 0 and 3 as documented.
  */
 class E2EReleaseTest {
@@ -52,7 +53,8 @@ class E2EReleaseTest {
 
     private void startEmulator(String badTag) {
         File scenario = new File(work, 'scenario.json')
-        scenario.text = new File(REPO, 'test/groovy/fixtures/e2e-scenario.template.json').text.replace('@BAD_TAG@', badTag)
+        scenario.text = new File(REPO, 'test/groovy/fixtures/e2e-scenario.template.json').text
+            .replace('@BAD_TAG@', badTag).replace('@BAD_DIGEST@', digestOf(manifestFor(badTag)))
         ProcessBuilder pb = new ProcessBuilder('node', BUNDLE.path, 'emulator', '--port', '0', '--scenario', scenario.path)
         pb.redirectErrorStream(true)
         emulator = pb.start()
@@ -67,26 +69,47 @@ class E2EReleaseTest {
         Thread.start { try { reader.eachLine { } } catch (IOException ignored) { } }
     }
 
-    /** Seeds ECR in the emulator with the images, so `build` finds each tag and skips the docker build. */
+    /** A distinct image manifest per tag (the helper deploys by digest, so each image needs its own digest). */
+    private static String manifestFor(String tag) {
+        String configDigest = 'sha256:' + java.security.MessageDigest.getInstance('SHA-256').digest(tag.getBytes('UTF-8'))
+            .collect { String.format('%02x', it) }.join()
+        return JsonOutput.toJson([schemaVersion: 2, mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+                                  config: [mediaType: 'application/vnd.docker.container.image.v1+json', size: 2,
+                                           digest: configDigest], layers: []])
+    }
+
+    /** The digest ECR gives a manifest: sha256 of its bytes. */
+    private static String digestOf(String manifest) {
+        return 'sha256:' + java.security.MessageDigest.getInstance('SHA-256').digest(manifest.getBytes('UTF-8'))
+            .collect { String.format('%02x', it) }.join()
+    }
+
+    /** Seeds ECR in the emulator with the image, so `build` finds the tag and skips the docker build. */
     private void seedImage(String tag) {
         ecr('CreateRepository', [repositoryName: 'lgtm-mimir'], true)
-        String manifest = JsonOutput.toJson([schemaVersion: 2, mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
-                                             config: [mediaType: 'application/vnd.docker.container.image.v1+json', size: 2,
-                                                      digest: 'sha256:' + ('1' * 64)], layers: []])
-        ecr('PutImage', [repositoryName: 'lgtm-mimir', imageTag: tag, imageManifest: manifest], false)
+        ecr('PutImage', [repositoryName: 'lgtm-mimir', imageTag: tag, imageManifest: manifestFor(tag)], false)
     }
 
     private void ecr(String op, Map body, boolean mayExist) {
+        awsCall('AmazonEC2ContainerRegistry_V20150921', 'ecr', op, body, mayExist ? 'RepositoryAlreadyExists' : null)
+    }
+
+    /** The cluster is infrastructure (not created by the helper): create it in the emulator. */
+    private void createCluster() {
+        awsCall('AmazonEC2ContainerServiceV20141113', 'ecs', 'CreateCluster', [clusterName: 'lgtm'], null)
+    }
+
+    private void awsCall(String prefix, String service, String op, Map body, String tolerated) {
         HttpURLConnection c = (HttpURLConnection) new URL(url + '/').openConnection()
         c.requestMethod = 'POST'
         c.doOutput = true
         c.setRequestProperty('content-type', 'application/x-amz-json-1.1')
-        c.setRequestProperty('x-amz-target', "AmazonEC2ContainerRegistry_V20150921.${op}")
-        c.setRequestProperty('authorization', 'AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/ecr/aws4_request')
+        c.setRequestProperty('x-amz-target', "${prefix}.${op}")
+        c.setRequestProperty('authorization', "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/${service}/aws4_request")
         c.outputStream.withWriter('UTF-8') { it << JsonOutput.toJson(body) }
         int code = c.responseCode
         String text = (code < 400 ? c.inputStream : c.errorStream)?.getText('UTF-8')
-        assert code == 200 || (mayExist && text?.contains('RepositoryAlreadyExists')): "emulator ECR ${op}: HTTP ${code} ${text}"
+        assert code == 200 || (tolerated && text?.contains(tolerated)): "emulator ${service} ${op}: HTTP ${code} ${text}"
     }
 
     private PipelineHarness harness() {
@@ -119,6 +142,7 @@ class E2EReleaseTest {
         String badTag = tagFor(BAD_SHA)
         String nextTag = tagFor(NEXT_SHA)
         startEmulator(badTag)
+        createCluster()
         [goodTag, badTag, nextTag].each { seedImage(it) }
 
         // 1. a successful release
