@@ -16,6 +16,8 @@ Map defaultConfig() {
         atomic: false,            // all-or-nothing release (helper --atomic)
         bake: null,               // keep watching the new version this long after it is stable (e.g. 5m)
         createMissing: false,     // create the ECS service if it does not exist yet
+        waitForIdle: false,       // wait for an in-flight deployment to finish instead of failing with exit 5
+        pollInterval: null,       // how often the helper polls ECS (helper default 5s)
         awsCredentialsId: null,   // Jenkins "AWS Credentials" ID bound to AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY
         roleArn: null,            // IAM role to assume with withAWS (instead of awsCredentialsId)
         region: null,             // AWS region (default: the environment file's region)
@@ -111,8 +113,9 @@ Map validate(Map userConfig) {
     cfg.environment = lgtmInternal.environmentName(step, cfg.environment)
     cfg.timeout = lgtmInternal.duration(step, 'timeout', cfg.timeout, false)
     cfg.bake = lgtmInternal.duration(step, 'bake', cfg.bake, true)
+    cfg.pollInterval = lgtmInternal.duration(step, 'pollInterval', cfg.pollInterval, true)
     cfg.maxFailedTasks = lgtmInternal.number(step, 'maxFailedTasks', cfg.maxFailedTasks, 0, 1000, true)
-    List flags = ['rollback', 'atomic', 'createMissing', 'dryRun', 'build', 'push', 'deploy']
+    List flags = ['rollback', 'atomic', 'createMissing', 'waitForIdle', 'dryRun', 'build', 'push', 'deploy']
     for (int i = 0; i < flags.size(); i++) {
         cfg[flags[i]] = lgtmInternal.flag(step, flags[i], cfg[flags[i]])
     }
@@ -170,5 +173,6 @@ List deployEnv(Map cfg) {
     if (cfg.bake) {
         vars.add("LGTM_BAKE=${cfg.bake}")
     }
+    vars.addAll(lgtmInternal.watchEnv(cfg))
     return vars
 }

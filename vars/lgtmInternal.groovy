@@ -325,6 +325,23 @@ if [ -n "${LGTM_BUILD_NUMBER:-}" ]; then set -- "$@" "--build=$LGTM_BUILD_NUMBER
 '''
 }
 
+/** Watch flags shared by deploy and rollback. */
+String watchFlagsScript() {
+    return '''\
+if [ -n "${LGTM_POLL_INTERVAL:-}" ]; then set -- "$@" "--poll-interval=$LGTM_POLL_INTERVAL"; fi
+if [ "${LGTM_WAIT_FOR_IDLE:-}" = true ]; then set -- "$@" --wait-for-idle; fi
+'''
+}
+
+/** Environment for the watch flags (pollInterval, waitForIdle). */
+List watchEnv(Map cfg) {
+    List vars = ["LGTM_WAIT_FOR_IDLE=${cfg.waitForIdle}"]
+    if (cfg.pollInterval) {
+        vars.add("LGTM_POLL_INTERVAL=${cfg.pollInterval}")
+    }
+    return vars
+}
+
 String tagScript() {
     return 'set -e\nset -- tag "$LGTM_COMPONENT"\n' + revisionFlagsScript() + commonFlagsScript() +
         'node "$LGTM_BUNDLE" "$@" --json > "$LGTM_TAG_FILE"\n'
@@ -347,13 +364,13 @@ if [ "${LGTM_ATOMIC:-}" = true ]; then set -- "$@" --atomic; fi
 if [ -n "${LGTM_BAKE:-}" ]; then set -- "$@" "--bake=$LGTM_BAKE"; fi
 if [ "${LGTM_CREATE_MISSING:-}" = true ]; then set -- "$@" --create-missing; fi
 if [ "${LGTM_DRY_RUN:-}" = true ]; then set -- "$@" --dry-run; fi
-''' + commonFlagsScript() + 'exec node "$LGTM_BUNDLE" "$@"\n'
+''' + watchFlagsScript() + commonFlagsScript() + 'exec node "$LGTM_BUNDLE" "$@"\n'
 }
 
 String rollbackScript() {
     return 'set -e\nset -- rollback "$LGTM_COMPONENT" "--env=$LGTM_ENVIRONMENT" "--to=$LGTM_TO" ' +
         '"--reason=$LGTM_REASON" "--timeout=$LGTM_TIMEOUT" "--record=$LGTM_RECORD"\n' +
-        commonFlagsScript() + 'exec node "$LGTM_BUNDLE" "$@"\n'
+        watchFlagsScript() + commonFlagsScript() + 'exec node "$LGTM_BUNDLE" "$@"\n'
 }
 
 /** All shell scripts the steps may run (tests check every sh call is one of these). */

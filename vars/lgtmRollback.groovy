@@ -11,6 +11,8 @@ Map defaultConfig() {
         to: 'previous',           // previous, a revision number, a task definition ARN or a version/tag
         reason: null,             // required: why (kept in the rollback record and the build log)
         timeout: '20m',           // how long the rollback may take (90s, 20m, 1h30m)
+        waitForIdle: false,       // wait for an in-flight deployment to finish instead of failing with exit 5
+        pollInterval: null,       // how often the helper polls ECS (helper default 5s)
         awsCredentialsId: null,   // Jenkins "AWS Credentials" ID bound to AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY
         roleArn: null,            // IAM role to assume with withAWS (instead of awsCredentialsId)
         region: null,             // AWS region (default: the environment file's region)
@@ -30,6 +32,7 @@ def call(Map userConfig = [:]) {
         "LGTM_TIMEOUT=${cfg.timeout}",
         "LGTM_RECORD=${pwd()}/${record}",
     ])
+    envVars.addAll(lgtmInternal.watchEnv(cfg))
     echo("lgtmRollback: rolling ${cfg.component} in ${cfg.environment} back to ${cfg.to}")
     int rc = 0
     lgtmInternal.withAwsAuth(cfg) {
@@ -57,6 +60,8 @@ Map validate(Map userConfig) {
     cfg.to = lgtmInternal.rollbackTarget(step, cfg.component, cfg.to)
     cfg.reason = lgtmInternal.reasonText(step, cfg.reason)
     cfg.timeout = lgtmInternal.duration(step, 'timeout', cfg.timeout, false)
+    cfg.pollInterval = lgtmInternal.duration(step, 'pollInterval', cfg.pollInterval, true)
+    cfg.waitForIdle = lgtmInternal.flag(step, 'waitForIdle', cfg.waitForIdle)
     cfg.awsCredentialsId = lgtmInternal.credentialsId(step, cfg.awsCredentialsId)
     cfg.roleArn = lgtmInternal.roleArn(step, cfg.roleArn)
     if (cfg.awsCredentialsId && cfg.roleArn) {

@@ -2,103 +2,97 @@
  * Environment files (environments/<name>.json): schema, validation with messages naming file and field.
  * Pure: parsing takes the file's text; reading the file is the caller's job (src/adapters/files.ts).
  */
-import { z } from "zod";
+import * as z from "zod/mini";
+import en from "zod/v4/locales/en.js";
 import { COMPONENT_NAMES, type ComponentName } from "./catalogue.js";
 import { InvalidInputError } from "./errors.js";
+
+// zod/mini plus the English messages: the classic zod build would triple the bundle and its start-up time.
+z.config(en());
 
 export const ENVIRONMENT_NAME = /^[a-z][a-z0-9-]{0,30}$/;
 
 const AWS_REGION = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/;
 const ACCOUNT = /^\d{12}$/;
+const pattern = (re: RegExp, message: string) => z.string().check(z.regex(re, message));
 const arn = (service: string, resource: RegExp, what: string) =>
-  z
-    .string()
-    .regex(
-      new RegExp(`^arn:aws[a-z-]*:${service}:[a-z0-9-]*:(\\d{12})?:${resource.source}$`),
-      `must be an ${what} ARN (arn:aws:${service}:...)`,
-    );
-const roleArn = z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, "must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)");
-const secretRef = z
-  .string()
-  .regex(
+  pattern(new RegExp(`^arn:aws[a-z-]*:${service}:[a-z0-9-]*:(\\d{12})?:${resource.source}$`), `must be an ${what} ARN (arn:aws:${service}:...)`);
+const roleArn = pattern(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, "must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)");
+const int = (min: number, max: number) => z.int().check(z.minimum(min), z.maximum(max));
+const secretRef = pattern(
     /^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+(:[\w-]*:[\w-]*:[\w-]*)?|arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:parameter\/[\w/.-]+)$/,
-    "must be a Secrets Manager secret ARN or an SSM parameter ARN (never a plain value)",
-  );
+  "must be a Secrets Manager secret ARN or an SSM parameter ARN (never a plain value)",
+);
 
 const componentOverride = z.strictObject({
-  desiredCount: z.number().int().min(0).max(100).optional(),
-  cpu: z.number().int().positive().optional(),
-  memory: z.number().int().positive().optional(),
-  ephemeralStorageGiB: z.number().int().min(21).max(200).optional(),
+  desiredCount: z.optional(int(0, 100)),
+  cpu: z.optional(int(1, 16384)),
+  memory: z.optional(int(1, 122880)),
+  ephemeralStorageGiB: z.optional(int(21, 200)),
   /** Ring replication factor (mimir, loki). */
-  replicationFactor: z.number().int().min(1).max(5).optional(),
+  replicationFactor: z.optional(int(1, 5)),
 });
 export type ComponentOverride = z.infer<typeof componentOverride>;
 
 const loadBalancer = z.strictObject({
   targetGroupArn: arn("elasticloadbalancing", /targetgroup\/[\w-]+\/[0-9a-f]+/, "ELB target group"),
   /** Container port the target group forwards to; default: the component's http port. */
-  containerPort: z.number().int().min(1).max(65535).optional(),
-  healthCheckGracePeriodSeconds: z.number().int().min(0).max(2147483647).default(120),
+  containerPort: z.optional(int(1, 65535)),
+  healthCheckGracePeriodSeconds: z._default(int(0, 2147483647), 120),
 });
 export type LoadBalancerSetting = z.infer<typeof loadBalancer>;
 
-const perComponent = <T extends z.ZodType>(schema: T) => z.partialRecord(z.enum(COMPONENT_NAMES), schema);
+const perComponent = <T extends z.ZodMiniType>(schema: T) => z.partialRecord(z.enum(COMPONENT_NAMES), schema);
 
 export const environmentSchema = z.strictObject({
-  $schema: z.string().optional(),
-  description: z.string().optional(),
-  account: z.string().regex(ACCOUNT, "must be a 12-digit AWS account id"),
-  region: z.string().regex(AWS_REGION, "must be an AWS region such as ap-northeast-2"),
-  cluster: z.string().regex(/^[A-Za-z0-9_-]{1,255}$/, "must be an ECS cluster name"),
-  releaseBranch: z.string().min(1).default("main"),
+  $schema: z.optional(z.string()),
+  description: z.optional(z.string()),
+  account: pattern(ACCOUNT, "must be a 12-digit AWS account id"),
+  region: pattern(AWS_REGION, "must be an AWS region such as ap-northeast-2"),
+  cluster: pattern(/^[A-Za-z0-9_-]{1,255}$/, "must be an ECS cluster name"),
+  releaseBranch: z._default(z.string().check(z.minLength(1)), "main"),
   ecr: z.strictObject({
-    registry: z
-      .string()
-      .regex(/^(\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com|127\.0\.0\.1(:\d+)?|localhost(:\d+)?)$/, "must be an ECR registry host (<account>.dkr.ecr.<region>.amazonaws.com)"),
-    repositoryPrefix: z.string().regex(/^[a-z0-9][a-z0-9._/-]*$|^$/, "must be a valid ECR repository name prefix").default("lgtm-"),
+    registry: pattern(/^(\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com|127\.0\.0\.1(:\d+)?|localhost(:\d+)?)$/, "must be an ECR registry host (<account>.dkr.ecr.<region>.amazonaws.com)"),
+    repositoryPrefix: z._default(pattern(/^[a-z0-9][a-z0-9._/-]*$|^$/, "must be a valid ECR repository name prefix"), "lgtm-"),
     /** Lifecycle policy: keep this many images per repository. */
-    keepImages: z.number().int().min(1).max(1000).default(50),
+    keepImages: z._default(int(1, 1000), 50),
   }),
   cloudMap: z.strictObject({
-    namespace: z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/, "must be a DNS namespace such as lgtm.local"),
+    namespace: pattern(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/, "must be a DNS namespace such as lgtm.local"),
     /** Cloud Map service ARN per component (the service's serviceRegistries entry). */
     services: z.strictObject(
-      Object.fromEntries(
-        COMPONENT_NAMES.map((c) => [c, arn("servicediscovery", /service\/srv-[a-z0-9]+/, "AWS Cloud Map service")]),
-      ) as Record<ComponentName, ReturnType<typeof arn>>,
+      Object.fromEntries(COMPONENT_NAMES.map((c) => [c, arn("servicediscovery", /service\/srv-[a-z0-9]+/, "AWS Cloud Map service")])) as Record<ComponentName, ReturnType<typeof arn>>,
     ),
   }),
-  s3Bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be an S3 bucket name"),
+  s3Bucket: pattern(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be an S3 bucket name"),
   network: z.strictObject({
-    subnets: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, "must be a subnet id (subnet-...)")).min(1),
-    securityGroups: z.array(z.string().regex(/^sg-[0-9a-f]{8,17}$/, "must be a security group id (sg-...)")).min(1).max(5),
-    assignPublicIp: z.enum(["ENABLED", "DISABLED"]).default("DISABLED"),
+    subnets: z.array(pattern(/^subnet-[0-9a-f]{8,17}$/, "must be a subnet id (subnet-...)")).check(z.minLength(1)),
+    securityGroups: z.array(pattern(/^sg-[0-9a-f]{8,17}$/, "must be a security group id (sg-...)")).check(z.minLength(1), z.maxLength(5)),
+    assignPublicIp: z._default(z.enum(["ENABLED", "DISABLED"]), "DISABLED"),
   }),
   roles: z.strictObject({
     executionRoleArn: roleArn,
     taskRoleArn: roleArn,
     /** Per-component task role overrides (e.g. alloy needs CloudWatch read access). */
-    taskRoleArns: perComponent(roleArn).default({}),
+    taskRoleArns: z._default(perComponent(roleArn), {}),
   }),
-  logGroupPrefix: z.string().regex(/^\/[\w./#-]*[\w#-]$/, "must be a log group path such as /ecs/lgtm"),
-  cpuArchitecture: z.enum(["X86_64", "ARM64"]).default("X86_64"),
+  logGroupPrefix: pattern(/^\/[\w./#-]*[\w#-]$/, "must be a log group path such as /ecs/lgtm"),
+  cpuArchitecture: z._default(z.enum(["X86_64", "ARM64"]), "X86_64"),
   grafana: z.strictObject({
     adminPasswordSecret: secretRef,
     database: z.strictObject({
       /** sqlite3 keeps data on the task's ephemeral disk: wiped on every deploy. Only for local rehearsal. */
       type: z.enum(["postgres", "mysql", "sqlite3"]),
-      host: z.string().default(""),
-      name: z.string().default("grafana"),
-      user: z.string().default("grafana"),
-      sslMode: z.enum(["disable", "require", "verify-ca", "verify-full"]).default("require"),
+      host: z._default(z.string(), ""),
+      name: z._default(z.string(), "grafana"),
+      user: z._default(z.string(), "grafana"),
+      sslMode: z._default(z.enum(["disable", "require", "verify-ca", "verify-full"]), "require"),
       passwordSecret: secretRef,
     }),
-    rootUrl: z.string().url().optional(),
   }),
-  loadBalancers: perComponent(loadBalancer).default({}),
-  components: perComponent(componentOverride).default({}),
-  tags: z.record(z.string().regex(/^[\w .:/=+@-]{1,128}$/), z.string().max(256)).default({}),
+  loadBalancers: z._default(perComponent(loadBalancer), {}),
+  components: z._default(perComponent(componentOverride), {}),
+  tags: z._default(z.record(pattern(/^[\w .:/=+@-]{1,128}$/, "must be a valid tag key"), z.string().check(z.maxLength(256))), {}),
 });
 
 export type Environment = z.infer<typeof environmentSchema> & { name: string; file: string };
@@ -118,7 +112,7 @@ export function parseEnvironment(name: string, file: string, text: string): Envi
   } catch (error) {
     throw new InvalidInputError(`${file}: invalid JSON: ${(error as Error).message}`);
   }
-  const parsed = environmentSchema.safeParse(raw);
+  const parsed = z.safeParse(environmentSchema, raw);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const where = fieldPath(issue.path);

@@ -1,61 +1,64 @@
 import { readFileSync } from "node:fs";
-import { z } from "zod";
+import * as z from "zod/mini";
+import en from "zod/v4/locales/en.js";
+
+z.config(en());
 import { InvalidInputError } from "../core/errors.js";
 
-const ms = z.number().int().min(0).max(86_400_000);
-const rate = z.number().min(0).max(1);
+const ms = z.int().check(z.minimum(0), z.maximum(86_400_000));
+const rate = z.number().check(z.minimum(0), z.maximum(1));
 
 export const TimingSchema = z.strictObject({
   /** PROVISIONING → PENDING (ENI attach). */
-  provisioningMs: ms.optional(),
+  provisioningMs: z.optional(ms),
   /** PENDING → RUNNING (image pull + container start). */
-  pendingMs: ms.optional(),
+  pendingMs: z.optional(ms),
   /** RUNNING → first health-check verdict (only for containers with a healthCheck, or failing-health images). */
-  healthCheckMs: ms.optional(),
+  healthCheckMs: z.optional(ms),
   /** DEACTIVATING (load-balancer drain) before a scheduler/user stop. */
-  drainMs: ms.optional(),
+  drainMs: z.optional(ms),
   /** STOPPING → STOPPED. */
-  stopMs: ms.optional(),
+  stopMs: z.optional(ms),
   /** A deployment is COMPLETED only once its tasks have been healthy this long (crashes before that trip the breaker). */
-  stabilizeMs: ms.optional(),
+  stabilizeMs: z.optional(ms),
   /** How long STOPPED tasks stay describable. */
-  stoppedTaskRetentionMs: ms.optional(),
+  stoppedTaskRetentionMs: z.optional(ms),
   /** Simulation timer period; default derived from the other timings. */
-  tickMs: z.number().int().min(1).max(10_000).optional(),
+  tickMs: z.optional(z.int().check(z.minimum(1), z.maximum(10_000))),
 });
 
 export const ImageBehaviorSchema = z.strictObject({
   behavior: z.enum(["healthy", "crash", "unhealthy", "slow"]),
   /** crash: exit code of the essential container (default 1). */
-  exitCode: z.number().int().min(0).max(255).optional(),
+  exitCode: z.optional(z.int().check(z.minimum(0), z.maximum(255))),
   /** crash: ms after RUNNING until the container exits (default 1000). */
-  afterMs: ms.optional(),
+  afterMs: z.optional(ms),
   /** extra ms spent in PENDING (any behavior; "slow" defaults to 5000). */
-  startDelayMs: ms.optional(),
+  startDelayMs: z.optional(ms),
   /** crash: container `reason` text (default none). */
-  reason: z.string().max(1024).optional(),
+  reason: z.optional(z.string().check(z.maxLength(1024))),
 });
 
 export const ApiFaultSchema = z.strictObject({
   /** Probability 0..1 that a call answers ThrottlingException. */
-  throttleRate: rate.optional(),
+  throttleRate: z.optional(rate),
   /** The next N calls answer ThrottlingException (counted down; reset when the scenario is set). */
-  throttleBurst: z.number().int().min(0).max(1_000_000).optional(),
+  throttleBurst: z.optional(z.int().check(z.minimum(0), z.maximum(1_000_000))),
   /** Probability 0..1 of HTTP 500 ServerException. */
-  errorRate: rate.optional(),
+  errorRate: z.optional(rate),
   /** Added latency before answering. */
-  latencyMs: ms.optional(),
+  latencyMs: z.optional(ms),
   /** Probability 0..1 that the connection is destroyed without an answer. */
-  dropRate: rate.optional(),
+  dropRate: z.optional(rate),
 });
 
 export const ScenarioSchema = z.strictObject({
-  timing: TimingSchema.optional(),
+  timing: z.optional(TimingSchema),
   /** Key: exact image reference, "repo:tag" suffix, tag, or digest ("sha256:..."). */
-  images: z.record(z.string().min(1), ImageBehaviorSchema).optional(),
+  images: z.optional(z.record(z.string().check(z.minLength(1)), ImageBehaviorSchema)),
   /** Key: operation name (e.g. "DescribeServices") or "*" for every operation. */
-  api: z.record(z.string().min(1), ApiFaultSchema).optional(),
-  seed: z.number().int().optional(),
+  api: z.optional(z.record(z.string().check(z.minLength(1)), ApiFaultSchema)),
+  seed: z.optional(z.int()),
 });
 
 export type Timing = z.infer<typeof TimingSchema>;
@@ -64,13 +67,13 @@ export type ApiFault = z.infer<typeof ApiFaultSchema>;
 export type Scenario = z.infer<typeof ScenarioSchema>;
 
 /** Defaults "feel real" for a demo (seconds); tests pass tens of ms. */
-export const DEFAULT_TIMING: Required<Omit<Timing, "tickMs">> = {
+/** `stabilizeMs` defaults to 2 × (provisioningMs + pendingMs); `tickMs` to a quarter of the smallest step. */
+export const DEFAULT_TIMING: Required<Omit<Timing, "tickMs" | "stabilizeMs">> = {
   provisioningMs: 1000,
   pendingMs: 2000,
   healthCheckMs: 3000,
   drainMs: 2000,
   stopMs: 1000,
-  stabilizeMs: 5000,
   stoppedTaskRetentionMs: 3_600_000,
 };
 
@@ -83,10 +86,11 @@ export function resolveTiming(t: Timing | undefined): ResolvedTiming {
   );
   const smallest = positives.length > 0 ? Math.min(...positives) : 20;
   const tickMs = t?.tickMs ?? Math.max(2, Math.min(100, Math.floor(smallest / 4)));
-  return { ...merged, tickMs };
+  const stabilizeMs = t?.stabilizeMs ?? 2 * (merged.provisioningMs + merged.pendingMs);
+  return { ...merged, stabilizeMs, tickMs };
 }
 
-function describeIssues(error: z.ZodError): string {
+function describeIssues(error: z.core.$ZodError): string {
   return error.issues
     .map((i) => `${i.path.length > 0 ? i.path.map(String).join(".") : "(root)"}: ${i.message}`)
     .join("; ");
@@ -94,7 +98,7 @@ function describeIssues(error: z.ZodError): string {
 
 /** Validates an in-memory scenario; `where` names its origin in the error. */
 export function parseScenario(value: unknown, where = "scenario"): Scenario {
-  const r = ScenarioSchema.safeParse(value);
+  const r = z.safeParse(ScenarioSchema, value);
   if (!r.success) throw new InvalidInputError(`${where}: invalid scenario: ${describeIssues(r.error)}`);
   return r.data;
 }

@@ -12,10 +12,10 @@ class InjectionTest {
     static final Map DEPLOY_BASE = [component: 'mimir', environment: 'prod']
     static final List DEPLOY_PARAMS = ['component', 'environment', 'timeout', 'maxFailedTasks', 'bake', 'region',
                                        'endpointUrl', 'root', 'sha', 'branch', 'buildNumber', 'platform',
-                                       'awsCredentialsId', 'roleArn']
+                                       'awsCredentialsId', 'roleArn', 'pollInterval']
     static final Map ROLLBACK_BASE = [component: 'mimir', environment: 'prod', reason: 'bad release']
     static final List ROLLBACK_PARAMS = ['component', 'environment', 'to', 'reason', 'timeout', 'region', 'endpointUrl',
-                                         'root', 'awsCredentialsId', 'roleArn']
+                                         'root', 'awsCredentialsId', 'roleArn', 'pollInterval']
 
     /** Either rejected before any sh, or every sh ran a constant script (the value is only in the env). */
     private void check(String stepName, Map base, String param, String value) {
