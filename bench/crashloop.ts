@@ -31,7 +31,7 @@ async function scenario(label: string, act: (ctx: { s: Awaited<ReturnType<typeof
     }
     let bad: string | undefined;
     const start = Date.now();
-    const watcher = observe(s, "lgtm-mimir", () => bad, goodTd, start);
+    const watcher = await observe(s, "lgtm-mimir", () => bad, goodTd, start);
     const outcome = await act({ s, goodTd, setBad: (td) => (bad = td), t0: () => start });
     // Let the observer see the end state.
     for (let i = 0; i < 600 && watcher.timeline.healthyAgainAt === undefined; i++) await new Promise((r) => setTimeout(r, 100));

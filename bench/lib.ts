@@ -26,7 +26,7 @@ export interface Seeded {
 
 export async function seeded(components: readonly ComponentName[], shas: Record<string, string>, scenario: Scenario): Promise<Seeded> {
   const emu = await startEmulator({ port: 0, scenario, maxLifetimeMs: 60 * 60_000 });
-  const clients = createAwsClients({ region: env.region, endpointUrl: emu.url, env: {} });
+  const clients = await createAwsClients({ region: env.region, endpointUrl: emu.url, env: {} });
   await createCluster(clients, env);
   const tags: Record<string, string> = {};
   const digests: Record<string, string> = {};
@@ -77,9 +77,9 @@ export interface Timeline {
  * Watches a service from outside every 100 ms: when the first task of the bad revision stopped, when a deployment
  * back to the good revision appeared, and when the service was steady on it again.
  */
-export function observe(s: Seeded, service: string, badTd: () => string | undefined, goodTd: string, since: number): { timeline: Timeline; stop(): void } {
+export async function observe(s: Seeded, service: string, badTd: () => string | undefined, goodTd: string, since: number): Promise<{ timeline: Timeline; stop(): void }> {
   const timeline: Timeline = {};
-  const observer = createAwsClients({ region: env.region, endpointUrl: s.emu.url, env: {} }, undefined);
+  const observer = await createAwsClients({ region: env.region, endpointUrl: s.emu.url, env: {} }, undefined);
   let stopped = false;
   const loop = async () => {
     while (!stopped) {

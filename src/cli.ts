@@ -9,7 +9,7 @@ export function buildProgram(io: Io, setResult: (code: number) => void): Command
   const program = new Command("lgtm-deploy")
     .description("Release the Grafana LGTM stack (Mimir, Loki, Tempo, Pyroscope, Grafana, Alloy) to AWS ECS Fargate.")
     .version(VERSION, "-V, --version")
-    .option("--root <dir>", "project root holding dockerfiles/, taskdefs/, environments/", process.cwd())
+    .option("--root <dir>", "project root holding dockerfiles/, taskdefs/, environments/ (default: the current directory)")
     .option("--json", "machine-readable output", false)
     .option("--endpoint-url <url>", "AWS endpoint override (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_ECS/_ECR also honoured)")
     .option("--region <region>", "AWS region (default: the environment's region)")

@@ -79,7 +79,7 @@ async function bundledEmulator(): Promise<{ url: string; proc: ResultPromise }> 
 test("the bundle as a process: release, then SIGTERM mid-watch rolls back, against the bundled emulator", async () => {
   const { url, proc } = await bundledEmulator();
   const dir = mkdtempSync(path.join(tmpdir(), "lgtm-bundle-"));
-  const clients = createAwsClients({ region: "us-east-1", endpointUrl: url, env: {} });
+  const clients = await createAwsClients({ region: "us-east-1", endpointUrl: url, env: {} });
   try {
     const env = new Project(REPO_ROOT).environment("local");
     await createCluster(clients, env);

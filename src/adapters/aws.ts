@@ -3,8 +3,9 @@
  * adaptive retry mode (jittered backoff plus client-side rate limiting on throttling), timeouts so a dropped
  * connection cannot hang a release, and counting of API calls for the report.
  */
-import { ECRClient } from "@aws-sdk/client-ecr";
-import { ECSClient } from "@aws-sdk/client-ecs";
+import type { ECRClient } from "@aws-sdk/client-ecr";
+import type { ECSClient } from "@aws-sdk/client-ecs";
+import { ecrSdk, ecsSdk } from "./sdk.js";
 
 export interface ApiCallCounts {
   /** Operations the tool asked for, by name (ECS:DescribeServices ...). */
@@ -87,7 +88,8 @@ function instrument(client: AnyClient, service: string, counter: CallCounter): v
   );
 }
 
-export function createAwsClients(settings: AwsSettings, counter = new CallCounter()): AwsClients {
+export async function createAwsClients(settings: AwsSettings, counter = new CallCounter()): Promise<AwsClients> {
+  const [{ ECSClient }, { ECRClient }] = await Promise.all([ecsSdk(), ecrSdk()]);
   const maxAttempts = settings.maxAttempts ?? (Number(settings.env.AWS_MAX_ATTEMPTS) || 8);
   const common = {
     region: settings.region,

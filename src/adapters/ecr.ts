@@ -1,16 +1,12 @@
 /**
  * ECR operations for builds and releases, through the ECRClient from createAwsClients (src/adapters/aws.ts).
  */
-import {
-  CreateRepositoryCommand,
-  DescribeImagesCommand,
-  DescribeRepositoriesCommand,
-  GetAuthorizationTokenCommand,
-  PutLifecyclePolicyCommand,
-  type ECRClient,
-  type ImageDetail,
-  type Repository,
+import type {
+  ECRClient,
+  ImageDetail,
+  Repository,
 } from "@aws-sdk/client-ecr";
+import { ecrSdk } from "./sdk.js";
 import { decodeAuthorizationToken, lifecyclePolicyText } from "../core/build.js";
 import { PreconditionError } from "../core/errors.js";
 
@@ -30,6 +26,7 @@ export interface EnsuredRepository {
 
 /** The repository, or undefined when it does not exist. Read-only. */
 export async function describeRepository(ecr: ECRClient, repositoryName: string): Promise<Repository | undefined> {
+  const { DescribeRepositoriesCommand } = await ecrSdk();
   try {
     const out = await ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [repositoryName] }));
     return out.repositories?.[0];
@@ -44,6 +41,7 @@ export async function describeRepository(ecr: ECRClient, repositoryName: string)
  * and gets the lifecycle policy keeping the newest `keepImages` images. An existing repository is left as it is.
  */
 export async function ensureRepository(ecr: ECRClient, settings: RepositorySettings): Promise<EnsuredRepository> {
+  const { CreateRepositoryCommand, PutLifecyclePolicyCommand } = await ecrSdk();
   const existing = await describeRepository(ecr, settings.repositoryName);
   if (existing !== undefined) return { repository: existing, created: false };
   let repository: Repository | undefined;
@@ -74,6 +72,7 @@ export async function ensureRepository(ecr: ECRClient, settings: RepositorySetti
  * engine uses it to pin task definitions to the digest.
  */
 export async function describeImage(ecr: ECRClient, repositoryName: string, imageTag: string): Promise<ImageDetail | undefined> {
+  const { DescribeImagesCommand } = await ecrSdk();
   try {
     const out = await ecr.send(new DescribeImagesCommand({ repositoryName, imageIds: [{ imageTag }] }));
     return out.imageDetails?.find((d) => d.imageTags?.includes(imageTag)) ?? out.imageDetails?.[0];
@@ -94,6 +93,7 @@ export interface RegistryLogin {
 
 /** GetAuthorizationToken, decoded. Any failure is a PreconditionError (exit 5): nothing was built or pushed. */
 export async function getRegistryLogin(ecr: ECRClient): Promise<RegistryLogin> {
+  const { GetAuthorizationTokenCommand } = await ecrSdk();
   let data;
   try {
     const out = await ecr.send(new GetAuthorizationTokenCommand({}));

@@ -1,35 +1,26 @@
 /** ECS operations used by the deploy engine. Thin wrappers: no decisions here. */
-import {
-  CreateServiceCommand,
-  DescribeClustersCommand,
-  DescribeServiceDeploymentsCommand,
-  DescribeServiceRevisionsCommand,
-  DescribeServicesCommand,
-  DescribeTaskDefinitionCommand,
-  DescribeTasksCommand,
-  ListServiceDeploymentsCommand,
-  ListTaskDefinitionsCommand,
-  ListTasksCommand,
-  RegisterTaskDefinitionCommand,
-  UpdateServiceCommand,
-  type CreateServiceCommandInput,
-  type ECSClient,
-  type RegisterTaskDefinitionCommandInput,
-  type Service,
-  type ServiceDeployment,
-  type Tag,
-  type Task,
-  type TaskDefinition,
-  type UpdateServiceCommandInput,
+import type {
+  CreateServiceCommandInput,
+  ECSClient,
+  RegisterTaskDefinitionCommandInput,
+  Service,
+  ServiceDeployment,
+  Tag,
+  Task,
+  TaskDefinition,
+  UpdateServiceCommandInput,
 } from "@aws-sdk/client-ecs";
+import { ecsSdk } from "./sdk.js";
 
 export async function clusterStatus(ecs: ECSClient, cluster: string): Promise<string | undefined> {
+  const { DescribeClustersCommand } = await ecsSdk();
   const out = await ecs.send(new DescribeClustersCommand({ clusters: [cluster] }));
   return out.clusters?.[0]?.status;
 }
 
 /** One DescribeServices call per 10 services (the API's limit). Missing services map to undefined. */
 export async function describeServices(ecs: ECSClient, cluster: string, names: readonly string[]): Promise<Map<string, Service | undefined>> {
+  const { DescribeServicesCommand } = await ecsSdk();
   const result = new Map<string, Service | undefined>();
   for (let i = 0; i < names.length; i += 10) {
     const batch = names.slice(i, i + 10);
@@ -40,11 +31,13 @@ export async function describeServices(ecs: ECSClient, cluster: string, names: r
 }
 
 export async function describeTaskDefinition(ecs: ECSClient, taskDefinition: string): Promise<{ taskDefinition: TaskDefinition; tags: Tag[] }> {
+  const { DescribeTaskDefinitionCommand } = await ecsSdk();
   const out = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition, include: ["TAGS"] }));
   return { taskDefinition: out.taskDefinition!, tags: out.tags ?? [] };
 }
 
 export async function listTaskDefinitionArns(ecs: ECSClient, family: string, limit: number): Promise<string[]> {
+  const { ListTaskDefinitionsCommand } = await ecsSdk();
   const arns: string[] = [];
   let nextToken: string | undefined;
   do {
@@ -56,22 +49,26 @@ export async function listTaskDefinitionArns(ecs: ECSClient, family: string, lim
 }
 
 export async function registerTaskDefinition(ecs: ECSClient, input: RegisterTaskDefinitionCommandInput): Promise<string> {
+  const { RegisterTaskDefinitionCommand } = await ecsSdk();
   const out = await ecs.send(new RegisterTaskDefinitionCommand(input));
   return out.taskDefinition!.taskDefinitionArn!;
 }
 
 export async function updateService(ecs: ECSClient, input: UpdateServiceCommandInput): Promise<Service> {
+  const { UpdateServiceCommand } = await ecsSdk();
   const out = await ecs.send(new UpdateServiceCommand(input));
   return out.service!;
 }
 
 export async function createService(ecs: ECSClient, input: CreateServiceCommandInput): Promise<Service> {
+  const { CreateServiceCommand } = await ecsSdk();
   const out = await ecs.send(new CreateServiceCommand(input));
   return out.service!;
 }
 
 /** Stopped tasks started by one deployment (ECS sets startedBy to the deployment id), described. */
 export async function stoppedTasks(ecs: ECSClient, cluster: string, deploymentId: string, skip: ReadonlySet<string>): Promise<Task[]> {
+  const { DescribeTasksCommand, ListTasksCommand } = await ecsSdk();
   const arns: string[] = [];
   let nextToken: string | undefined;
   do {
@@ -90,6 +87,7 @@ export async function stoppedTasks(ecs: ECSClient, cluster: string, deploymentId
 
 /** The service's deployment history, newest first, with the task definition of each deployment's target revision. */
 export async function deploymentHistory(ecs: ECSClient, cluster: string, service: string, limit = 20): Promise<Array<ServiceDeployment & { taskDefinition?: string }>> {
+  const { DescribeServiceDeploymentsCommand, DescribeServiceRevisionsCommand, ListServiceDeploymentsCommand } = await ecsSdk();
   const list = await ecs.send(new ListServiceDeploymentsCommand({ cluster, service, maxResults: Math.min(limit, 100) }));
   const arns = (list.serviceDeployments ?? []).map((d) => d.serviceDeploymentArn!).filter(Boolean);
   if (arns.length === 0) return [];

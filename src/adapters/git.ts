@@ -1,8 +1,8 @@
 /** The git repository the images are built from. */
-import { execa } from "execa";
 import { InvalidInputError } from "../core/errors.js";
 
 async function git(root: string, args: string[]): Promise<string> {
+  const { execa } = await import("execa");
   const result = await execa("git", args, { cwd: root, reject: false });
   if (result.exitCode !== 0) {
     throw new InvalidInputError(`git ${args.join(" ")} failed in ${root} (exit ${result.exitCode}): ${result.stderr.trim() || result.stdout.trim()}; pass --sha instead`);

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Command, Option } from "commander";
-import { createAwsClients } from "../adapters/aws.js";
+import { createAwsClients, type AwsClients } from "../adapters/aws.js";
 import { docker, dockerExecutable, dockerFailure, runDocker, tail } from "../adapters/docker.js";
 import { describeImage, describeRepository, ensureRepository, getRegistryLogin } from "../adapters/ecr.js";
 import { Project, parseComponent } from "../adapters/files.js";
@@ -114,7 +114,7 @@ export function registerBuild(program: Command, io: Io, setResult: (code: Comman
       const recordFile = opts.record ?? `lgtm-build-${component}.json`;
       const exe = dockerExecutable(io.env);
       const say = (line: string) => io.err(line);
-      const aws = createAwsClients({ region: g.region ?? env.region, ...(g.endpointUrl ? { endpointUrl: g.endpointUrl } : {}), env: io.env });
+      const aws = await createAwsClients({ region: g.region ?? env.region, ...(g.endpointUrl ? { endpointUrl: g.endpointUrl } : {}), env: io.env });
       try {
         const emit = (record: BuildRecord, extra: Record<string, unknown> = {}) => {
           if (g.json) io.out(JSON.stringify({ ...record, ...extra }));
@@ -195,7 +195,7 @@ export function registerBuild(program: Command, io: Io, setResult: (code: Comman
     });
 }
 
-async function loginAndPush(plan: BuildPlan, exe: string, io: Io, ecr: ReturnType<typeof createAwsClients>["ecr"]): Promise<string> {
+async function loginAndPush(plan: BuildPlan, exe: string, io: Io, ecr: AwsClients["ecr"]): Promise<string> {
   const login = await getRegistryLogin(ecr);
   const dockerConfig = mkdtempSync(path.join(tmpdir(), "lgtm-docker-config-"));
   try {

@@ -1,4 +1,5 @@
 import { Command, Option } from "commander";
+import type { AwsClients } from "../adapters/aws.js";
 import { Project, parseComponents } from "../adapters/files.js";
 import { describeServices, describeTaskDefinition } from "../adapters/ecs.js";
 import { repositoryName, serviceName } from "../core/catalogue.js";
@@ -59,7 +60,7 @@ export function registerDeploy(program: Command, io: Io, setResult: (code: numbe
       renderTaskDefinition(p.component, env, { tag: p.tag }, p.templates.taskDefinition);
       renderService(p.component, env, { tag: p.tag }, p.templates.service);
     }
-    const clients = clientsFor(g, env, io);
+    const clients = await clientsFor(g, env, io);
     const plans: ComponentPlan[] = [];
     try {
       for (const p of prepared) {
@@ -94,14 +95,14 @@ export function registerDeploy(program: Command, io: Io, setResult: (code: numbe
   });
 }
 
-async function dryRun(plans: ComponentPlan[], cluster: string, clients: ReturnType<typeof clientsFor>, io: Io, json: boolean): Promise<void> {
+async function dryRun(plans: ComponentPlan[], cluster: string, clients: AwsClients, io: Io, json: boolean): Promise<void> {
   const services = await describeServices(clients.ecs, cluster, plans.map((p) => p.serviceName));
   for (const plan of plans) {
     if (plan.target.kind !== "register") continue;
     const svc = services.get(plan.serviceName);
     const runningArn = svc?.status === "ACTIVE" ? (svc.deployments?.find((d) => d.status === "PRIMARY")?.taskDefinition ?? svc.taskDefinition) : undefined;
     const running = runningArn ? await describeTaskDefinition(clients.ecs, runningArn) : undefined;
-    const diff = diffTaskDefinitions(running ? normalizeRunning(running.taskDefinition, running.tags) : undefined, plan.target.input);
+    const diff = await diffTaskDefinitions(running ? normalizeRunning(running.taskDefinition, running.tags) : undefined, plan.target.input);
     const calls = [
       `ECS RegisterTaskDefinition family=${plan.target.input.family} image=${plan.target.image}`,
       svc?.status === "ACTIVE"

@@ -29,7 +29,7 @@ export function registerDiff(program: Command, io: Io, setResult: (code: number)
       const tag = await resolveTag(project, component, opts, { releaseBranch: env.releaseBranch });
       const template = project.templates(component).taskDefinition;
       renderTaskDefinition(component, env, { tag }, template);
-      const clients = clientsFor(g, env, io);
+      const clients = await clientsFor(g, env, io);
       try {
         // Compare like with like: a deploy pins the digest, so resolve it when the image exists.
         let digest: string | undefined;
@@ -43,7 +43,7 @@ export function registerDiff(program: Command, io: Io, setResult: (code: number)
         const svc = (await describeServices(clients.ecs, env.cluster, [serviceName(component)])).get(serviceName(component));
         const arn = svc?.status === "ACTIVE" ? (svc.deployments?.find((d) => d.status === "PRIMARY")?.taskDefinition ?? svc.taskDefinition) : undefined;
         const running = arn ? await describeTaskDefinition(clients.ecs, arn) : undefined;
-        const lines = diffTaskDefinitions(running ? normalizeRunning(running.taskDefinition, running.tags) : undefined, rendered);
+        const lines = await diffTaskDefinitions(running ? normalizeRunning(running.taskDefinition, running.tags) : undefined, rendered);
         if (g.json) io.out(JSON.stringify({ component, running: arn ?? null, tag: tag.tag, changes: lines }, null, 2));
         else {
           io.out(`--- ${arn ?? "(no running task definition)"}`);

@@ -1,19 +1,8 @@
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { ExitCode, InvalidInputError, PreconditionError } from "../core/errors.js";
-import { loadScenarioFile, type Scenario } from "../emulator/index.js";
-import { startEmulatorServer } from "../emulator/server.js";
+import type { Scenario } from "../emulator/index.js";
 import { globals, type CommandResult, type Io } from "./context.js";
-
-/** "90s", "2h", "1500ms", "30m", "45" (seconds) → milliseconds. */
-export function parseDuration(text: string, flag: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!m) throw new InvalidInputError(`${flag}: expected a duration like 90s, 30m or 2h, got '${text}'`);
-  const unit = m[2] ?? "s";
-  const factor = unit === "ms" ? 1 : unit === "s" ? 1000 : unit === "m" ? 60_000 : 3_600_000;
-  const ms = Math.round(Number(m[1]) * factor);
-  if (ms <= 0) throw new InvalidInputError(`${flag}: must be greater than zero`);
-  return ms;
-}
+import { parseDuration } from "./options.js";
 
 function parsePort(text: string): number {
   if (!/^\d+$/.test(text) || Number(text) > 65535) throw new InvalidInputError(`--port: expected 0..65535, got '${text}'`);
@@ -23,7 +12,7 @@ function parsePort(text: string): number {
 interface EmulatorFlags {
   port: string;
   scenario?: string;
-  maxLifetime: string;
+  maxLifetime: number;
 }
 
 export function registerEmulator(program: Command, io: Io, setResult: (code: CommandResult) => void): void {
@@ -32,17 +21,19 @@ export function registerEmulator(program: Command, io: Io, setResult: (code: Com
     .description("run a local ECS + ECR emulator on 127.0.0.1 (AWS JSON 1.1; point the SDK/CLI at it with --endpoint-url)")
     .option("--port <port>", "TCP port on 127.0.0.1 (0 = random)", "4566")
     .option("--scenario <file>", "scenario JSON: timings, per-image behaviours, per-operation API faults (see docs/emulator.md)")
-    .option("--max-lifetime <duration>", "stop by itself after this long (e.g. 30m, 2h)", "2h")
+    .addOption(new Option("--max-lifetime <duration>", "stop by itself after this long (e.g. 30m, 2h)").default(2 * 3_600_000, "2h").argParser(parseDuration("--max-lifetime")))
     .action(async (flags: EmulatorFlags, cmd: Command) => {
       const g = globals(cmd);
       const port = parsePort(flags.port);
-      const maxLifetimeMs = parseDuration(flags.maxLifetime, "--max-lifetime");
+      const maxLifetimeMs = flags.maxLifetime;
+      // Loaded on demand: no other command needs the emulator.
+      const [{ loadScenarioFile }, { startEmulatorServer }] = await Promise.all([import("../emulator/index.js"), import("../emulator/server.js")]);
       const scenario: Scenario | undefined = flags.scenario !== undefined ? loadScenarioFile(flags.scenario) : undefined;
       if (io.signal.aborted) {
         setResult(ExitCode.Success);
         return;
       }
-      let emu: Awaited<ReturnType<typeof startEmulatorServer>>;
+      let emu: Awaited<ReturnType<typeof import("../emulator/server.js").startEmulatorServer>>;
       try {
         emu = await startEmulatorServer({
           port,

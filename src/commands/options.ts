@@ -3,7 +3,7 @@ import { InvalidArgumentError } from "commander";
 import type { ComponentName } from "../core/catalogue.js";
 import { InvalidInputError } from "../core/errors.js";
 import { makeTag, normalizeSha, parseTag, type ParsedTag } from "../core/tag.js";
-import { currentBranch, headSha } from "../adapters/git.js";
+import { headSha } from "../adapters/git.js";
 import type { Project } from "../adapters/files.js";
 
 export interface TagOptions {
@@ -32,8 +32,6 @@ export async function resolveTag(
   }
   return makeTag({ version: project.version(component), sha, branch: opts.branch, releaseBranch, build: opts.build });
 }
-
-export { currentBranch };
 
 export function parseNonNegativeInt(flag: string) {
   return (value: string): number => {

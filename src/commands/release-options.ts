@@ -53,7 +53,7 @@ export interface EngineDeps {
   clock?: Clock;
 }
 
-export function clientsFor(g: GlobalOptions, env: Environment, io: Io): AwsClients {
+export function clientsFor(g: GlobalOptions, env: Environment, io: Io): Promise<AwsClients> {
   return createAwsClients({ region: g.region ?? env.region, endpointUrl: g.endpointUrl, env: io.env });
 }
 

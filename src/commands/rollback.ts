@@ -29,7 +29,7 @@ export function registerRollback(program: Command, io: Io, setResult: (code: num
     const component = parseComponent(componentArg);
     if (flags.reason !== undefined && flags.reason.length > 1000) throw new InvalidInputError("--reason is longer than 1000 characters");
     const env = new Project(g.root).environment(flags.env);
-    const clients = clientsFor(g, env, io);
+    const clients = await clientsFor(g, env, io);
     try {
       const service = serviceName(component);
       const svc = (await describeServices(clients.ecs, env.cluster, [service])).get(service);

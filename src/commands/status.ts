@@ -33,7 +33,7 @@ export function registerStatus(program: Command, io: Io): void {
       const g = globals(c);
       const components = parseComponents(names, names.length === 0);
       const env = new Project(g.root).environment(opts.env);
-      const clients = clientsFor(g, env, io);
+      const clients = await clientsFor(g, env, io);
       try {
         const services = await describeServices(clients.ecs, env.cluster, components.map(serviceName));
         const rows: StatusRow[] = [];

@@ -3,20 +3,24 @@
  * this module only normalizes both sides (fields ECS adds on registration) and prints RFC 6902 operations.
  */
 import type { RegisterTaskDefinitionCommandInput, Tag, TaskDefinition } from "@aws-sdk/client-ecs";
-import { create } from "jsondiffpatch";
-import { format as toJsonPatch } from "jsondiffpatch/formatters/jsonpatch";
 
 /** Returned by DescribeTaskDefinition but not accepted by RegisterTaskDefinition. */
 const SERVER_FIELDS = ["taskDefinitionArn", "revision", "status", "requiresAttributes", "compatibilities", "registeredAt", "registeredBy", "deregisteredAt", "deleteRequestedAt"];
 
-const differ = create({
-  // Match array items by identity rather than position: containers by name, env vars by name, ports by number.
-  objectHash: (item: object, index?: number) => {
-    const o = item as Record<string, unknown>;
-    return String(o.name ?? o.containerPort ?? o.key ?? o.sourceVolume ?? `$$index:${index}`);
-  },
-  arrays: { detectMove: false },
-});
+// Loaded on first use: only diff and deploy --dry-run need it.
+async function jsonPatch(from: unknown, to: unknown) {
+  const [{ create }, { format }] = await Promise.all([import("jsondiffpatch"), import("jsondiffpatch/formatters/jsonpatch")]);
+  const differ = create({
+    // Match array items by identity rather than position: containers by name, env vars by name, ports by number.
+    objectHash: (item: object, index?: number) => {
+      const o = item as Record<string, unknown>;
+      return String(o.name ?? o.containerPort ?? o.key ?? o.sourceVolume ?? `$$index:${index}`);
+    },
+    arrays: { detectMove: false },
+  });
+  const delta = differ.diff(from, to);
+  return delta === undefined ? [] : format(delta);
+}
 
 /** Drops what ECS fills in by default on registration (empty lists, hostPort = containerPort) so only real changes show. */
 function dropDefaults(node: unknown): unknown {
@@ -77,11 +81,9 @@ const lookup = (root: unknown, pointer: string): unknown =>
     .slice(1)
     .reduce<unknown>((node, key) => (node !== null && typeof node === "object" ? (node as Record<string, unknown>)[key.replace(/~1/g, "/").replace(/~0/g, "~")] : undefined), root);
 
-export function diffTaskDefinitions(running: Record<string, unknown> | undefined, rendered: RegisterTaskDefinitionCommandInput): DiffLine[] {
+export async function diffTaskDefinitions(running: Record<string, unknown> | undefined, rendered: RegisterTaskDefinitionCommandInput): Promise<DiffLine[]> {
   const target = JSON.parse(JSON.stringify(rendered)) as Record<string, unknown>;
-  const delta = differ.diff(running ?? {}, target);
-  if (delta === undefined) return [];
-  return toJsonPatch(delta)
+  return (await jsonPatch(running ?? {}, target))
     .filter((op) => op.op === "add" || op.op === "remove" || op.op === "replace")
     .map((op) => ({
       op: op.op as DiffLine["op"],

@@ -1,8 +1,10 @@
 /** Resolves an image tag to its digest in ECR (read-only), so the task definition can be pinned to it. */
-import { DescribeImagesCommand, type ECRClient } from "@aws-sdk/client-ecr";
+import type { ECRClient } from "@aws-sdk/client-ecr";
+import { ecrSdk } from "../adapters/sdk.js";
 import { PreconditionError } from "../core/errors.js";
 
 export async function resolveDigest(ecr: ECRClient, repositoryName: string, tag: string, registry: string): Promise<string> {
+  const { DescribeImagesCommand } = await ecrSdk();
   try {
     const out = await ecr.send(new DescribeImagesCommand({ repositoryName, imageIds: [{ imageTag: tag }] }));
     const digest = out.imageDetails?.[0]?.imageDigest;

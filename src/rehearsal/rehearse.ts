@@ -33,7 +33,7 @@ export async function rehearse(o: RehearsalOptions, io: Io, run: Run): Promise<n
   try {
     const project = new Project(o.root);
     const env = project.environment("local");
-    const clients = createAwsClients({ region: env.region, endpointUrl: emulator.url, env: {} });
+    const clients = await createAwsClients({ region: env.region, endpointUrl: emulator.url, env: {} });
     say(`emulator listening on ${emulator.url}; seeding cluster "${env.cluster}", six ECR repositories and images`);
     await createCluster(clients, env);
     const shas = { first: "1a2b3c4d5e6f", second: "2b3c4d5e6f70", broken: "0badc0ffee00" };

@@ -2,17 +2,18 @@
  * Seeds an emulator (or any ECS/ECR endpoint) with what a release needs: the cluster, the ECR repositories and image
  * manifests for given tags. Used by the rehearsal and by tests; never pointed at real AWS by the tool itself.
  */
-import { CreateRepositoryCommand, PutImageCommand } from "@aws-sdk/client-ecr";
-import { CreateClusterCommand } from "@aws-sdk/client-ecs";
 import type { AwsClients } from "../adapters/aws.js";
+import { ecrSdk, ecsSdk } from "../adapters/sdk.js";
 import { repositoryName, type ComponentName } from "../core/catalogue.js";
 import type { Environment } from "../core/environment.js";
 
 export async function createCluster(clients: AwsClients, env: Environment): Promise<void> {
+  const { CreateClusterCommand } = await ecsSdk();
   await clients.ecs.send(new CreateClusterCommand({ clusterName: env.cluster }));
 }
 
 export async function createRepository(clients: AwsClients, env: Environment, component: ComponentName): Promise<void> {
+  const { CreateRepositoryCommand } = await ecrSdk();
   try {
     await clients.ecr.send(
       new CreateRepositoryCommand({ repositoryName: repositoryName(component, env.ecr.repositoryPrefix), imageTagMutability: "IMMUTABLE", imageScanningConfiguration: { scanOnPush: true } }),
@@ -24,6 +25,7 @@ export async function createRepository(clients: AwsClients, env: Environment, co
 
 /** Pushes a small, unique OCI manifest under the tag; returns its digest. */
 export async function pushManifest(clients: AwsClients, env: Environment, component: ComponentName, tag: string): Promise<string> {
+  const { PutImageCommand } = await ecrSdk();
   const manifest = JSON.stringify({
     schemaVersion: 2,
     mediaType: "application/vnd.oci.image.manifest.v1+json",

@@ -32,7 +32,7 @@ export async function startRig(components: readonly ComponentName[], shas: reado
   const emu = await startEmulator({ port: 0, scenario: { seed: 7, ...scenario, timing: { ...FAST_TIMING, ...scenario.timing } }, maxLifetimeMs: 10 * 60_000 });
   const project = new Project(REPO_ROOT);
   const env = project.environment("local");
-  const clients = createAwsClients({ region: env.region, endpointUrl: emu.url, env: {} });
+  const clients = await createAwsClients({ region: env.region, endpointUrl: emu.url, env: {} });
   await createCluster(clients, env);
   const digests = new Map<string, string>();
   for (const c of components) {
