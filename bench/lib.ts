@@ -11,6 +11,8 @@ import { makeTag } from "../src/core/tag.js";
 import { startEmulator, type Emulator, type Scenario } from "../src/emulator/index.js";
 import { createCluster, createRepository, pushManifest } from "../src/rehearsal/seed.js";
 
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const BUNDLE = path.join(ROOT, "resources", "lgtm", "lgtm-deploy.mjs");
 export const project = new Project(ROOT);

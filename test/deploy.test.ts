@@ -294,6 +294,25 @@ describe("deploy against the emulator (real SDK clients over HTTP)", () => {
     });
   });
 
+  test("--json: one JSON object per event line, then a result line", async () => {
+    await withRig(["tempo"], async (rig) => {
+      await firstRelease(rig);
+      const r = await rig.cli(["--json", "deploy", "tempo", "--env", "local", "--sha", B]);
+      assert.equal(r.code, 0, r.stderr);
+      const lines = r.stdout.split("\n").map((l) => JSON.parse(l));
+      assert.ok(lines.length > 5);
+      for (const l of lines.slice(0, -1)) {
+        assert.equal(l.component, "tempo");
+        assert.match(l.time, /^\d{4}-\d\d-\d\dT/);
+        assert.equal(typeof l.kind, "string");
+        assert.equal(typeof l.message, "string");
+      }
+      assert.ok(lines.some((l) => l.kind === "state" && l.data.rolloutState === "COMPLETED"));
+      assert.deepEqual(lines.at(-1).components, [{ component: "tempo", verdict: "succeeded", exitCode: 0 }]);
+      assert.equal(lines.at(-1).kind, "result");
+    });
+  });
+
   test("--dry-run prints the task definition, the diff and the calls, and makes no mutating call", async () => {
     await withRig(["tempo"], async (rig) => {
       await firstRelease(rig);

@@ -1,31 +1,10 @@
+import { FARGATE_MEMORY_BY_CPU } from "../core/fargate.js";
 import { clientError } from "./errors.js";
 import { arr, num, obj, str } from "./util.js";
 
-/** The Fargate task size table (cpu units → allowed memory MiB). */
+/** The Fargate task size table: the same one (from the AWS documentation) the release tool validates against. */
 export function fargateMemoryOptions(cpu: number): number[] {
-  const range = (from: number, to: number, step: number): number[] => {
-    const out: number[] = [];
-    for (let m = from; m <= to; m += step) out.push(m);
-    return out;
-  };
-  switch (cpu) {
-    case 256:
-      return [512, 1024, 2048];
-    case 512:
-      return range(1024, 4096, 1024);
-    case 1024:
-      return range(2048, 8192, 1024);
-    case 2048:
-      return range(4096, 16384, 1024);
-    case 4096:
-      return range(8192, 30720, 1024);
-    case 8192:
-      return range(16384, 61440, 4096);
-    case 16384:
-      return range(32768, 122880, 8192);
-    default:
-      return [];
-  }
+  return [...(FARGATE_MEMORY_BY_CPU[cpu] ?? [])];
 }
 
 /** "1024", "1 vCPU", "0.25 vcpu" → cpu units. */

@@ -76,6 +76,9 @@ export interface ComponentOutcome {
   record: ReleaseRecord;
 }
 
+/** Poll interval after the first failed task of a watched deployment (never slower than --poll-interval). */
+const ALARMED_POLL_MS = 1_000;
+
 const inFlight = (svc: Service): string | undefined => {
   const deps = svc.deployments ?? [];
   const primary = deps.find((d) => d.status === "PRIMARY");
@@ -326,8 +329,11 @@ export async function runRelease(plans: readonly ComponentPlan[], o: EngineOptio
         else finish(run, ExitCode.RollbackFailed, "failed", `release failed and the rollback failed too (${v.reason}); the service needs attention`);
       }
     }
-    if (runs.some((r) => (r.phase === "release" || r.phase === "rollback") && r.watch?.verdict.kind === "pending")) {
-      await o.clock.sleep(o.pollMs, abortDeadline === undefined ? o.signal : graceSignal.signal);
+    const watching = runs.filter((r) => (r.phase === "release" || r.phase === "rollback") && r.watch?.verdict.kind === "pending");
+    if (watching.length > 0) {
+      // Once a task of a watched deployment has failed, the next failure decides the release: look closer.
+      const alarmed = watching.some((r) => r.watch!.failedTaskArns.length > 0 || (r.lastService?.deployments?.find((d) => d.id === r.watch!.deploymentId)?.failedTasks ?? 0) > 0);
+      await o.clock.sleep(alarmed ? Math.min(o.pollMs, ALARMED_POLL_MS) : o.pollMs, abortDeadline === undefined ? o.signal : graceSignal.signal);
     }
   }
   for (const run of runs) if (run.phase === "released") finish(run, ExitCode.Success, "succeeded", `released ${run.newTd}`);
