@@ -220,6 +220,19 @@ describe("deploy against the emulator (real SDK clients over HTTP)", () => {
     });
   });
 
+  test("aborted before the update: exit 5, no service changed", async () => {
+    await withRig(["tempo"], async (rig) => {
+      await firstRelease(rig);
+      rig.emu.clearCalls();
+      const abort = new AbortController();
+      abort.abort("SIGTERM");
+      const r = await rig.cli(["deploy", "tempo", "--env", "local", "--sha", B], { signal: abort.signal });
+      assert.equal(r.code, 5, r.stdout + r.stderr);
+      assert.match(r.stderr, /aborted \(SIGINT\/SIGTERM\) before any service was changed/);
+      assert.deepEqual(rig.mutatingCalls().filter((op) => op !== "RegisterTaskDefinition"), []);
+    });
+  });
+
   test("--on-abort leave: no rollback, exit 4", async () => {
     await withRig(["tempo"], async (rig) => {
       await firstRelease(rig);
@@ -354,6 +367,21 @@ describe("manual rollback", () => {
       assert.equal(r.code, 3, r.stdout + r.stderr);
       assert.match(r.stderr, /lgtm-tempo:3 \(version 1\.0\.0/);
       assert.match(await primaryTd(rig, "lgtm-tempo") ?? "", /lgtm-tempo:1$/);
+    });
+  });
+
+  test("previous skips a revision that ECS's breaker rolled back", async () => {
+    await withRig(["loki"], async (rig) => {
+      await firstRelease(rig, "loki"); // rev 1
+      assert.equal((await rig.cli(["deploy", "loki", "--env", "local", "--sha", B])).code, 0); // rev 2
+      rig.emu.mergeScenario({ images: { [rig.digest("loki", C)]: { behavior: "crash", afterMs: 0 } } });
+      const broken = await rig.cli(["deploy", "loki", "--env", "local", "--sha", C, "--max-failed-tasks", "50"]); // rev 3, breaker rolls back
+      assert.equal(broken.code, 3, broken.stdout);
+      assert.equal(rig.record("loki").deployments.rollbackBy, "ecs-circuit-breaker");
+      const r = await rig.cli(["rollback", "loki", "--env", "local", "--to", "previous"]);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stderr, /lgtm-loki:1 \(previous/);
+      assert.match(await primaryTd(rig, "lgtm-loki") ?? "", /lgtm-loki:1$/);
     });
   });
 

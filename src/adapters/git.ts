@@ -14,9 +14,3 @@ async function git(root: string, args: string[]): Promise<string> {
 export function headSha(root: string): Promise<string> {
   return git(root, ["rev-parse", "--short=12", "HEAD"]);
 }
-
-/** The current branch, or undefined on a detached HEAD (CI checkouts); Jenkins passes BRANCH_NAME instead. */
-export async function currentBranch(root: string): Promise<string | undefined> {
-  const name = await git(root, ["rev-parse", "--abbrev-ref", "HEAD"]);
-  return name === "HEAD" ? undefined : name;
-}

@@ -113,6 +113,13 @@ export async function runRelease(plans: readonly ComponentPlan[], o: EngineOptio
     pollsSinceTaskList: 0,
   }));
 
+  const finish = (run: Run, exitCode: number, verdict: RecordVerdict, message: string): void => {
+    run.exitCode = exitCode;
+    run.verdict = verdict;
+    run.phase = "done";
+    say(run, "verdict", verdict === "succeeded" ? "success" : "failure", message, verdict === "succeeded" ? "info" : "error");
+  };
+
   // ---- Preflight: read-only. Any problem here stops every component before anything changes.
   const clusterStatus = await ecs.clusterStatus(client, cluster);
   if (clusterStatus !== "ACTIVE") throw new PreconditionError(`cluster "${cluster}" ${clusterStatus === undefined ? "does not exist" : `is ${clusterStatus}`} (environment ${o.env.name}, region ${o.env.region})`);
@@ -156,7 +163,13 @@ export async function runRelease(plans: readonly ComponentPlan[], o: EngineOptio
   }
 
   // ---- Update (or create) the services.
+  if (o.signal.aborted) throw new PreconditionError("aborted (SIGINT/SIGTERM) before any service was changed");
   for (const run of runs) {
+    if (o.signal.aborted) {
+      // Services already updated are rolled back by the watch loop; this one was never touched.
+      finish(run, ExitCode.Precondition, "not-started", "aborted before this service was changed");
+      continue;
+    }
     const svc = services.get(run.plan.serviceName);
     const exists = svc !== undefined && svc.status === "ACTIVE";
     run.previousTd = exists ? (svc.deployments?.find((d) => d.status === "PRIMARY")?.taskDefinition ?? svc.taskDefinition ?? null) : null;
@@ -220,13 +233,6 @@ export async function runRelease(plans: readonly ComponentPlan[], o: EngineOptio
     run.watch = initialWatchState(run.rollbackDeploymentId, run.previousTd, o.clock.now(), run.watch?.seenEventIds ?? []);
     run.lastCounts = undefined;
     run.phase = "rollback";
-  };
-
-  const finish = (run: Run, exitCode: number, verdict: RecordVerdict, message: string): void => {
-    run.exitCode = exitCode;
-    run.verdict = verdict;
-    run.phase = "done";
-    say(run, "verdict", verdict === "succeeded" ? "success" : "failure", message, verdict === "succeeded" ? "info" : "error");
   };
 
   const rollbackRules: WatchRules = { ...o.rules, bakeMs: 0 };

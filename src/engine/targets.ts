@@ -16,7 +16,8 @@ export interface RollbackTarget {
   how: string;
 }
 
-const SUCCESSFUL = new Set(["SUCCESSFUL", "ROLLBACK_SUCCESSFUL"]);
+// Only SUCCESSFUL: a ROLLBACK_SUCCESSFUL record's target revision is the one that failed and was rolled back.
+const SUCCESSFUL = new Set(["SUCCESSFUL"]);
 const SCAN_LIMIT = 100;
 
 async function describeTarget(client: ECSClient, arnOrRevision: string, how: string): Promise<RollbackTarget> {
