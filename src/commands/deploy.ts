@@ -8,11 +8,10 @@ import { InvalidInputError, LgtmError } from "../core/errors.js";
 import { imageReference, renderService, renderTaskDefinition, warnings } from "../core/render.js";
 import { resolveDigest } from "../engine/images.js";
 import { writeRecord } from "../engine/record.js";
-import { runRelease, type ComponentPlan } from "../engine/release.js";
+import { notStartedRecord, runRelease, type ComponentPlan } from "../engine/release.js";
 import { globals, type Io } from "./context.js";
 import { parseNonNegativeInt, resolveTag } from "./options.js";
 import { addWatchOptions, clientsFor, engineOptions, finishRelease, recordPath, type WatchFlags } from "./release-options.js";
-import { notStartedRecord } from "./records.js";
 
 interface DeployFlags extends WatchFlags {
   env: string;
@@ -55,12 +54,15 @@ export function registerDeploy(program: Command, io: Io, setResult: (code: numbe
       const tag = await resolveTag(project, component, flags, { releaseBranch: env.releaseBranch });
       prepared.push({ component, tag, templates: project.templates(component) });
     }
-    // Render once without a digest: bad templates fail here, before any AWS call.
-    for (const p of prepared) {
-      renderTaskDefinition(p.component, env, { tag: p.tag }, p.templates.taskDefinition);
-      renderService(p.component, env, { tag: p.tag }, p.templates.service);
-    }
+    // Rendered once without the digest first: bad templates fail here, before any AWS call.
+    const byTag: ComponentPlan[] = prepared.map((p) => ({
+      component: p.component,
+      serviceName: serviceName(p.component),
+      target: { kind: "register", input: renderTaskDefinition(p.component, env, { tag: p.tag }, p.templates.taskDefinition), image: imageReference(p.component, env, { tag: p.tag }), digest: null, tag: p.tag },
+      createService: renderService(p.component, env, { tag: p.tag }, p.templates.service),
+    }));
     const clients = await clientsFor(g, env, io);
+    const options = engineOptions("deploy", g, env, io, flags, clients, { atomic: flags.atomic, createMissing: flags.createMissing });
     const plans: ComponentPlan[] = [];
     try {
       for (const p of prepared) {
@@ -78,14 +80,13 @@ export function registerDeploy(program: Command, io: Io, setResult: (code: numbe
         await dryRun(plans, env.cluster, clients, io, g.json);
         return;
       }
-      const options = engineOptions("deploy", g, env, io, flags, clients, { atomic: flags.atomic, createMissing: flags.createMissing });
       setResult(finishRelease(await runRelease(plans, options), flags, io, g.json));
     } catch (error) {
       // Stopped before anything changed (missing image, missing service, deployment in flight): still leave a record.
       if (error instanceof LgtmError && !flags.dryRun) {
-        for (const p of prepared) {
-          const plan = plans.find((x) => x.component === p.component) ?? { component: p.component, serviceName: serviceName(p.component), target: { kind: "register" as const, input: {} as never, image: imageReference(p.component, env, { tag: p.tag }), digest: null, tag: p.tag } };
-          writeRecord(recordPath(flags.record, p.component, prepared.length > 1), notStartedRecord("deploy", plan, env, error, clients.counter.snapshot()));
+        for (const fallback of byTag) {
+          const plan = plans.find((x) => x.component === fallback.component) ?? fallback;
+          writeRecord(recordPath(flags.record, plan.component, byTag.length > 1), notStartedRecord(plan, options, error, options.clock.now(), clients.counter.snapshot()));
         }
       }
       throw error;

@@ -4,11 +4,10 @@ import { describeServices } from "../adapters/ecs.js";
 import { familyName, serviceName } from "../core/catalogue.js";
 import { InvalidInputError, LgtmError, PreconditionError } from "../core/errors.js";
 import { writeRecord } from "../engine/record.js";
-import { runRelease, type ComponentPlan } from "../engine/release.js";
+import { notStartedRecord, runRelease, type ComponentPlan } from "../engine/release.js";
 import { resolveRollbackTarget } from "../engine/targets.js";
 import { globals, type Io } from "./context.js";
 import { addWatchOptions, clientsFor, engineOptions, finishRelease, recordPath, type WatchFlags } from "./release-options.js";
-import { notStartedRecord } from "./records.js";
 
 interface RollbackFlags extends WatchFlags {
   env: string;
@@ -44,7 +43,7 @@ export function registerRollback(program: Command, io: Io, setResult: (code: num
       try {
         outcomes = await runRelease([plan], options);
       } catch (error) {
-        if (error instanceof LgtmError) writeRecord(recordPath(flags.record, component, false), notStartedRecord("rollback", plan, env, error, clients.counter.snapshot()));
+        if (error instanceof LgtmError) writeRecord(recordPath(flags.record, component, false), notStartedRecord(plan, options, error, options.clock.now(), clients.counter.snapshot()));
         throw error;
       }
       setResult(finishRelease(outcomes, flags, io, g.json));

@@ -9,7 +9,7 @@ import type { Clock } from "../adapters/clock.js";
 import * as ecs from "../adapters/ecs.js";
 import type { ComponentName } from "../core/catalogue.js";
 import type { Environment } from "../core/environment.js";
-import { ExitCode, InvalidInputError, PreconditionError } from "../core/errors.js";
+import { ExitCode, InvalidInputError, PreconditionError, type LgtmError } from "../core/errors.js";
 import type { ParsedTag } from "../core/tag.js";
 import { describeStoppedTask, initialWatchState, observe, toStoppedTask, type StoppedTask, type WatchRules, type WatchState } from "../core/verdict.js";
 import { VERSION } from "../version.js";
@@ -95,23 +95,7 @@ export async function runRelease(plans: readonly ComponentPlan[], o: EngineOptio
   const startedAt = o.clock.now();
   const say = (run: Run, phase: string, kind: string, message: string, level?: "info" | "warn" | "error", data?: Record<string, unknown>) =>
     o.emit({ component: run.plan.component, phase, kind, message, ...(level ? { level } : {}), ...(data ? { data } : {}) });
-  const runs: Run[] = plans.map((plan) => ({
-    plan,
-    startedAt,
-    previousTd: null,
-    newTd: plan.target.kind === "existing" ? plan.target.taskDefinitionArn : null,
-    releaseDeploymentId: null,
-    rollbackDeploymentId: null,
-    rollbackBy: null,
-    watch: null,
-    phase: "release",
-    exitCode: ExitCode.Success,
-    verdict: "not-started",
-    failureReasons: [],
-    stoppedTasks: [],
-    events: [],
-    pollsSinceTaskList: 0,
-  }));
+  const runs: Run[] = plans.map((plan) => newRun(plan, startedAt));
 
   const finish = (run: Run, exitCode: number, verdict: RecordVerdict, message: string): void => {
     run.exitCode = exitCode;
@@ -352,6 +336,31 @@ export async function runRelease(plans: readonly ComponentPlan[], o: EngineOptio
   });
 }
 
+function newRun(plan: ComponentPlan, startedAt: number): Run {
+  return {
+    plan,
+    startedAt,
+    previousTd: null,
+    newTd: plan.target.kind === "existing" ? plan.target.taskDefinitionArn : null,
+    releaseDeploymentId: null,
+    rollbackDeploymentId: null,
+    rollbackBy: null,
+    watch: null,
+    phase: "release",
+    exitCode: ExitCode.Success,
+    verdict: "not-started",
+    failureReasons: [],
+    stoppedTasks: [],
+    events: [],
+    pollsSinceTaskList: 0,
+  };
+}
+
+/** The record of a release that preflight stopped: nothing was changed. */
+export function notStartedRecord(plan: ComponentPlan, o: RecordContext, error: LgtmError, at: number, apiCalls: ReleaseRecord["apiCalls"]): ReleaseRecord {
+  return toRecord({ ...newRun(plan, at), exitCode: error.exitCode, failureReasons: [error.message] }, o, at, at, apiCalls);
+}
+
 function updateExtras(plan: ComponentPlan): Record<string, unknown> {
   // Keep the service's shape in step with its template (desired count, deployment configuration, network...).
   if (plan.createService === undefined) return {};
@@ -399,7 +408,9 @@ function printFailureReport(run: Run, say: (run: Run, phase: string, kind: strin
   for (const l of lines) say(run, "summary", "report", l, "error");
 }
 
-function toRecord(run: Run, o: EngineOptions, startedAt: number, finishedAt: number, apiCalls: ReleaseRecord["apiCalls"]): ReleaseRecord {
+type RecordContext = Pick<EngineOptions, "command" | "env" | "reason" | "triggeredBy">;
+
+function toRecord(run: Run, o: RecordContext, startedAt: number, finishedAt: number, apiCalls: ReleaseRecord["apiCalls"]): ReleaseRecord {
   const t = run.plan.target;
   const tag = t.tag;
   return {
