@@ -2,6 +2,7 @@
  * The docker CLI, through execa with argument arrays only (never a shell). The executable is `docker` on PATH,
  * overridable with LGTM_DOCKER. Secrets (the ECR password) travel on stdin only.
  */
+import { vendor } from "./vendor.js";
 import { ExitCode, LgtmError, PreconditionError } from "../core/errors.js";
 
 export interface DockerOptions {
@@ -43,7 +44,7 @@ export async function runDocker(args: readonly string[], opts: DockerOptions): P
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(opts.env)) if (v !== undefined) env[k] = v;
   Object.assign(env, opts.extraEnv ?? {});
-  const { execa } = await import("execa");
+  const { execa } = await vendor();
   const child = execa(executable, [...args], {
     env,
     extendEnv: false,

@@ -1,8 +1,9 @@
 /** The git repository the images are built from. */
 import { InvalidInputError } from "../core/errors.js";
+import { vendor } from "./vendor.js";
 
 async function git(root: string, args: string[]): Promise<string> {
-  const { execa } = await import("execa");
+  const { execa } = await vendor();
   const result = await execa("git", args, { cwd: root, reject: false });
   if (result.exitCode !== 0) {
     throw new InvalidInputError(`git ${args.join(" ")} failed in ${root} (exit ${result.exitCode}): ${result.stderr.trim() || result.stdout.trim()}; pass --sha instead`);

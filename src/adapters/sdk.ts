@@ -1,6 +1,5 @@
-/**
- * The AWS SDK, loaded on first use. Commands that never call AWS (tag, render, components, --help) start without
- * evaluating it, which keeps the helper's start-up close to bare node.
- */
-export const ecsSdk = () => import("@aws-sdk/client-ecs");
-export const ecrSdk = () => import("@aws-sdk/client-ecr");
+/** The AWS SDK clients and commands, loaded on first use (see vendor.ts). */
+import { vendor } from "./vendor.js";
+
+export const ecsSdk = async () => (await vendor()).ecs;
+export const ecrSdk = async () => (await vendor()).ecr;

@@ -3,14 +3,15 @@
  * this module only normalizes both sides (fields ECS adds on registration) and prints RFC 6902 operations.
  */
 import type { RegisterTaskDefinitionCommandInput, Tag, TaskDefinition } from "@aws-sdk/client-ecs";
+import { vendor } from "../adapters/vendor.js";
 
 /** Returned by DescribeTaskDefinition but not accepted by RegisterTaskDefinition. */
 const SERVER_FIELDS = ["taskDefinitionArn", "revision", "status", "requiresAttributes", "compatibilities", "registeredAt", "registeredBy", "deregisteredAt", "deleteRequestedAt"];
 
 // Loaded on first use: only diff and deploy --dry-run need it.
 async function jsonPatch(from: unknown, to: unknown) {
-  const [{ create }, { format }] = await Promise.all([import("jsondiffpatch"), import("jsondiffpatch/formatters/jsonpatch")]);
-  const differ = create({
+  const { createDiffPatcher, toJsonPatch } = await vendor();
+  const differ = createDiffPatcher({
     // Match array items by identity rather than position: containers by name, env vars by name, ports by number.
     objectHash: (item: object, index?: number) => {
       const o = item as Record<string, unknown>;
@@ -19,7 +20,7 @@ async function jsonPatch(from: unknown, to: unknown) {
     arrays: { detectMove: false },
   });
   const delta = differ.diff(from, to);
-  return delta === undefined ? [] : format(delta);
+  return delta === undefined ? [] : toJsonPatch(delta);
 }
 
 /** Drops what ECS fills in by default on registration (empty lists, hostPort = containerPort) so only real changes show. */
