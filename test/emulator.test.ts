@@ -370,6 +370,8 @@ describe("service-deployment history", () => {
     const svc = await createService(ecs, { name: "tempo", taskDefinition: td1, desiredCount: 2 });
     // Superseded while IN_PROGRESS.
     await ecs.send(new UpdateServiceCommand({ cluster: "lgtm", service: "tempo", taskDefinition: td2 }));
+    // A clear gap on both sides of "mid": timestamps are compared to the millisecond.
+    await sleep(5);
     const mid = Date.now() / 1000;
     await sleep(5);
     await waitSteady(ecs, "tempo");
