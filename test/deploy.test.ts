@@ -2,6 +2,7 @@ import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { DescribeServicesCommand, UpdateServiceCommand } from "@aws-sdk/client-ecs";
 import { startRig, type Rig } from "./helpers/emulator.js";
+import { copyProject } from "./helpers/project.js";
 
 const A = "aaaaaaa1111";
 const B = "bbbbbbb2222";
@@ -83,6 +84,26 @@ describe("deploy against the emulator (real SDK clients over HTTP)", () => {
       assert.match(await primaryTd(rig, "lgtm-loki") ?? "", /lgtm-loki:1$/);
       const updates = rig.emu.calls().filter((c) => c.operation === "UpdateService").map((c) => (c.input as any).taskDefinition);
       assert.deepEqual(updates.map((t: string) => t.split(":").pop()), ["2", "1"], "release, then exactly one rollback");
+    });
+  });
+
+  test("rollback restores the service settings the release changed, not just the task definition", async () => {
+    await withRig(["loki"], async (rig) => {
+      await firstRelease(rig, "loki");
+      const p = copyProject();
+      try {
+        p.edit("environments/local.json", (e) => (e.components = { loki: { desiredCount: 3, replicationFactor: 1 } }));
+        rig.emu.mergeScenario({ images: { [rig.digest("loki", B)]: { behavior: "crash", afterMs: 0 } } });
+        const r = await rig.cli(["deploy", "loki", "--env", "local", "--sha", B, "--root", p.root]);
+        assert.equal(r.code, 3, r.stdout + r.stderr);
+        const updates = rig.emu.calls().filter((c) => c.operation === "UpdateService").map((c) => c.input as any);
+        assert.equal(updates.at(-2).desiredCount, 3, "the release applied the new count");
+        assert.equal(updates.at(-1).desiredCount, 2, "the rollback restored the old count");
+        const svc = (await rig.clients.ecs.send(new DescribeServicesCommand({ cluster: "lgtm", services: ["lgtm-loki"] }))).services![0]!;
+        assert.equal(svc.desiredCount, 2);
+      } finally {
+        p.cleanup();
+      }
     });
   });
 

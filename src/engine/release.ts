@@ -53,6 +53,8 @@ interface Run {
   plan: ComponentPlan;
   startedAt: number;
   previousTd: string | null;
+  /** The service settings before the release changed them (restored with the previous revision on rollback). */
+  previousShape: Record<string, unknown>;
   newTd: string | null;
   releaseDeploymentId: string | null;
   rollbackDeploymentId: string | null;
@@ -157,6 +159,7 @@ export async function runRelease(plans: readonly ComponentPlan[], o: EngineOptio
     const svc = services.get(run.plan.serviceName);
     const exists = svc !== undefined && svc.status === "ACTIVE";
     run.previousTd = exists ? (svc.deployments?.find((d) => d.status === "PRIMARY")?.taskDefinition ?? svc.taskDefinition ?? null) : null;
+    if (exists && run.plan.createService) run.previousShape = serviceShape(svc);
     const knownEvents = (svc?.events ?? []).map((e) => e.id!).filter(Boolean);
     let updated: Service;
     if (exists) {
@@ -207,7 +210,7 @@ export async function runRelease(plans: readonly ComponentPlan[], o: EngineOptio
       run.rollbackBy = "ecs-circuit-breaker";
       say(run, "rollback", "adopt", `ECS's circuit breaker is already rolling back to ${run.previousTd} (deployment ${breaker.deploymentId}); waiting for it instead of issuing a second rollback`, "warn");
     } else {
-      const updated = await ecs.updateService(client, { cluster, service: run.plan.serviceName, taskDefinition: run.previousTd, forceNewDeployment: true });
+      const updated = await ecs.updateService(client, { cluster, service: run.plan.serviceName, taskDefinition: run.previousTd, forceNewDeployment: true, ...run.previousShape });
       const dep = updated.deployments?.find((d) => d.status === "PRIMARY");
       if (dep?.id === undefined) return finish(run, ExitCode.RollbackFailed, "failed", "rollback UpdateService returned no PRIMARY deployment");
       run.rollbackDeploymentId = dep.id;
@@ -341,6 +344,7 @@ function newRun(plan: ComponentPlan, startedAt: number): Run {
     plan,
     startedAt,
     previousTd: null,
+    previousShape: {},
     newTd: plan.target.kind === "existing" ? plan.target.taskDefinitionArn : null,
     releaseDeploymentId: null,
     rollbackDeploymentId: null,
@@ -375,6 +379,21 @@ function updateExtras(plan: ComponentPlan): Record<string, unknown> {
     propagateTags: c.propagateTags,
     enableECSManagedTags: c.enableECSManagedTags,
   };
+}
+
+/** The settings a release may change through updateExtras, as the service had them. */
+function serviceShape(svc: Service): Record<string, unknown> {
+  const shape: Record<string, unknown> = {
+    desiredCount: svc.desiredCount,
+    deploymentConfiguration: svc.deploymentConfiguration,
+    networkConfiguration: svc.networkConfiguration,
+    loadBalancers: svc.loadBalancers ?? [],
+    serviceRegistries: svc.serviceRegistries ?? [],
+    healthCheckGracePeriodSeconds: svc.healthCheckGracePeriodSeconds,
+    propagateTags: svc.propagateTags,
+    enableECSManagedTags: svc.enableECSManagedTags,
+  };
+  return Object.fromEntries(Object.entries(shape).filter(([, v]) => v !== undefined));
 }
 
 function setTimeoutUnref(fn: () => void, ms: number): void {
