@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { Command, Option } from "commander";
+import { Command } from "commander";
 import { createAwsClients, type AwsClients } from "../adapters/aws.js";
 import { docker, dockerExecutable, dockerFailure, runDocker, tail } from "../adapters/docker.js";
 import { describeImage, describeRepository, ensureRepository, getRegistryLogin } from "../adapters/ecr.js";
@@ -22,7 +22,7 @@ import {
 import type { ComponentName } from "../core/catalogue.js";
 import { ExitCode, InvalidInputError, LgtmError, PreconditionError } from "../core/errors.js";
 import { globals, type CommandResult, type Io } from "./context.js";
-import { parseNonNegativeInt, resolveTag } from "./options.js";
+import { addTagOptions, resolveTag } from "./options.js";
 
 interface BuildOptions {
   env: string;
@@ -80,19 +80,19 @@ function checkSources(project: Project, component: ComponentName): { dockerfile:
 }
 
 export function registerBuild(program: Command, io: Io, setResult: (code: CommandResult) => void): void {
-  program
-    .command("build")
-    .description("build (and with --push, push) a component's image to ECR; skips tags that already exist")
-    .argument("<component>", "mimir, loki, tempo, pyroscope, grafana or alloy")
-    .requiredOption("--env <name>", "environment (environments/<name>.json): registry, repository prefix, CPU architecture")
-    .option("--sha <sha>", "commit SHA (7-40 hex); default: git HEAD of --root")
-    .option("--branch <name>", "branch the build comes from; non-release branches get a pre-release version")
-    .addOption(new Option("--build <n>", "CI build number, makes branch builds unique").argParser(parseNonNegativeInt("--build")))
-    .option("--push", "log in to ECR and push the image, then read its digest back", false)
-    .option("--platform <platform>", "linux/amd64 or linux/arm64; default and only allowed value: the environment's cpuArchitecture")
-    .option("--dry-run", "print the docker commands; run no docker command and make no mutating AWS call", false)
-    .option("--record <file>", "write {component, tag, image, digest, skipped} here (default lgtm-build-<component>.json)")
-    .addHelpText("after", BUILD_HELP)
+  addTagOptions(
+    program
+      .command("build")
+      .description("build (and with --push, push) a component's image to ECR; skips tags that already exist")
+      .argument("<component>", "mimir, loki, tempo, pyroscope, grafana or alloy")
+      .requiredOption("--env <name>", "environment (environments/<name>.json): registry, repository prefix, CPU architecture")
+      .option("--push", "log in to ECR and push the image, then read its digest back", false)
+      .option("--platform <platform>", "linux/amd64 or linux/arm64; default and only allowed value: the environment's cpuArchitecture")
+      .option("--dry-run", "print the docker commands; run no docker command and make no mutating AWS call", false)
+      .option("--record <file>", "write {component, tag, image, digest, skipped} here (default lgtm-build-<component>.json)")
+      .addHelpText("after", BUILD_HELP),
+    { allowTag: false },
+  )
     .action(async (componentArg: string, opts: BuildOptions, cmd: Command) => {
       const g = globals(cmd);
       const component = parseComponent(componentArg);

@@ -1,4 +1,4 @@
-import { Command, Option } from "commander";
+import { Command } from "commander";
 import type { AwsClients } from "../adapters/aws.js";
 import { Project, parseComponents } from "../adapters/files.js";
 import { describeServices, describeTaskDefinition } from "../adapters/ecs.js";
@@ -10,16 +10,12 @@ import { resolveDigest } from "../engine/images.js";
 import { writeRecord } from "../engine/record.js";
 import { notStartedRecord, runRelease, type ComponentPlan } from "../engine/release.js";
 import { globals, type Io } from "./context.js";
-import { parseNonNegativeInt, resolveTag } from "./options.js";
+import { addTagOptions, resolveTag, type TagOptions } from "./options.js";
 import { addWatchOptions, clientsFor, engineOptions, finishRelease, recordPath, type WatchFlags } from "./release-options.js";
 
-interface DeployFlags extends WatchFlags {
+interface DeployFlags extends WatchFlags, TagOptions {
   env: string;
   all: boolean;
-  tag?: string;
-  sha?: string;
-  branch?: string;
-  build?: number;
   atomic: boolean;
   dryRun: boolean;
   createMissing: boolean;
@@ -32,14 +28,10 @@ export function registerDeploy(program: Command, io: Io, setResult: (code: numbe
     .argument("[components...]", "components to release")
     .requiredOption("--env <name>", "environment (environments/<name>.json)")
     .option("--all", "release all six components", false)
-    .option("--tag <tag>", "image tag to release (semver+SHA)")
-    .option("--sha <sha>", "commit SHA; the tag is derived from each component's VERSION")
-    .option("--branch <name>", "branch of the build (with --sha)")
-    .addOption(new Option("--build <n>", "CI build number (with --sha)").argParser(parseNonNegativeInt("--build")))
     .option("--atomic", "roll back every component of the release when any one fails", false)
     .option("--dry-run", "print the rendered task definition, the diff and the calls it would make; change nothing", false)
     .option("--create-missing", "create a service that does not exist yet (first release of a migration)", false);
-  addWatchOptions(cmd).action(async (names: string[], flags: DeployFlags, c: Command) => {
+  addWatchOptions(addTagOptions(cmd, { allowTag: true })).action(async (names: string[], flags: DeployFlags, c: Command) => {
     const g = globals(c);
     const project = new Project(g.root);
     const components = parseComponents(names, flags.all);

@@ -1,4 +1,4 @@
-import { Command, Option } from "commander";
+import { Command } from "commander";
 import { Project, parseComponent } from "../adapters/files.js";
 import { describeServices, describeTaskDefinition } from "../adapters/ecs.js";
 import { repositoryName, serviceName } from "../core/catalogue.js";
@@ -7,20 +7,19 @@ import { LgtmError } from "../core/errors.js";
 import { renderTaskDefinition } from "../core/render.js";
 import { resolveDigest } from "../engine/images.js";
 import { globals, type Io } from "./context.js";
-import { parseNonNegativeInt, resolveTag } from "./options.js";
+import { addTagOptions, resolveTag } from "./options.js";
 import { clientsFor } from "./release-options.js";
 
 export function registerDiff(program: Command, io: Io, setResult: (code: number) => void): void {
-  program
-    .command("diff")
-    .description("what would change between the running task definition and the rendered one")
-    .argument("<component>")
-    .requiredOption("--env <name>", "environment (environments/<name>.json)")
-    .option("--tag <tag>", "image tag")
-    .option("--sha <sha>", "commit SHA; the tag is derived from the component's VERSION")
-    .option("--branch <name>", "branch of the build (with --sha)")
-    .addOption(new Option("--build <n>", "CI build number (with --sha)").argParser(parseNonNegativeInt("--build")))
-    .option("--exit-code", "exit 1 when there are differences (like git diff --exit-code)", false)
+  addTagOptions(
+    program
+      .command("diff")
+      .description("what would change between the running task definition and the rendered one")
+      .argument("<component>")
+      .requiredOption("--env <name>", "environment (environments/<name>.json)")
+      .option("--exit-code", "exit 1 when there are differences (like git diff --exit-code)", false),
+    { allowTag: true },
+  )
     .action(async (componentArg: string, opts: { env: string; tag?: string; sha?: string; branch?: string; build?: number; exitCode: boolean }, c: Command) => {
       const g = globals(c);
       const component = parseComponent(componentArg);

@@ -1,5 +1,5 @@
 /** Option parsing shared by several commands: image tags, durations, integers. */
-import { InvalidArgumentError } from "commander";
+import { InvalidArgumentError, Option, type Command } from "commander";
 import type { ComponentName } from "../core/catalogue.js";
 import { InvalidInputError } from "../core/errors.js";
 import { makeTag, normalizeSha, parseTag, type ParsedTag } from "../core/tag.js";
@@ -11,6 +11,18 @@ export interface TagOptions {
   sha?: string;
   branch?: string;
   build?: number;
+}
+
+/**
+ * The flags that choose an image: --tag (when a released tag may be named directly) or --sha/--branch/--build,
+ * from which the tag is derived with the component's VERSION. Without --tag, --sha defaults to git HEAD.
+ */
+export function addTagOptions(cmd: Command, { allowTag }: { allowTag: boolean }): Command {
+  if (allowTag) cmd.option("--tag <tag>", "image tag (semver+SHA)");
+  return cmd
+    .option("--sha <sha>", allowTag ? "commit SHA (7-40 hex); the tag is derived from the component's VERSION" : "commit SHA (7-40 hex); default: git HEAD of --root")
+    .option("--branch <name>", "branch the build comes from; non-release branches get a pre-release version")
+    .addOption(new Option("--build <n>", "CI build number, makes branch builds unique").argParser(parseNonNegativeInt("--build")));
 }
 
 /** --tag as given, or the tag derived from --sha (or git HEAD when allowed) and the component's VERSION. */

@@ -5,34 +5,29 @@ import { Project, parseComponents } from "../adapters/files.js";
 import { InvalidInputError } from "../core/errors.js";
 import { renderService, renderTaskDefinition, toUpdateServiceInput, warnings } from "../core/render.js";
 import { globals, type Io } from "./context.js";
-import { parseNonNegativeInt, resolveTag } from "./options.js";
+import { addTagOptions, resolveTag, type TagOptions } from "./options.js";
 
-interface RenderOptions {
+interface RenderOptions extends TagOptions {
   env: string;
   all: boolean;
-  tag?: string;
-  sha?: string;
-  branch?: string;
-  build?: number;
   digest?: string;
   out?: string;
   service?: true | "create" | "update";
 }
 
 export function registerRender(program: Command, io: Io): void {
-  program
-    .command("render")
-    .description("print the RegisterTaskDefinition (or CreateService/UpdateService) input for components")
-    .argument("[components...]", "components to render")
-    .requiredOption("--env <name>", "environment (environments/<name>.json)")
-    .option("--all", "render all six components", false)
-    .option("--tag <tag>", "image tag (semver+SHA)")
-    .option("--sha <sha>", "commit SHA; the tag is derived from the component's VERSION")
-    .option("--branch <name>", "branch of the build (with --sha)")
-    .addOption(new Option("--build <n>", "CI build number (with --sha)").argParser(parseNonNegativeInt("--build")))
-    .option("--digest <sha256>", "pin the image to this digest (single component)")
-    .option("--out <file>", "write to a file (a directory when rendering several components)")
-    .addOption(new Option("--service [kind]", "render the service input instead: create (default) or update").choices(["create", "update"]))
+  addTagOptions(
+    program
+      .command("render")
+      .description("print the RegisterTaskDefinition (or CreateService/UpdateService) input for components")
+      .argument("[components...]", "components to render")
+      .requiredOption("--env <name>", "environment (environments/<name>.json)")
+      .option("--all", "render all six components", false)
+      .option("--digest <sha256>", "pin the image to this digest (single component)")
+      .option("--out <file>", "write to a file (a directory when rendering several components)")
+      .addOption(new Option("--service [kind]", "render the service input instead: create (default) or update").choices(["create", "update"])),
+    { allowTag: true },
+  )
     .action(async (names: string[], opts: RenderOptions, cmd: Command) => {
       const g = globals(cmd);
       const project = new Project(g.root);

@@ -1,18 +1,18 @@
-import { Command, Option } from "commander";
+import { Command } from "commander";
 import { Project, parseComponent } from "../adapters/files.js";
 import { globals, type Io } from "./context.js";
-import { parseNonNegativeInt, resolveTag } from "./options.js";
+import { addTagOptions, resolveTag } from "./options.js";
 
 export function registerTag(program: Command, io: Io): void {
-  program
-    .command("tag")
-    .description("print the image tag (semver + commit SHA) for a component")
-    .argument("<component>", "mimir, loki, tempo, pyroscope, grafana or alloy")
-    .option("--sha <sha>", "commit SHA (7-40 hex); default: git HEAD of --root")
-    .option("--branch <name>", "branch the build comes from; non-release branches get a pre-release version")
-    .option("--release-branch <name>", "the release branch", "main")
-    .addOption(new Option("--build <n>", "CI build number, makes branch builds unique").argParser(parseNonNegativeInt("--build")))
-    .addHelpText("after", "\nTag grammar: <MAJOR.MINOR.PATCH>[-<branch>[.<build>]]_g<sha>  (SemVer with '+' written as '_')")
+  addTagOptions(
+    program
+      .command("tag")
+      .description("print the image tag (semver + commit SHA) for a component")
+      .argument("<component>", "mimir, loki, tempo, pyroscope, grafana or alloy")
+      .option("--release-branch <name>", "the release branch", "main")
+      .addHelpText("after", "\nTag grammar: <MAJOR.MINOR.PATCH>[-<branch>[.<build>]]_g<sha>  (SemVer with '+' written as '_')"),
+    { allowTag: false },
+  )
     .action(async (componentArg: string, opts: { sha?: string; branch?: string; releaseBranch: string; build?: number }, cmd: Command) => {
       const g = globals(cmd);
       const component = parseComponent(componentArg);
