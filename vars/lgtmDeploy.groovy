@@ -119,13 +119,7 @@ Map validate(Map userConfig) {
     for (int i = 0; i < flags.size(); i++) {
         cfg[flags[i]] = lgtmInternal.flag(step, flags[i], cfg[flags[i]])
     }
-    cfg.awsCredentialsId = lgtmInternal.credentialsId(step, cfg.awsCredentialsId)
-    cfg.roleArn = lgtmInternal.roleArn(step, cfg.roleArn)
-    if (cfg.awsCredentialsId && cfg.roleArn) {
-        lgtmInternal.fail(step, 'give either awsCredentialsId or roleArn, not both')
-    }
-    cfg.region = lgtmInternal.region(step, cfg.region)
-    cfg.endpointUrl = lgtmInternal.endpointUrl(step, cfg.endpointUrl)
+    lgtmInternal.validateAws(step, cfg)
     cfg.platform = lgtmInternal.matching(step, 'platform', cfg.platform, 'linux/(amd64|arm64)', 'linux/amd64 or linux/arm64', true)
     cfg.sha = lgtmInternal.gitSha(step, cfg.sha ?: env.GIT_COMMIT)
     cfg.branch = lgtmInternal.branchName(step, 'branch', cfg.branch ?: env.BRANCH_NAME)

@@ -145,6 +145,17 @@ String endpointUrl(String step, Object value) {
         'an http(s) URL like http://127.0.0.1:4566', true)
 }
 
+/** Checks and normalizes the AWS parameters both release steps take, in place. */
+void validateAws(String step, Map cfg) {
+    cfg.awsCredentialsId = credentialsId(step, cfg.awsCredentialsId)
+    cfg.roleArn = roleArn(step, cfg.roleArn)
+    if (cfg.awsCredentialsId && cfg.roleArn) {
+        fail(step, 'give either awsCredentialsId or roleArn, not both')
+    }
+    cfg.region = region(step, cfg.region)
+    cfg.endpointUrl = endpointUrl(step, cfg.endpointUrl)
+}
+
 String rootDir(String step, Object value) {
     return matching(step, 'root', value, '[A-Za-z0-9._/@+-]{1,500}',
         'a directory path (letters, digits, . _ / @ + -) holding dockerfiles/ and taskdefs/', true)

@@ -62,13 +62,7 @@ Map validate(Map userConfig) {
     cfg.timeout = lgtmInternal.duration(step, 'timeout', cfg.timeout, false)
     cfg.pollInterval = lgtmInternal.duration(step, 'pollInterval', cfg.pollInterval, true)
     cfg.waitForIdle = lgtmInternal.flag(step, 'waitForIdle', cfg.waitForIdle)
-    cfg.awsCredentialsId = lgtmInternal.credentialsId(step, cfg.awsCredentialsId)
-    cfg.roleArn = lgtmInternal.roleArn(step, cfg.roleArn)
-    if (cfg.awsCredentialsId && cfg.roleArn) {
-        lgtmInternal.fail(step, 'give either awsCredentialsId or roleArn, not both')
-    }
-    cfg.region = lgtmInternal.region(step, cfg.region)
-    cfg.endpointUrl = lgtmInternal.endpointUrl(step, cfg.endpointUrl)
+    lgtmInternal.validateAws(step, cfg)
     cfg.root = lgtmInternal.rootDir(step, cfg.root ?: pwd())
     return cfg
 }
