@@ -5,7 +5,10 @@ import { mkdtempSync, writeFileSync, mkdirSync, readFileSync, rmSync } from "nod
 import { tmpdir } from "node:os";
 import path from "node:path";
 import semver from "semver";
-import { OCI_TAG, branchSlug, compareTags, makeTag, parseTag } from "../src/core/tag.js";
+import { OCI_TAG, branchSlug, makeTag, parseTag } from "../src/core/tag.js";
+
+/** SemVer precedence of two tags (build metadata, i.e. the SHA, does not count). */
+const compareTags = (a: string, b: string): number => semver.compare(parseTag(a).semver, parseTag(b).semver);
 import { runCli } from "./helpers/cli.js";
 
 // Deterministic pseudo-random SHAs (no Math.random: failures must be reproducible).

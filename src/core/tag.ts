@@ -122,11 +122,6 @@ export function parseTag(tag: string): ParsedTag {
   };
 }
 
-/** Orders tags by SemVer precedence (build metadata ignored, as SemVer says). */
-export function compareTags(a: string, b: string): number {
-  return semver.compare(parseTag(a).semver, parseTag(b).semver);
-}
-
 export function bumpVersion(version: string, part: "major" | "minor" | "patch"): string {
   const next = semver.inc(version, part);
   if (next === null) throw new InvalidInputError(`cannot bump "${version}"`);

@@ -19,11 +19,10 @@ export type Emit = (event: Omit<ReleaseEvent, "time">) => void;
 
 const COLORS = { warn: "\u001b[33m", error: "\u001b[31m", success: "\u001b[32m", reset: "\u001b[0m" };
 
-export function makeEmitter(io: Io, opts: { json: boolean; now: () => number; collect?: ReleaseEvent[] }): Emit {
+export function makeEmitter(io: Io, opts: { json: boolean; now: () => number }): Emit {
   const color = io.isTTY === true && io.env.NO_COLOR === undefined && io.env.TERM !== "dumb";
   return (partial) => {
     const event: ReleaseEvent = { time: opts.now(), ...partial };
-    opts.collect?.push(event);
     if (opts.json) {
       io.out(JSON.stringify({ ...event, time: new Date(event.time).toISOString() }));
       return;

@@ -51,7 +51,6 @@ type Phase = "release" | "released" | "rollback" | "done";
 
 interface Run {
   plan: ComponentPlan;
-  startedAt: number;
   previousTd: string | null;
   /** The service settings before the release changed them (restored with the previous revision on rollback). */
   previousShape: Record<string, unknown>;
@@ -97,7 +96,7 @@ export async function runRelease(plans: readonly ComponentPlan[], o: EngineOptio
   const startedAt = o.clock.now();
   const say = (run: Run, phase: string, kind: string, message: string, level?: "info" | "warn" | "error", data?: Record<string, unknown>) =>
     o.emit({ component: run.plan.component, phase, kind, message, ...(level ? { level } : {}), ...(data ? { data } : {}) });
-  const runs: Run[] = plans.map((plan) => newRun(plan, startedAt));
+  const runs: Run[] = plans.map(newRun);
 
   const finish = (run: Run, exitCode: number, verdict: RecordVerdict, message: string): void => {
     run.exitCode = exitCode;
@@ -339,10 +338,9 @@ export async function runRelease(plans: readonly ComponentPlan[], o: EngineOptio
   });
 }
 
-function newRun(plan: ComponentPlan, startedAt: number): Run {
+function newRun(plan: ComponentPlan): Run {
   return {
     plan,
-    startedAt,
     previousTd: null,
     previousShape: {},
     newTd: plan.target.kind === "existing" ? plan.target.taskDefinitionArn : null,
@@ -362,7 +360,7 @@ function newRun(plan: ComponentPlan, startedAt: number): Run {
 
 /** The record of a release that preflight stopped: nothing was changed. */
 export function notStartedRecord(plan: ComponentPlan, o: RecordContext, error: LgtmError, at: number, apiCalls: ReleaseRecord["apiCalls"]): ReleaseRecord {
-  return toRecord({ ...newRun(plan, at), exitCode: error.exitCode, failureReasons: [error.message] }, o, at, at, apiCalls);
+  return toRecord({ ...newRun(plan), exitCode: error.exitCode, failureReasons: [error.message] }, o, at, at, apiCalls);
 }
 
 function updateExtras(plan: ComponentPlan): Record<string, unknown> {
