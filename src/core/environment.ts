@@ -25,6 +25,7 @@ const secretRef = pattern(
 );
 
 const componentOverride = z.strictObject({
+  /** When set, every release sets the service's desired count; when absent, a release keeps the service's own (autoscaling). */
   desiredCount: z.optional(int(0, 100)),
   cpu: z.optional(int(1, 16384)),
   memory: z.optional(int(1, 122880)),
@@ -92,6 +93,8 @@ export const environmentSchema = z.strictObject({
   }),
   loadBalancers: z._default(perComponent(loadBalancer), {}),
   components: z._default(perComponent(componentOverride), {}),
+  /** CloudWatch alarms per component: ECS rolls a deployment back when one fires (deploymentConfiguration.alarms). */
+  deploymentAlarms: z._default(perComponent(z.array(pattern(/^[^\u0000-\u001f]{1,255}$/, "must be a CloudWatch alarm name")).check(z.minLength(1), z.maxLength(10))), {}),
   tags: z._default(z.record(pattern(/^[\w .:/=+@-]{1,128}$/, "must be a valid tag key"), z.string().check(z.maxLength(256))), {}),
 });
 

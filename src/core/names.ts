@@ -31,6 +31,26 @@ export function fit(text: string, width: number): string {
   return text.length <= width ? text : `${text.slice(0, Math.max(0, width - 1))}…`;
 }
 
+/** Wraps a line at spaces into lines of at most `width` characters; continuation lines are indented. */
+export function wrap(text: string, width: number, indent = "    "): string[] {
+  const lines: string[] = [];
+  let rest = text;
+  let first = true;
+  while (rest.length > 0) {
+    const room = first ? width : width - indent.length;
+    if (rest.length <= room) {
+      lines.push(first ? rest : indent + rest);
+      break;
+    }
+    let cut = rest.lastIndexOf(" ", room);
+    if (cut <= room / 2) cut = room;
+    lines.push((first ? "" : indent) + rest.slice(0, cut));
+    rest = rest.slice(cut).trimStart();
+    first = false;
+  }
+  return lines;
+}
+
 export function seconds(ms: number): string {
   if (ms % 60_000 === 0 && ms >= 60_000) return `${ms / 60_000}m`;
   if (ms >= 1000) return `${Math.round(ms / 100) / 10}s`;

@@ -104,14 +104,15 @@ function onCancel(tx: Tx, message: string, exitCode: number): void {
   tx.finish({ verdict: "not-started", exitCode, message });
 }
 
-const isBusy = (svc: Service): Deployment | undefined => {
+/** The deployment in flight on a service (several deployments, or one IN_PROGRESS), if any. */
+export const busyDeployment = (svc: Service): Deployment | undefined => {
   const deps = svc.deployments ?? [];
   if (deps.length > 1) return deps.find((d) => d.rolloutState === "IN_PROGRESS") ?? deps.find((d) => d.status === "PRIMARY") ?? deps[0];
   return deps.find((d) => d.rolloutState === "IN_PROGRESS");
 };
 
-/** A PRIMARY that failed or runs nothing cannot be what the service returns to. */
-function notATarget(svc: Service): string | undefined {
+/** Why the service's PRIMARY cannot be what a failed release returns to (it failed, or runs nothing), if it cannot. */
+export function notATarget(svc: Service): string | undefined {
   const primary = svc.deployments?.find((d) => d.status === "PRIMARY");
   if (primary?.taskDefinition === undefined) return "has no PRIMARY deployment";
   if (primary.rolloutState === "FAILED") return `runs ${shortTd(primary.taskDefinition)} whose deployment FAILED`;
@@ -127,7 +128,7 @@ function onChecked(tx: Tx, svc: Service | undefined): void {
   const exists = svc !== undefined && svc.status === "ACTIVE";
   if (spec.creates && !exists) return issueCreate(tx);
   if (!exists) return tx.finish({ verdict: "not-started", exitCode: 5, message: `service ${spec.service} does not exist (any more); nothing was changed` });
-  const busy = isBusy(svc);
+  const busy = busyDeployment(svc);
   if (busy !== undefined && spec.command === "deploy") return waitOrRefuse(tx, busy);
   if (busy !== undefined) tx.emit("warn", "check", `deployment ${busy.id} (${shortTd(busy.taskDefinition)}) is in progress: this rollback replaces it`);
   const bad = notATarget(svc);
@@ -145,6 +146,7 @@ function onChecked(tx: Tx, svc: Service | undefined): void {
   if (desired === 0 && !spec.rules.allowZeroDesired) {
     return tx.finish({ verdict: "not-started", exitCode: 5, message: `${spec.service} has desired count 0: nothing would run, so nothing could be verified; nothing was changed (--allow-zero-desired to release anyway)` });
   }
+  s.seenEvents = (svc.events ?? []).map((e) => e.id!).filter(Boolean);
   s.restore = restoreSettings(spec.settings, svc);
   s.before = (svc.deployments ?? []).map((d) => d.id!).filter(Boolean);
   issueUpdate(tx, desired);
