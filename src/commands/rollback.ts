@@ -56,6 +56,7 @@ export function registerRollback(program: Command, io: Io, setResult: (code: num
         digest: target.image?.split("@")[1] ?? null,
         tag: target.tag,
         recordPath: paths.get(component)!,
+        essentialContainers: target.containerDefinitions.filter((d) => d.essential !== false).map((d) => d.name!),
       };
       io.err(`rolling ${component} back from ${shortTd(current)} to ${shortTd(target.arn)} (${target.how}${target.tag ? `, version ${target.tag.version}` : ""})${flags.reason ? `: ${flags.reason}` : ""}`);
       setResult(finishRelease(await runRelease([plan], options), paths, io, g.json));

@@ -81,10 +81,11 @@ function newStopped(tx: Tx, w: Watch, tasks: readonly StoppedTask[]): StoppedTas
   for (const t of tasks) {
     if (w.seenTasks.includes(t.taskArn)) continue;
     w.seenTasks.push(t.taskArn);
-    if (t.kind !== "none") w.failures.push(t.taskArn);
+    const kind = t.classification.kind;
+    if (kind !== "none") w.failures.push(t.taskArn);
     fresh.push(t);
     tx.s.stoppedTasks.push(t);
-    tx.emit(t.kind === "none" ? "info" : "warn", "stopped-task", `task ${t.taskId} stopped: ${t.summary}${t.kind === "none" ? " (not a failure)" : ` (${t.kind} failure)`}`, { ...t });
+    tx.emit(kind === "none" ? "info" : "warn", "stopped-task", `task ${t.taskId} stopped: ${t.classification.summary}${kind === "none" ? " (not counted as a failure)" : ` (${kind} failure)`}`, { ...t });
   }
   if (tx.s.stoppedTasks.length > 50) tx.s.stoppedTasks = tx.s.stoppedTasks.slice(-50);
   return fresh;
@@ -105,7 +106,7 @@ function stateLine(tx: Tx, w: Watch, f: Facts): void {
   tx.emit("info", "state", line, { deploymentId: d.id, rolloutState: d.rolloutState, running: d.runningCount, pending: d.pendingCount, desired: d.desiredCount, failedTasks: w.failures.length, breaker: f.breaker });
 }
 
-const failuresText = (tasks: StoppedTask[]): string => tasks.map((t) => `${t.taskId}: ${t.summary}`).join("; ");
+const failuresText = (tasks: StoppedTask[]): string => tasks.map((t) => `${t.taskId}: ${t.classification.summary}`).join("; ");
 
 function judgeRelease(tx: Tx, w: Watch, f: Facts, fresh: StoppedTask[], listed: boolean): void {
   const { s, spec } = tx;
@@ -120,9 +121,9 @@ function judgeRelease(tx: Tx, w: Watch, f: Facts, fresh: StoppedTask[], listed: 
     return foreign(tx, f.newcomer);
   }
   if (f.ours?.rolloutState === "FAILED") return startRollback(tx, `ECS marked the rollout FAILED: ${f.ours.rolloutStateReason ?? "no reason given"}`);
-  const counted = fresh.filter((t) => t.kind !== "none");
-  const deterministic = counted.find((t) => t.kind === "deterministic");
-  if (deterministic && rules.failFast) return startRollback(tx, `the first failure is deterministic: ${deterministic.summary} — not waiting for another launch`);
+  const counted = fresh.filter((t) => t.classification.kind !== "none");
+  const deterministic = counted.find((t) => t.classification.kind === "deterministic");
+  if (deterministic && rules.failFast) return startRollback(tx, `the first failure is deterministic: ${deterministic.classification.summary} — not waiting for another launch`);
   if (s.phase === "baking" && counted.length > 0) return startRollback(tx, `a task of ${shortTd(s.newTd)} failed during the bake: ${failuresText(counted)}`);
   if (w.failures.length >= rules.maxFailedTasks) {
     const all = s.stoppedTasks.filter((t) => w.failures.includes(t.taskArn));
@@ -192,9 +193,9 @@ function judgeRollback(tx: Tx, w: Watch, f: Facts, fresh: StoppedTask[], listed:
   if (f.sdStatus === "ROLLBACK_FAILED" || (viaUpdate && (f.sdStatus === "STOPPED" || f.sdStatus?.startsWith("ROLLBACK")))) return fail(`ECS reports its service deployment ${f.sdStatus}`);
   if (f.newcomer !== undefined) return foreign(tx, f.newcomer);
   if (f.ours?.rolloutState === "FAILED") return fail(`ECS marked it FAILED: ${f.ours.rolloutStateReason ?? "no reason given"}`);
-  const counted = fresh.filter((t) => t.kind !== "none");
+  const counted = fresh.filter((t) => t.classification.kind !== "none");
   if (s.phase === "rollback-baking" && counted.length > 0) return fail(`a task of ${shortTd(s.previous)} failed during the bake: ${failuresText(counted)}`);
-  if (w.failures.length >= rules.maxFailedTasks || (rules.failFast && counted.some((t) => t.kind === "deterministic"))) {
+  if (w.failures.length >= rules.maxFailedTasks || (rules.failFast && counted.some((t) => t.classification.kind === "deterministic"))) {
     return fail(`${w.failures.length} task(s) of ${shortTd(s.previous)} failed: ${failuresText(s.stoppedTasks.filter((t) => w.failures.includes(t.taskArn)))}`);
   }
   if (!f.steady) {

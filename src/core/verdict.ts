@@ -6,9 +6,9 @@
  * So absence proves nothing. Only positive evidence counts: a deployment that exists, a status that was reported.
  */
 import type { Deployment, Service, ServiceDeployment } from "@aws-sdk/client-ecs";
+import type { Classification } from "./classify.js";
 
-/** How a stopped task bears on the verdict (the classifier's answer; see src/engine/stopped.ts). */
-export type FailureKind = "none" | "transient" | "deterministic";
+export type { FailureKind } from "./classify.js";
 
 export interface StoppedTask {
   taskArn: string;
@@ -20,13 +20,10 @@ export interface StoppedTask {
   startedAt?: string;
   stoppedAt?: string;
   containers: Array<{ name?: string; exitCode?: number; reason?: string; healthStatus?: string }>;
-  /** Whether this stop counts as a failure (transient or deterministic). Kept for the record's schema. */
+  /** Whether this stop counts as a failure: classification.kind !== "none". */
   failed: boolean;
-  kind: FailureKind;
-  /** The classifier's code (e.g. CannotPullContainerError, EssentialContainerExited, ScaleIn). */
-  code: string;
-  /** One line: why it stopped, as the classifier puts it. */
-  summary: string;
+  /** Why (core/classify.ts): none / transient / deterministic, the rule and a one-line summary. */
+  classification: Classification;
 }
 
 /** Who rolled a release back when lgtm-deploy did not. */

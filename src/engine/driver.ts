@@ -34,6 +34,8 @@ export interface ComponentPlan {
   digest: string | null;
   tag: ParsedTag | null;
   recordPath: string;
+  /** Names of the essential containers of the revision rolled out (helps the classifier find the crash). */
+  essentialContainers?: string[];
 }
 
 export interface EngineOptions {
@@ -304,7 +306,7 @@ class Driver {
       void ecs
         .stoppedTasks(this.o.clients.ecs, this.o.cluster, dep, seen, { timeoutMs: CALL_TIMEOUT_MS })
         .then(
-          (tasks) => this.post(r, { kind: "snapshot", now: this.now(), service, deployments, stoppedTasks: tasks.map(toStoppedTask), listing: "done" }),
+          (tasks) => this.post(r, { kind: "snapshot", now: this.now(), service, deployments, stoppedTasks: tasks.map((t) => toStoppedTask(t, { essentialContainers: r.plan.essentialContainers })), listing: "done" }),
           (error: unknown) => {
             this.say(r, "warn", "api", `listing stopped tasks failed (${ecs.callError(error).name}); will list again`);
             this.post(r, { kind: "snapshot", now: this.now(), service, deployments, stoppedTasks: [], listing: "failed" });

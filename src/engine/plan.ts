@@ -116,6 +116,7 @@ export async function planDeploy(items: readonly DeployItem[], c: PlanContext, o
       digest,
       tag: item.tag,
       recordPath: item.recordPath,
+      essentialContainers: (register.containerDefinitions ?? []).filter((d) => d.essential !== false).map((d) => d.name!),
       service: svc,
     });
   }

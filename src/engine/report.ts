@@ -89,7 +89,7 @@ export function failureReport(s: State): string[] {
   if (failed.length > 0) {
     const shown = failed.slice(-10);
     lines.push(`  ${failed.length} failed task(s)${shown.length < failed.length ? ` (the last ${shown.length})` : ""}:`);
-    for (const t of shown) lines.push(`    ${t.taskId}: ${t.summary} (${t.kind})`);
+    for (const t of shown) lines.push(`    ${t.taskId}: ${t.classification.summary} (${t.classification.kind})`);
   }
   const ignored = s.stoppedTasks.length - failed.length;
   if (ignored > 0) lines.push(`  ${ignored} other stopped task(s) were not failures (scheduler or user stops)`);
