@@ -156,6 +156,20 @@ export async function stoppedTasks(ecs: ECSClient, cluster: string, deploymentId
   return tasks;
 }
 
+/**
+ * The service deployment (ARN) that rolls out `taskDefinition`, created after `after`: for when UpdateService's answer
+ * does not name it (currentServiceDeployment). Undefined while ListServiceDeployments does not show it yet.
+ */
+export async function findServiceDeployment(ecs: ECSClient, cluster: string, service: string, taskDefinition: string, after: Date, o?: CallOptions): Promise<string | undefined> {
+  const { DescribeServiceRevisionsCommand, ListServiceDeploymentsCommand } = await ecsSdk();
+  const list = await bounded("ListServiceDeployments", (abortSignal) => ecs.send(new ListServiceDeploymentsCommand({ cluster, service, createdAt: { after } }), { abortSignal }), o);
+  const candidates = (list.serviceDeployments ?? []).filter((d) => d.serviceDeploymentArn && d.targetServiceRevisionArn).sort((a, b) => (b.createdAt?.getTime() ?? 0) - (a.createdAt?.getTime() ?? 0)).slice(0, 20);
+  if (candidates.length === 0) return undefined;
+  const revisions = await bounded("DescribeServiceRevisions", (abortSignal) => ecs.send(new DescribeServiceRevisionsCommand({ serviceRevisionArns: candidates.map((c) => c.targetServiceRevisionArn!) }), { abortSignal }), o);
+  const tdOf = new Map((revisions.serviceRevisions ?? []).map((r) => [r.serviceRevisionArn, r.taskDefinition]));
+  return candidates.find((c) => tdOf.get(c.targetServiceRevisionArn) === taskDefinition)?.serviceDeploymentArn;
+}
+
 export interface HistoryEntry extends ServiceDeployment {
   /** The task definition of the deployment's target revision. */
   taskDefinition?: string;

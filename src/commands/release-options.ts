@@ -8,10 +8,10 @@ import { createAwsClients, type AwsClients } from "../adapters/aws.js";
 import { systemClock } from "../adapters/clock.js";
 import type { Environment } from "../core/environment.js";
 import { ExitCode, InvalidInputError, type LgtmError } from "../core/errors.js";
-import { seconds } from "../core/names.js";
+import { seconds, wrap } from "../core/names.js";
 import { DEFAULT_MAX_FAILED_TASKS, type Rules } from "../core/rollout.js";
 import type { ComponentOutcome, EngineOptions } from "../engine/driver.js";
-import { makeEmitter } from "../engine/progress.js";
+import { CONSOLE_WIDTH, makeEmitter } from "../engine/progress.js";
 import { randomUUID } from "node:crypto";
 import { initialState } from "../core/rollout.js";
 import { checkRecordPath, writeRecord } from "../engine/record.js";
@@ -163,7 +163,7 @@ export function finishRelease(outcomes: readonly ComponentOutcome[], paths: Read
     return code;
   }
   for (const o of outcomes) io.out(`${o.component}: ${o.record.verdict} (exit ${o.exitCode}); record: ${paths.get(o.component)}`);
-  if (calls) io.out(`API calls: ${calls.total} (${calls.mutating} mutating, ${calls.retries} retried attempts) ${Object.entries(calls.calls).map(([k, v]) => `${k}=${v}`).join(" ")}`);
+  if (calls) for (const line of wrap(`API calls: ${calls.total} (${calls.mutating} mutating, ${calls.retries} retried attempts) ${Object.entries(calls.calls).map(([k, v]) => `${k}=${v}`).join(" ")}`, CONSOLE_WIDTH)) io.out(line);
   return code;
 }
 

@@ -139,7 +139,11 @@ export type Observation =
       stoppedTasks: StoppedTask[];
       /** Whether the driver listed stopped tasks for this snapshot (see listingFor). */
       listing: "done" | "failed" | "skipped";
+      /** The deployment the stopped tasks were listed for: tasks listed for one the watch has moved on from are ignored. */
+      listedFor?: string;
     }
+  /** The service deployment ARN of our release (or rollback), when UpdateService's answer did not name it. */
+  | { kind: "service-deployment"; now: number; of: "release" | "rollback"; arn: string }
   | { kind: "rollback-issued"; now: number; via: "stop-deployment" | "update-service"; service?: Service }
   | { kind: "rollback-failed"; now: number; via: "stop-deployment" | "update-service"; error: CallError }
   | { kind: "tick"; now: number }

@@ -37,9 +37,14 @@ export function onSnapshot(tx: Tx, obs: Snapshot): void {
   if (!WATCHED.has(s.phase) || s.watch === null) return;
   const w = s.watch;
   newEvents(tx, obs.service);
-  const fresh = newStopped(tx, w, obs.stoppedTasks);
   const ours0 = findOurs(obs.service, w.target);
-  if (obs.listing === "done") {
+  // A listing started before the watch moved on (release → rollback) is about the old deployment: not ours now.
+  const stale = obs.listedFor !== undefined && obs.listedFor !== (w.target.id ?? ours0?.id);
+  const tasks = stale ? [] : obs.stoppedTasks.filter((t) => t.taskDefinitionArn === undefined || t.taskDefinitionArn === w.target.taskDefinition);
+  const fresh = newStopped(tx, w, tasks);
+  if (stale) {
+    // nothing learned about the watched deployment's tasks
+  } else if (obs.listing === "done") {
     w.lastKey = countsKey(ours0, obs.service?.events?.[0]?.id);
     w.listingOwed = false;
   } else if (obs.listing === "failed") w.listingOwed = true;
@@ -59,9 +64,10 @@ export function onSnapshot(tx: Tx, obs: Snapshot): void {
   }
   if (obs.service) s.serviceNow = describeService(obs.service);
   stateLine(tx, w, facts);
-  if (s.phase === "watching" || s.phase === "baking") return judgeRelease(tx, w, facts, fresh, obs.listing === "done");
+  const listed = obs.listing === "done" && !stale;
+  if (s.phase === "watching" || s.phase === "baking") return judgeRelease(tx, w, facts, fresh, listed);
   if (s.phase === "rolling-back") return noticeEcsRollback(tx, facts);
-  judgeRollback(tx, w, facts, fresh, obs.listing === "done");
+  judgeRollback(tx, w, facts, fresh, listed);
 }
 
 function newEvents(tx: Tx, svc: Service | undefined): void {
@@ -191,6 +197,12 @@ function judgeRollback(tx: Tx, w: Watch, f: Facts, fresh: StoppedTask[], listed:
   if (f.serviceGone) return fail(`${spec.service} was deleted or is being deleted`);
   const viaUpdate = s.rollback?.via === "update-service";
   if (f.sdStatus === "ROLLBACK_FAILED" || (viaUpdate && (f.sdStatus === "STOPPED" || f.sdStatus?.startsWith("ROLLBACK")))) return fail(`ECS reports its service deployment ${f.sdStatus}`);
+  if (s.rollback?.via === "adopted" && f.ecsRollback !== undefined && s.rollback.by !== f.ecsRollback.by) {
+    // Adopted on DescribeServices alone; the service deployment now says who rolled back, and why.
+    s.rollback.by = f.ecsRollback.by;
+    s.failureReasons.push(`ECS rolled the release back (${f.ecsRollback.by}): ${f.ecsRollback.reason}`);
+    tx.emit("warn", "adopt", `ECS confirms it is rolling back (${f.ecsRollback.by}): ${f.ecsRollback.reason}`);
+  }
   if (f.newcomer !== undefined) return foreign(tx, f.newcomer);
   if (f.ours?.rolloutState === "FAILED") return fail(`ECS marked it FAILED: ${f.ours.rolloutStateReason ?? "no reason given"}`);
   const counted = fresh.filter((t) => t.classification.kind !== "none");

@@ -50,6 +50,8 @@ function handle(tx: Tx, obs: Observation): void {
       return onUpdateFailed(tx, obs.error);
     case "snapshot":
       return onSnapshot(tx, obs);
+    case "service-deployment":
+      return onServiceDeployment(tx, obs.of, obs.arn);
     case "rollback-issued":
       return onRollbackIssued(tx, obs.via, obs.service);
     case "rollback-failed":
@@ -157,7 +159,7 @@ function issueUpdate(tx: Tx, desired: number): void {
   s.phase = "updating";
   s.changed = true;
   const back = s.previous === null ? "there is nothing to roll back to" : `it rolls back to ${shortTd(s.previous)}`;
-  tx.emit("info", "update", `updating ${spec.service} to ${shortTd(s.newTd)} (desired ${desired}); if this ${spec.command === "rollback" ? "rollback" : "release"} fails, ${back}`, { previous: s.previous, taskDefinition: s.newTd });
+  tx.emit("info", "update", `updating ${shortTd(s.previous)} → ${shortTd(s.newTd)}, desired ${desired}; if this ${spec.command === "rollback" ? "rollback" : "release"} fails, ${back}`, { previous: s.previous, taskDefinition: s.newTd });
   tx.act({ kind: "record" });
   tx.act({ kind: "update", taskDefinition: s.newTd!, settings: spec.settings, create: false });
 }
@@ -208,7 +210,7 @@ function onUpdated(tx: Tx, svc: Service): void {
   s.phase = "watching";
   s.deadline = tx.now + spec.rules.timeoutMs;
   s.watch = newWatchFor(tx, { id: s.release.id, taskDefinition: s.newTd!, exclude: s.before });
-  tx.emit("info", "deployment", `deployment ${s.release.id ?? "(not named in the answer)"} started: ${shortTd(s.previous)} → ${shortTd(s.newTd)}`, { deploymentId: s.release.id, serviceDeployment: s.release.arn });
+  tx.emit("info", "deployment", `deployment ${s.release.id ?? "(not named in the answer)"} started`, { deploymentId: s.release.id, serviceDeployment: s.release.arn });
   tx.act({ kind: "record" });
   const pending = s.rollbackWhenUpdated;
   if (pending === null) return;
@@ -240,6 +242,12 @@ function onUpdateFailed(tx: Tx, e: CallError): void {
   s.deadline = tx.now + spec.rules.rollbackTimeoutMs;
   tx.act({ kind: "update-rollback", taskDefinition: s.previous, settings: s.restore, force: false });
   tx.act({ kind: "record" });
+}
+
+function onServiceDeployment(tx: Tx, of: "release" | "rollback", arn: string): void {
+  const { s } = tx;
+  if (of === "release" && s.release !== null && s.release.arn === null) s.release.arn = arn;
+  if (of === "rollback" && s.rollback?.via === "update-service" && s.rollback.arn === null) s.rollback.arn = arn;
 }
 
 function onRollbackIssued(tx: Tx, via: "stop-deployment" | "update-service", svc: Service | undefined): void {

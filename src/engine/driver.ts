@@ -66,6 +66,9 @@ interface Run {
   state: State;
   listing: boolean;
   peersTold: boolean;
+  /** When the last UpdateService (release or rollback) went out: the lower bound to look its service deployment up. */
+  updatedAt: number;
+  lookups: number;
 }
 
 /** Poll faster once a watched deployment has a failed task: the next failure decides. */
@@ -92,7 +95,7 @@ class Driver {
   private finishSent = false;
 
   constructor(plans: readonly ComponentPlan[], private readonly o: EngineOptions) {
-    this.runs = plans.map((plan) => ({ plan, state: initialState(), listing: false, peersTold: false }));
+    this.runs = plans.map((plan) => ({ plan, state: initialState(), listing: false, peersTold: false, updatedAt: 0, lookups: 0 }));
     this.ctx = { runId: randomUUID(), command: o.command, environment: o.environment, cluster: o.cluster, reason: o.reason, triggeredBy: o.triggeredBy, startedAt: o.clock.now() };
   }
 
@@ -103,8 +106,9 @@ class Driver {
     this.o.signal.addEventListener("abort", onAbort, { once: true });
     this.o.hardStop?.addEventListener("abort", onHardStop, { once: true });
     try {
-      this.broadcast({ kind: "start", now: this.o.clock.now() });
+      // Already aborted (a signal during the plan): nothing may start.
       if (this.o.signal.aborted) onAbort();
+      this.broadcast({ kind: "start", now: this.o.clock.now() });
       for (;;) {
         this.drain();
         this.coordinate();
@@ -200,6 +204,8 @@ class Driver {
       case "register":
         return this.track(run, ecs.registerTaskDefinition(this.o.clients.ecs, run.plan.register!, { timeoutMs: MUTATION_TIMEOUT_MS }), (arn) => ({ kind: "registered", now: this.now(), taskDefinitionArn: arn }), (error) => ({ kind: "register-failed", now: this.now(), error }));
       case "update": {
+        run.updatedAt = this.now();
+        run.lookups = 0;
         const call = a.create
           ? ecs.createService(this.o.clients.ecs, { ...run.plan.create!, taskDefinition: a.taskDefinition }, { timeoutMs: MUTATION_TIMEOUT_MS })
           : ecs.updateService(this.o.clients.ecs, { cluster: this.o.cluster, service: spec.service, taskDefinition: a.taskDefinition, forceNewDeployment: true, ...a.settings }, { timeoutMs: MUTATION_TIMEOUT_MS });
@@ -208,6 +214,8 @@ class Driver {
       case "stop-deployment":
         return this.track(run, ecs.stopServiceDeployment(this.o.clients.ecs, a.serviceDeploymentArn, { timeoutMs: this.rollbackCallTimeout(run) }), () => ({ kind: "rollback-issued", now: this.now(), via: "stop-deployment" }), (error) => ({ kind: "rollback-failed", now: this.now(), via: "stop-deployment", error }));
       case "update-rollback": {
+        run.updatedAt = this.now();
+        run.lookups = 0;
         const input = { cluster: this.o.cluster, service: spec.service, taskDefinition: a.taskDefinition, forceNewDeployment: a.force, ...a.settings };
         return this.track(run, ecs.updateService(this.o.clients.ecs, input, { timeoutMs: this.rollbackCallTimeout(run) }), (service) => ({ kind: "rollback-issued", now: this.now(), via: "update-service", service }), (error) => ({ kind: "rollback-failed", now: this.now(), via: "update-service", error }));
       }
@@ -291,6 +299,7 @@ class Driver {
     if (this.apiTrouble > 0) for (const r of watched) this.say(r, "info", "api", `ECS answers again after ${this.apiTrouble} failed poll(s)`);
     this.apiTrouble = 0;
     const sds = sdRes.status === "fulfilled" ? sdRes.value : [];
+    for (const r of watched) this.lookUpServiceDeployment(r);
     for (const r of watched) {
       const service = svcRes.value.get(r.plan.spec.service);
       const deployments = sds.filter((d) => arnsOf(r.state).includes(d.serviceDeploymentArn ?? ""));
@@ -306,14 +315,29 @@ class Driver {
       void ecs
         .stoppedTasks(this.o.clients.ecs, this.o.cluster, dep, seen, { timeoutMs: CALL_TIMEOUT_MS })
         .then(
-          (tasks) => this.post(r, { kind: "snapshot", now: this.now(), service, deployments, stoppedTasks: tasks.map((t) => toStoppedTask(t, { essentialContainers: r.plan.essentialContainers })), listing: "done" }),
+          (tasks) => this.post(r, { kind: "snapshot", now: this.now(), service, deployments, stoppedTasks: tasks.map((t) => toStoppedTask(t, { essentialContainers: r.plan.essentialContainers })), listing: "done", listedFor: dep }),
           (error: unknown) => {
             this.say(r, "warn", "api", `listing stopped tasks failed (${ecs.callError(error).name}); will list again`);
-            this.post(r, { kind: "snapshot", now: this.now(), service, deployments, stoppedTasks: [], listing: "failed" });
+            this.post(r, { kind: "snapshot", now: this.now(), service, deployments, stoppedTasks: [], listing: "failed", listedFor: dep });
           },
         )
         .finally(() => (r.listing = false));
     }
+  }
+
+  /** UpdateService's answer did not name the service deployment: find it in ListServiceDeployments (a few tries). */
+  private lookUpServiceDeployment(r: Run): void {
+    const s = r.state;
+    const of = s.phase === "watching" || s.phase === "baking" || (s.rollback !== null && s.rollback.via !== "update-service") ? "release" : s.rollback?.via === "update-service" ? "rollback" : undefined;
+    const td = of === "release" ? s.newTd : s.previous;
+    const known = of === "release" ? s.release?.arn : s.rollback?.arn;
+    if (of === undefined || td === null || known !== null || r.lookups >= 10 || r.updatedAt === 0) return;
+    r.lookups += 1;
+    const after = new Date(r.updatedAt - 60_000);
+    void ecs
+      .findServiceDeployment(this.o.clients.ecs, this.o.cluster, r.plan.spec.service, td, after, { timeoutMs: CALL_TIMEOUT_MS })
+      .then((arn) => arn && this.post(r, { kind: "service-deployment", now: this.now(), of, arn }))
+      .catch(() => {});
   }
 
   private troubled(watched: Run[], error: unknown): void {

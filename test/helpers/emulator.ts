@@ -55,7 +55,7 @@ export async function startRig(components: readonly ComponentName[], shas: reado
     tag: (c, sha) => makeTag({ version: project.version(c), sha }).tag,
     digest: (c, sha) => digests.get(`${c}:${sha}`)!,
     cli: (args, opts) =>
-      runCli(["--root", REPO_ROOT, "--endpoint-url", emu.url, ...args, ...(args[0] === "deploy" || args[0] === "rollback" ? releaseDefaults(args, dir) : [])], opts),
+      runCli(["--root", REPO_ROOT, "--endpoint-url", emu.url, ...args, ...(args.includes("deploy") || args.includes("rollback") ? releaseDefaults(args, dir) : [])], opts),
     record: (name) => JSON.parse(readFileSync(path.join(dir, `${name}.json`), "utf8")),
     mutatingCalls: () => emu.calls().filter((c) => c.mutating).map((c) => c.operation),
     close: async () => {
