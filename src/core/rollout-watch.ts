@@ -55,8 +55,11 @@ export function onSnapshot(tx: Tx, obs: Snapshot): void {
   const sd = sdArn === null ? undefined : obs.deployments.find((d) => d.serviceDeploymentArn === sdArn);
   const weRequested = s.phase === "rolling-back" || s.rollback?.via === "stop-deployment";
   const facts = readSnapshot(obs.service, sd, w.target, { previousTd: s.previous, weRequestedRollback: weRequested, allowZeroDesired: tx.spec.rules.allowZeroDesired });
-  if (facts.breaker) s.breaker = facts.breaker;
-  if (facts.alarms) s.alarms = facts.alarms;
+  // The report's breaker and alarms are the release's, not those of a rollback deployment.
+  if (sd !== undefined && sd === releaseSd) {
+    if (facts.breaker) s.breaker = facts.breaker;
+    if (facts.alarms) s.alarms = facts.alarms;
+  }
   if (w.target.id === null && facts.ours?.id !== undefined) {
     w.target.id = facts.ours.id;
     if (!rollbackPhase && s.release) s.release.id = facts.ours.id;

@@ -320,7 +320,8 @@ function leaveAfterAbort(tx: Tx): void {
   let message: string;
   if (s.phase === "updating") message = `aborted while UpdateService was in flight: whether ${spec.service} moved to ${shortTd(s.newTd)} is unknown.${now}`;
   else if (s.phase === "rolling-back") message = `aborted: the rollback to ${shortTd(s.previous)} was not confirmed by ECS before the abort grace ran out.${now}`;
-  else if (s.phase === "rollback-watching" || s.phase === "rollback-baking") message = `aborted: the rollback to ${shortTd(s.previous)} is in progress (${s.rollback?.id ?? "deployment not yet named"}) and no longer watched.${now}`;
+  else if (s.phase === "rollback-baking") message = `aborted: ${shortTd(s.previous)} is COMPLETED again, but the abort grace ended before its ${seconds(spec.rules.rollbackBakeMs)} bake did.${now}`;
+  else if (s.phase === "rollback-watching") message = `aborted: the rollback to ${shortTd(s.previous)} is in progress (${s.rollback?.id ?? "deployment not yet named"}) and no longer watched.${now}`;
   else if (spec.command === "rollback") message = `aborted: the rollback to ${shortTd(s.newTd)} continues (${s.release?.id ?? "deployment"}) without being watched.${now}`;
   else message = `aborted: deployment ${s.release?.id ?? ""} of ${shortTd(s.newTd)} was left in progress (--on-abort leave).${now}`;
   tx.finish({ verdict: "failed", exitCode: 4, message, nextStep: statusHint(spec) });
@@ -337,8 +338,10 @@ function onAbort(tx: Tx): void {
     return;
   }
   if (s.phase === "watching" || s.phase === "baking") {
-    s.failureReasons.push(spec.command === "rollback" ? "rollback aborted (SIGINT/SIGTERM)" : "release aborted (SIGINT/SIGTERM)");
-    if (spec.command === "rollback" || spec.rules.onAbort === "leave") return leaveAfterAbort(tx);
+    if (spec.command === "rollback" || spec.rules.onAbort === "leave") {
+      s.failureReasons.push(spec.command === "rollback" ? "rollback aborted (SIGINT/SIGTERM)" : "release aborted (SIGINT/SIGTERM)");
+      return leaveAfterAbort(tx);
+    }
     return startRollback(tx, "release aborted (SIGINT/SIGTERM)");
   }
   if (s.deadline !== null) s.deadline = Math.min(s.deadline, s.abortDeadline);
