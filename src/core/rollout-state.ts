@@ -71,6 +71,8 @@ export interface Watch {
   /** Counted failures (transient and deterministic) of the watched deployment. */
   failures: string[];
   bakeFrom: number | null;
+  /** The watched deployment has been COMPLETED at least once: ECS counted its tasks healthy. */
+  completedOnce: boolean;
   lastLine?: string;
   lastKey?: string;
   /** The last stopped-task listing failed or a final look is needed: list again. */
@@ -103,6 +105,8 @@ export interface State {
   rollbackWhenUpdated: string | null;
   /** A mutating call of this component is out. */
   inFlight: boolean;
+  /** The last rollback call issued (so a rollback seen before its answer arrives is known to be ours). */
+  rollbackCall: "stop-deployment" | "update-rollback" | null;
   retry: { at: number; attempt: number; action: Action } | null;
   /** Last service deployment status of the release, when DescribeServiceDeployments has shown it. */
   releaseSdStatus: string | null;
@@ -166,7 +170,7 @@ export type Action =
 export function initialState(): State {
   return {
     phase: "planned", newTd: null, previous: null, restore: {}, before: [], release: null, rollback: null, watch: null,
-    deadline: null, abortDeadline: null, aborted: false, rollbackWhenUpdated: null, inFlight: false, retry: null,
+    deadline: null, abortDeadline: null, aborted: false, rollbackWhenUpdated: null, inFlight: false, rollbackCall: null, retry: null,
     releaseSdStatus: null, failureReasons: [], stoppedTasks: [], events: [], seenEvents: [], outcome: null, changed: false,
   };
 }
@@ -180,6 +184,7 @@ export class Tx {
   }
   act(a: Action): void {
     if (a.kind === "update" || a.kind === "stop-deployment" || a.kind === "update-rollback" || a.kind === "register" || a.kind === "check") this.s.inFlight = true;
+    if (a.kind === "stop-deployment" || a.kind === "update-rollback") this.s.rollbackCall = a.kind;
     this.actions.push(a);
   }
   finish(outcome: Outcome): void {

@@ -14,7 +14,7 @@ import { countsKey, findOurs, readSnapshot, type Facts, type RollbackBy, type St
 type Snapshot = Extract<Observation, { kind: "snapshot" }>;
 
 export function newWatch(target: WatchTarget, now: number): Watch {
-  return { target: { ...target, exclude: [...target.exclude] }, startedAt: now, seenTasks: [], failures: [], bakeFrom: null, listingOwed: false };
+  return { target: { ...target, exclude: [...target.exclude] }, startedAt: now, seenTasks: [], failures: [], bakeFrom: null, completedOnce: false, listingOwed: false };
 }
 
 const WATCHED = new Set(["watching", "baking", "rolling-back", "rollback-watching", "rollback-baking"]);
@@ -131,9 +131,9 @@ function judgeRelease(tx: Tx, w: Watch, f: Facts, fresh: StoppedTask[], listed: 
   }
   if (f.ours?.rolloutState === "FAILED") return startRollback(tx, `ECS marked the rollout FAILED: ${f.ours.rolloutStateReason ?? "no reason given"}`);
   const counted = fresh.filter((t) => t.classification.kind !== "none");
+  if (w.completedOnce && counted.length > 0) return startRollback(tx, `a task of ${shortTd(s.newTd)} failed after the deployment COMPLETED (during the bake): ${failuresText(counted)}`);
   const deterministic = counted.find((t) => t.classification.kind === "deterministic");
   if (deterministic && rules.failFast) return startRollback(tx, `the first failure is deterministic: ${deterministic.classification.summary} — not waiting for another launch`);
-  if (s.phase === "baking" && counted.length > 0) return startRollback(tx, `a task of ${shortTd(s.newTd)} failed during the bake: ${failuresText(counted)}`);
   if (w.failures.length >= rules.maxFailedTasks) {
     const all = s.stoppedTasks.filter((t) => w.failures.includes(t.taskArn));
     return startRollback(tx, `${w.failures.length} task(s) of ${shortTd(s.newTd)} failed (--max-failed-tasks ${rules.maxFailedTasks}): ${failuresText(all)}`);
@@ -149,6 +149,7 @@ function judgeRelease(tx: Tx, w: Watch, f: Facts, fresh: StoppedTask[], listed: 
   if (s.phase === "watching") {
     s.phase = "baking";
     w.bakeFrom = tx.now;
+    w.completedOnce = true;
     if (rules.bakeMs > 0) tx.emit("info", "bake", `COMPLETED with ${f.running}/${f.desired} running; baking for ${seconds(rules.bakeMs)}: any failed task of ${shortTd(s.newTd)} fails the release`);
   }
   if (tx.now - w.bakeFrom! >= rules.bakeMs && (listed || rules.bakeMs === 0)) {
@@ -185,12 +186,17 @@ function foreign(tx: Tx, d: Deployment): void {
   });
 }
 
-/** While our rollback call is being retried, ECS may roll back by itself: then stop retrying and watch its rollback. */
+/**
+ * While our rollback call is out or being retried, ECS may roll back by itself (breaker, alarm): then stop retrying
+ * and watch its rollback. A call of ours that lands later is handled where its answer arrives (core/rollout.ts).
+ */
 function noticeEcsRollback(tx: Tx, f: Facts): void {
   const { s } = tx;
-  if (s.inFlight || s.retry === null) return;
   const nc = f.newcomer;
-  if (nc !== undefined && nc.taskDefinition === s.previous) adopt(tx, "ecs", `deployment ${nc.id} already rolls back to ${shortTd(s.previous)}`, nc);
+  if (nc === undefined || nc.taskDefinition !== s.previous) return;
+  if (s.inFlight && s.rollbackCall === "stop-deployment") return; // most likely our own StopServiceDeployment at work
+  s.inFlight = false;
+  adopt(tx, f.ecsRollback?.by ?? "ecs", `deployment ${nc.id} already rolls ${tx.spec.service} back to ${shortTd(s.previous)}${f.ecsRollback ? ` (${f.ecsRollback.reason})` : ""}`, nc);
 }
 
 function judgeRollback(tx: Tx, w: Watch, f: Facts, fresh: StoppedTask[], listed: boolean): void {
@@ -209,7 +215,7 @@ function judgeRollback(tx: Tx, w: Watch, f: Facts, fresh: StoppedTask[], listed:
   if (f.newcomer !== undefined) return foreign(tx, f.newcomer);
   if (f.ours?.rolloutState === "FAILED") return fail(`ECS marked it FAILED: ${f.ours.rolloutStateReason ?? "no reason given"}`);
   const counted = fresh.filter((t) => t.classification.kind !== "none");
-  if (s.phase === "rollback-baking" && counted.length > 0) return fail(`a task of ${shortTd(s.previous)} failed during the bake: ${failuresText(counted)}`);
+  if (w.completedOnce && counted.length > 0) return fail(`a task of ${shortTd(s.previous)} failed after the rollback COMPLETED: ${failuresText(counted)}`);
   if (w.failures.length >= rules.maxFailedTasks || (rules.failFast && counted.some((t) => t.classification.kind === "deterministic"))) {
     return fail(`${w.failures.length} task(s) of ${shortTd(s.previous)} failed: ${failuresText(s.stoppedTasks.filter((t) => w.failures.includes(t.taskArn)))}`);
   }
@@ -223,6 +229,7 @@ function judgeRollback(tx: Tx, w: Watch, f: Facts, fresh: StoppedTask[], listed:
   if (s.phase === "rollback-watching") {
     s.phase = "rollback-baking";
     w.bakeFrom = tx.now;
+    w.completedOnce = true;
   }
   if (tx.now - w.bakeFrom! >= rules.rollbackBakeMs && (listed || rules.rollbackBakeMs === 0)) {
     const by = s.rollback?.by === "lgtm-deploy" ? "" : ` (rolled back by ${s.rollback?.by})`;

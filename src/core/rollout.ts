@@ -220,7 +220,7 @@ function onUpdated(tx: Tx, svc: Service): void {
 }
 
 function newWatchFor(tx: Tx, target: { id: string | null; taskDefinition: string; exclude: string[] }) {
-  return { target: { ...target, exclude: [...target.exclude] }, startedAt: tx.now, seenTasks: [], failures: [], bakeFrom: null, listingOwed: false };
+  return { target: { ...target, exclude: [...target.exclude] }, startedAt: tx.now, seenTasks: [], failures: [], bakeFrom: null, completedOnce: false, listingOwed: false };
 }
 
 function onUpdateFailed(tx: Tx, e: CallError): void {
@@ -252,6 +252,19 @@ function onServiceDeployment(tx: Tx, of: "release" | "rollback", arn: string): v
 
 function onRollbackIssued(tx: Tx, via: "stop-deployment" | "update-service", svc: Service | undefined): void {
   const { s } = tx;
+  if (s.rollback?.via === "adopted" && via === "update-service" && (s.phase === "rollback-watching" || s.phase === "rollback-baking")) {
+    // Our UpdateService landed after ECS had started its own rollback: the service now rolls out ours; judge that one.
+    const dep = svc?.deployments?.find((d) => d.status === "PRIMARY" && d.taskDefinition === s.previous);
+    if (dep?.id !== undefined && dep.id === s.rollback.id) {
+      s.rollback = { ...s.rollback, by: "lgtm-deploy", via, arn: svc?.currentServiceDeployment ?? s.rollback.arn };
+    } else if (dep?.id !== undefined) {
+      s.rollback = { id: dep.id, arn: svc?.currentServiceDeployment ?? null, by: "lgtm-deploy", via };
+      s.watch = newWatchFor(tx, { id: dep.id, taskDefinition: s.previous!, exclude: [...s.before, ...(s.release?.id ? [s.release.id] : [])] });
+      s.phase = "rollback-watching";
+      tx.emit("warn", "rollback", `our rollback call landed after ECS's own: watching deployment ${dep.id} (${shortTd(s.previous)})`);
+    }
+    return;
+  }
   if (s.phase !== "rolling-back") return;
   s.inFlight = false;
   s.retry = null;
@@ -275,9 +288,9 @@ function onRollbackFailed(tx: Tx, via: "stop-deployment" | "update-service", e: 
   if (s.phase !== "rolling-back") return;
   s.inFlight = false;
   const update: Action = { kind: "update-rollback", taskDefinition: s.previous!, settings: s.restore, force: true };
-  if (via === "stop-deployment" && e.definite) {
-    // The deployment can no longer be stopped (e.g. it completed meanwhile): roll back with UpdateService.
-    tx.emit("warn", "rollback", `StopServiceDeployment refused (${e.name}): rolling back with UpdateService`);
+  if (via === "stop-deployment") {
+    // Refused (e.g. it completed meanwhile) or failing: UpdateService to the captured revision works in every state.
+    tx.emit("warn", "rollback", `StopServiceDeployment failed (${e.name}): rolling back with UpdateService`);
     return tx.act(update);
   }
   const attempt = (s.retry?.attempt ?? 0) + 1;
@@ -285,11 +298,11 @@ function onRollbackFailed(tx: Tx, via: "stop-deployment" | "update-service", e: 
   if (at >= (s.deadline ?? 0)) {
     return tx.finish({
       verdict: "failed", exitCode: 4,
-      message: `the rollback call failed ${attempt} time(s) (${e.name}: ${e.message}); ${spec.service} is still on ${shortTd(s.newTd)}`,
+      message: `the rollback call failed ${attempt} time(s) (${e.name}: ${e.message}); service now: ${s.serviceNow ?? "unknown"}`,
       nextStep: `lgtm-deploy rollback ${spec.component} --to ${shortTd(s.previous)} --env <env> once the ECS API answers`,
     });
   }
-  s.retry = { at, attempt, action: via === "stop-deployment" ? { kind: "stop-deployment", serviceDeploymentArn: s.release!.arn! } : update };
+  s.retry = { at, attempt, action: update };
   tx.emit("warn", "rollback", `rollback call failed (${e.name}: ${e.message}); retrying in ${seconds(at - tx.now)} (attempt ${attempt + 1})`);
 }
 

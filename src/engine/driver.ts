@@ -75,6 +75,7 @@ interface Run {
 const ALARMED_POLL_MS = 1_000;
 const CALL_TIMEOUT_MS = 15_000;
 const MUTATION_TIMEOUT_MS = 30_000;
+const ROLLBACK_CALL_TIMEOUT_MS = 5_000;
 
 export async function runRelease(plans: readonly ComponentPlan[], o: EngineOptions): Promise<ComponentOutcome[]> {
   return new Driver(plans, o).run();
@@ -235,10 +236,10 @@ class Driver {
     return this.o.clock.now();
   }
 
-  /** A rollback call may take until the rollback deadline, but each attempt at most CALL_TIMEOUT_MS. */
+  /** Each rollback attempt is short (the SDK retries inside it); the machine retries attempts until the deadline. */
   private rollbackCallTimeout(run: Run): number {
-    const left = (run.state.deadline ?? this.now() + CALL_TIMEOUT_MS) - this.now();
-    return Math.max(500, Math.min(CALL_TIMEOUT_MS, left));
+    const left = (run.state.deadline ?? this.now() + ROLLBACK_CALL_TIMEOUT_MS) - this.now();
+    return Math.max(500, Math.min(ROLLBACK_CALL_TIMEOUT_MS, left));
   }
 
   private track<T>(run: Run, call: Promise<T>, ok: (v: T) => Observation, fail: (e: ReturnType<typeof ecs.callError>) => Observation): void {
@@ -312,10 +313,12 @@ class Driver {
       // Each component's listing runs on its own: a slow or throttled one holds nobody else.
       r.listing = true;
       const seen = new Set(r.state.watch?.seenTasks ?? []);
+      // The deployment had COMPLETED: ECS counted its tasks healthy, so a crash now is not "never healthy".
+      const completed = r.state.watch?.completedOnce === true;
       void ecs
         .stoppedTasks(this.o.clients.ecs, this.o.cluster, dep, seen, { timeoutMs: CALL_TIMEOUT_MS })
         .then(
-          (tasks) => this.post(r, { kind: "snapshot", now: this.now(), service, deployments, stoppedTasks: tasks.map((t) => toStoppedTask(t, { essentialContainers: r.plan.essentialContainers })), listing: "done", listedFor: dep }),
+          (tasks) => this.post(r, { kind: "snapshot", now: this.now(), service, deployments, stoppedTasks: tasks.map((t) => toStoppedTask(t, { essentialContainers: r.plan.essentialContainers, seenHealthy: completed })), listing: "done", listedFor: dep }),
           (error: unknown) => {
             this.say(r, "warn", "api", `listing stopped tasks failed (${ecs.callError(error).name}); will list again`);
             this.post(r, { kind: "snapshot", now: this.now(), service, deployments, stoppedTasks: [], listing: "failed", listedFor: dep });
