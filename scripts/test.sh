@@ -10,12 +10,15 @@ export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true NO_COLOR=1
 if [ "$static" = 1 ]; then
   echo "== typecheck"
   npx tsc --noEmit -p .
+  # infra/ (the CDK app) has its own tsconfig: aws-cdk-lib's types stay out of the helper's typecheck.
+  npx tsc --noEmit -p infra
 fi
 
 echo "== TypeScript tests"
 # Node 20 does not expand globs or find .ts files by itself: the shell lists them.
 shopt -s nullglob
-files=(test/*.test.ts)
+# infra/test: the CDK stack (aws-cdk-lib/assertions, built-in template validation off except in one test).
+files=(test/*.test.ts infra/test/*.test.ts)
 node --test --import tsx --test-concurrency=2 "${files[@]}"
 
 if [ -x test/groovy/run.sh ]; then

@@ -78,11 +78,13 @@ export class LgtmStack extends Stack {
         repositoryName: repositoryName(c, env.ecr.repositoryPrefix),
         imageTagMutability: ecr.TagMutability.IMMUTABLE,
         imageScanOnPush: true,
-        encryption: ecr.RepositoryEncryption.AES_256,
         removalPolicy: RemovalPolicy.RETAIN,
       });
       // The same policy text lgtm-deploy build writes when it creates a repository (src/core/build.ts).
-      (repo.node.defaultChild as ecr.CfnRepository).lifecyclePolicy = { lifecyclePolicyText: lifecyclePolicyText(env.ecr.keepImages) };
+      const cfn = repo.node.defaultChild as ecr.CfnRepository;
+      cfn.lifecyclePolicy = { lifecyclePolicyText: lifecyclePolicyText(env.ecr.keepImages) };
+      // Explicit, as lgtm-deploy build creates repositories (the L2 leaves the default out).
+      cfn.encryptionConfiguration = { encryptionType: "AES256" };
       return repo;
     });
 
