@@ -9,9 +9,8 @@ export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true NO_COLOR=1
 
 if [ "$static" = 1 ]; then
   echo "== typecheck"
-  npx tsc --noEmit -p .
-  # infra/ (the CDK app) has its own tsconfig: aws-cdk-lib's types stay out of the helper's typecheck.
-  npx tsc --noEmit -p infra
+  # npm run typecheck: the helper (src, test, bench), then infra/ (its own tsconfig: the CDK app and its tests).
+  npm run -s typecheck
 fi
 
 echo "== TypeScript tests"

@@ -1,9 +1,12 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { Match } from "aws-cdk-lib/assertions";
 import { CATALOGUE, COMPONENT_NAMES } from "../../src/core/catalogue.js";
 import { lifecyclePolicyText } from "../../src/core/build.js";
 import { stackOutputs } from "../../src/core/stack-outputs.js";
+import { REPO_ROOT } from "../lib/inputs.js";
 import { ALARMS, HEALTH_CHECK, ROUTES } from "../lib/routes.js";
 import { prodWith, resourcesOfType, routeOf, synth, targetGroupOnPort, type Json } from "./helpers.js";
 
@@ -267,4 +270,9 @@ test("stack: name lgtm-<env>, the environment's account and region, termination 
   assert.equal(s.stack.region, "ap-northeast-2");
   assert.equal(s.stack.terminationProtection, true);
   template.hasResourceProperties("AWS::ECS::Cluster", { Tags: Match.arrayWith([{ Key: "environment", Value: "prod" }, { Key: "lgtm:environment", Value: "prod" }, { Key: "project", Value: "lgtm" }]) });
+});
+
+test("the README states this resource count", () => {
+  const readme = readFileSync(path.join(REPO_ROOT, "README.md"), "utf8");
+  assert.equal(Number(/What the stack for prod creates \((\d+) resources/.exec(readme)?.[1]), Object.keys(json.Resources).length);
 });
