@@ -1,10 +1,9 @@
 import { Command } from "commander";
 import { Project } from "../adapters/files.js";
 import { COMPONENT_NAMES } from "../core/catalogue.js";
-import { costReport, standInOutputs, taskShape, type CostReport, type PriceFile } from "../core/cost.js";
+import type { CostReport, PriceFile } from "../core/cost.js";
 import { renderService, renderTaskDefinition } from "../core/render.js";
 import { makeTag } from "../core/tag.js";
-import prices from "../../data/fargate-prices.json" with { type: "json" };
 import { globals, type Io } from "./context.js";
 
 const PRICE_FILE = "data/fargate-prices.json";
@@ -56,7 +55,9 @@ export function registerCost(program: Command, io: Io): void {
     .description("monthly Fargate compute cost of an environment (x86_64 and ARM64), from its rendered task definitions")
     .requiredOption("--env <name>", "environment (environments/<name>.json)")
     .addHelpText("after", COST_HELP)
-    .action((opts: { env: string }, cmd: Command) => {
+    .action(async (opts: { env: string }, cmd: Command) => {
+      // Loaded on use: commands that do not price start no slower.
+      const [{ costReport, standInOutputs, taskShape }, { default: prices }] = await Promise.all([import("../core/cost.js"), import("../../data/fargate-prices.json", { with: { type: "json" } })]);
       const g = globals(cmd);
       const project = new Project(g.root);
       const parsed = project.environment(opts.env);

@@ -2,7 +2,6 @@ import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { Command } from "commander";
 import { Project } from "../adapters/files.js";
 import { parseEnvironment } from "../core/environment.js";
-import { parseDescribeStacks, spliceOutputs, syncOutputs, withoutOutputs } from "../core/env-sync.js";
 import { InvalidInputError } from "../core/errors.js";
 import { globals, type Io } from "./context.js";
 
@@ -51,7 +50,9 @@ export function registerEnv(program: Command, io: Io): void {
     .requiredOption("--stack-outputs <file>", 'output of "aws cloudformation describe-stacks --output json" ("-": stdin)')
     .option("--dry-run", "print what would change, write nothing", false)
     .addHelpText("after", SYNC_HELP)
-    .action((opts: SyncOptions, cmd: Command) => {
+    .action(async (opts: SyncOptions, cmd: Command) => {
+      // Loaded on use, like the emulator: commands that do not sync start no slower.
+      const { parseDescribeStacks, spliceOutputs, syncOutputs, withoutOutputs } = await import("../core/env-sync.js");
       const g = globals(cmd);
       const project = new Project(g.root);
       const source = project.environmentSource(opts.env);
