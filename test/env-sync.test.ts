@@ -131,6 +131,19 @@ describe("env sync refuses what it cannot trust: a clear line, the documented ex
     });
   }
 
+  test("an environment file that is not JSON: exit 2, nothing written", async () => {
+    const original = readFileSync(p.path("environments/prod.json"), "utf8");
+    try {
+      p.write("environments/prod.json", '{ "account": "123456789012", "outputs": {');
+      const r = await sync(p, FIXTURE);
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /environments\/prod\.json: invalid JSON/);
+      assert.equal(readFileSync(p.path("environments/prod.json"), "utf8"), '{ "account": "123456789012", "outputs": {');
+    } finally {
+      p.write("environments/prod.json", original);
+    }
+  });
+
   test("invalid inputs are reported as for any command, and nothing is written", async () => {
     const original = p.readJson("environments/prod.json");
     try {

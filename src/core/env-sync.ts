@@ -86,6 +86,12 @@ export function syncOutputs(env: Environment, stacks: Stack[], file: string): Sy
 
 /** Character range of the top-level member `key`'s value in a JSON object text (the last one, like JSON.parse). */
 function memberValueRange(text: string, key: string): { keyStart: number; start: number; end: number } | undefined {
+  // The scanner below trusts the syntax: invalid JSON is the parser's to report.
+  try {
+    JSON.parse(text);
+  } catch {
+    return undefined;
+  }
   let i = 0;
   const ws = () => {
     while (i < text.length && /\s/.test(text[i]!)) i++;
