@@ -21,6 +21,12 @@ export const TimingSchema = z.strictObject({
   stopMs: z.optional(ms),
   /** A deployment is COMPLETED only once its tasks have been healthy this long (crashes before that trip the breaker). */
   stabilizeMs: z.optional(ms),
+  /** A RUNNING task without a container health check counts as healthy only after this long (ECS: 40 s). */
+  healthyWithoutCheckMs: z.optional(ms),
+  /** After a circuit-breaker rollback starts, the replaced deployment still shows IN_PROGRESS this long before FAILED. */
+  failedStateLagMs: z.optional(ms),
+  /** Service throttle logic: the first back-off after repeated start failures; it doubles up to 27 minutes. */
+  launchBackoffMs: z.optional(ms),
   /** How long STOPPED tasks stay describable. */
   stoppedTaskRetentionMs: z.optional(ms),
   /** Simulation timer period; default derived from the other timings. */
@@ -59,6 +65,8 @@ export const ScenarioSchema = z.strictObject({
   /** Key: operation name (e.g. "DescribeServices") or "*" for every operation. */
   api: z.optional(z.record(z.string().check(z.minLength(1)), ApiFaultSchema)),
   seed: z.optional(z.int()),
+  /** Simulated milliseconds per wall-clock millisecond (default 1). The CLI's --time-scale and the programmatic option win. */
+  timeScale: z.optional(z.number().check(z.positive(), z.maximum(10_000))),
 });
 
 export type Timing = z.infer<typeof TimingSchema>;
@@ -66,29 +74,7 @@ export type ImageBehavior = z.infer<typeof ImageBehaviorSchema>;
 export type ApiFault = z.infer<typeof ApiFaultSchema>;
 export type Scenario = z.infer<typeof ScenarioSchema>;
 
-/** Defaults "feel real" for a demo (seconds); tests pass tens of ms. */
-/** `stabilizeMs` defaults to 2 × (provisioningMs + pendingMs); `tickMs` to a quarter of the smallest step. */
-export const DEFAULT_TIMING: Required<Omit<Timing, "tickMs" | "stabilizeMs">> = {
-  provisioningMs: 1000,
-  pendingMs: 2000,
-  healthCheckMs: 3000,
-  drainMs: 2000,
-  stopMs: 1000,
-  stoppedTaskRetentionMs: 3_600_000,
-};
-
-export type ResolvedTiming = Required<Timing>;
-
-export function resolveTiming(t: Timing | undefined): ResolvedTiming {
-  const merged = { ...DEFAULT_TIMING, ...(t ?? {}) };
-  const positives = [merged.provisioningMs, merged.pendingMs, merged.healthCheckMs, merged.drainMs, merged.stopMs].filter(
-    (v) => v > 0,
-  );
-  const smallest = positives.length > 0 ? Math.min(...positives) : 20;
-  const tickMs = t?.tickMs ?? Math.max(2, Math.min(100, Math.floor(smallest / 4)));
-  const stabilizeMs = t?.stabilizeMs ?? 2 * (merged.provisioningMs + merged.pendingMs);
-  return { ...merged, stabilizeMs, tickMs };
-}
+export { DEFAULT_TIMING, resolveTiming, type ResolvedTiming } from "./timing.js";
 
 function describeIssues(error: z.core.$ZodError): string {
   return error.issues
@@ -130,5 +116,6 @@ export function mergeScenarios(base: Scenario, patch: Partial<Scenario>): Scenar
   if (patch.images) out.images = { ...(base.images ?? {}), ...patch.images };
   if (patch.api) out.api = { ...(base.api ?? {}), ...patch.api };
   if (patch.seed !== undefined) out.seed = patch.seed;
+  if (patch.timeScale !== undefined) out.timeScale = patch.timeScale;
   return out;
 }

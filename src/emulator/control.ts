@@ -1,0 +1,53 @@
+/** The control API under /_emulator (docs/emulator.md, "Control endpoint"). Plain JSON, not recorded in the call log. */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { groundTruth } from "./ground-truth.js";
+import { send } from "./protocol.js";
+import { mergeScenarios, parsePartialScenario, parseScenario } from "./scenario.js";
+import type { Core } from "./server.js";
+
+type Route = (core: Core, body: () => unknown, respond: (status: number, value: unknown) => void) => void;
+
+const ROUTES: Record<string, Route> = {
+  "GET /health": (core, _b, respond) => respond(200, { ok: true, url: core.url }),
+  "GET /calls": (core, _b, respond) => respond(200, { calls: core.callLog }),
+  "DELETE /calls": (core, _b, respond) => {
+    const n = core.callLog.length;
+    core.callLog.length = 0;
+    respond(200, { cleared: n });
+  },
+  "GET /scenario": (core, _b, respond) => respond(200, core.scenario),
+  "PUT /scenario": (core, body, respond) => {
+    core.applyScenario(parseScenario(body(), "PUT /_emulator/scenario"));
+    respond(200, core.scenario);
+  },
+  "PATCH /scenario": (core, body, respond) => {
+    const patch = parsePartialScenario(body(), "PATCH /_emulator/scenario");
+    core.applyScenario(mergeScenarios(core.scenario, patch), Object.keys(patch.api ?? {}), patch.seed !== undefined);
+    respond(200, core.scenario);
+  },
+  "GET /state": (core, _b, respond) => respond(200, groundTruth(core)),
+};
+
+export async function handleControl(core: Core, req: IncomingMessage, res: ServerResponse, path: string, text: string, shutdown: () => void): Promise<void> {
+  const method = req.method ?? "GET";
+  const respond = (status: number, value: unknown): void => send(res, status, value, "application/json");
+  const body = (): unknown => {
+    try {
+      return text === "" ? {} : JSON.parse(text);
+    } catch {
+      throw new Error("request body is not valid JSON");
+    }
+  };
+  if (method === "POST" && path === "/shutdown") {
+    respond(200, { ok: true });
+    res.on("finish", shutdown);
+    return;
+  }
+  const route = ROUTES[`${method} ${path}`];
+  if (!route) return respond(404, { error: `no control route ${method} /_emulator${path}` });
+  try {
+    route(core, body, respond);
+  } catch (error) {
+    respond(400, { error: (error as Error).message });
+  }
+}
