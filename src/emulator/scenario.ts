@@ -34,11 +34,16 @@ export const TimingSchema = z.strictObject({
 });
 
 export const ImageBehaviorSchema = z.strictObject({
-  behavior: z.enum(["healthy", "crash", "unhealthy", "slow"]),
-  /** crash: exit code of the essential container (default 1). */
+  behavior: z.enum(["healthy", "crash", "unhealthy", "slow", "flaky", "degrade"]),
+  /** crash/flaky: exit code of the container (default 1). */
   exitCode: z.optional(z.int().check(z.minimum(0), z.maximum(255))),
-  /** crash: ms after RUNNING until the container exits (default 1000). */
+  /** crash, flaky: ms after RUNNING until the container exits (crash default 1000); degrade: until it turns UNHEALTHY. */
   afterMs: z.optional(ms),
+  /** flaky without afterMs: the uptime is uniform in [minUptimeMs, maxUptimeMs] (defaults 0 and minUptimeMs + 60000). */
+  minUptimeMs: z.optional(ms),
+  maxUptimeMs: z.optional(ms),
+  /** flaky: the share of tasks that exit at all (default 1). */
+  rate: z.optional(rate),
   /** extra ms spent in PENDING (any behavior; "slow" defaults to 5000). */
   startDelayMs: z.optional(ms),
   /** crash: container `reason` text (default none). */

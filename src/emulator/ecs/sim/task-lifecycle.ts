@@ -1,13 +1,14 @@
 /**
  * One task's lifecycle, as the task lifecycle page describes it: PROVISIONING → PENDING → RUNNING → DEACTIVATING →
  * STOPPING → STOPPED (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-lifecycle-explanation.html).
- * What a container does while RUNNING comes from the scenario's image behaviour (crash, health verdicts).
+ * What a container does while RUNNING is in containers.ts.
  */
 import { createHash } from "node:crypto";
 import { arr, num, obj, str } from "../../util.js";
 import type { ContainerState, Deployment, Service, Task, TaskTimer } from "../model.js";
 import type { EcsState } from "../state.js";
-import { onTaskFailed, onTaskHealthy } from "./breaker.js";
+import { onTaskFailed } from "./breaker.js";
+import { addTimer, becomeHealthy, crash, degrade, healthVerdict, scheduleBehaviour } from "./containers.js";
 import { resetThrottle } from "./throttle.js";
 
 const AZ_SUFFIXES = ["a", "b", "c"];
@@ -125,11 +126,6 @@ export function stopTask(ecs: EcsState, t: Task, at: number, stopCode: string, r
   ecs.touch();
 }
 
-function addTimer(t: Task, timer: TaskTimer): void {
-  t.timers.push(timer);
-  t.timers.sort((a, b) => a.at - b.at);
-}
-
 function failToStart(ecs: EcsState, t: Task, at: number, reason: string): void {
   t.desiredStatus = "STOPPED";
   t.lastStatus = "STOPPED";
@@ -156,57 +152,19 @@ function startRunning(ecs: EcsState, t: Task, at: number): void {
   if (svc) resetThrottle(svc);
   for (const c of t.containers) {
     c.lastStatus = "RUNNING";
-    if (c.behavior?.behavior === "crash") addTimer(t, { at: at + (c.behavior.afterMs ?? 1000), kind: "crash", container: c.name });
+    scheduleBehaviour(ecs, t, c, at);
   }
   // Without a container health check ECS waits 40 s (healthyWithoutCheckMs) before the task counts as healthy.
   if (t.needsHealth) addTimer(t, { at: at + timing.healthCheckMs, kind: "health" });
   else addTimer(t, { at: at + timing.healthyWithoutCheckMs, kind: "healthy" });
 }
 
-function crash(ecs: EcsState, t: Task, at: number, name: string): void {
-  const c = t.containers.find((x) => x.name === name);
-  if (!c || c.lastStatus !== "RUNNING") return;
-  c.lastStatus = "STOPPED";
-  c.exitCode = c.behavior?.exitCode ?? 1;
-  if (c.behavior?.reason !== undefined) c.reason = c.behavior.reason;
-  if (!c.essential) return;
-  t.desiredStatus = "STOPPED";
-  t.lastStatus = "STOPPING";
-  t.stopCode = "EssentialContainerExited";
-  t.stoppedReason = "Essential container in task exited";
-  t.stoppingAt = at;
-  t.timers = [];
-  t.next = at + ecs.deps.timing().stopMs;
-  onTaskFailed(ecs, t, at, "exit");
-}
-
-function healthVerdict(ecs: EcsState, t: Task, at: number): void {
-  for (const c of t.containers) {
-    if (c.lastStatus !== "RUNNING") continue;
-    if (c.behavior?.behavior === "unhealthy") c.healthStatus = "UNHEALTHY";
-    else if (c.hasHealthCheck) c.healthStatus = "HEALTHY";
-  }
-  const unhealthy = t.containers.some((c) => c.essential && c.healthStatus === "UNHEALTHY");
-  t.healthStatus = unhealthy ? "UNHEALTHY" : "HEALTHY";
-  if (!unhealthy) {
-    becomeHealthy(ecs, t, at);
-    return;
-  }
-  const svc = ecs.serviceOfTask(t);
-  if (svc) ecs.event(svc, at, `(service ${svc.name}) (task ${t.id}) failed container health checks.`);
-  stopTask(ecs, t, at, "ServiceSchedulerInitiated", "Task failed container health checks");
-  onTaskFailed(ecs, t, at, "health");
-}
-
-function becomeHealthy(ecs: EcsState, t: Task, at: number): void {
-  t.healthyAt = at;
-  onTaskHealthy(ecs, t, at);
-}
-
 function fireTimer(ecs: EcsState, t: Task, timer: TaskTimer): void {
   switch (timer.kind) {
     case "crash":
       return crash(ecs, t, timer.at, timer.container!);
+    case "degrade":
+      return degrade(ecs, t, timer.at, timer.container!);
     case "health":
       return healthVerdict(ecs, t, timer.at);
     case "healthy":
