@@ -3,7 +3,7 @@ import type { EcsState } from "../state.js";
 import { createCluster, describeClusters, listClusters } from "./clusters.js";
 import type { ApiCtx } from "./context.js";
 import { describeServiceDeployments, describeServices, describeTasks, listServiceDeployments, listTasks } from "./reads.js";
-import { describeServiceRevisions } from "./service-deployments.js";
+import { describeServiceRevisions, stopServiceDeployment } from "./service-deployments.js";
 import { createService, deleteService, listServices, updateService } from "./services.js";
 import { listTagsForResource, tagResource, untagResource } from "./tags.js";
 import {
@@ -37,6 +37,7 @@ export const ECS_OPERATIONS: Record<string, EcsHandler> = {
   ListServiceDeployments: listServiceDeployments,
   DescribeServiceDeployments: describeServiceDeployments,
   DescribeServiceRevisions: describeServiceRevisions,
+  StopServiceDeployment: stopServiceDeployment,
   TagResource: tagResource,
   UntagResource: untagResource,
   ListTagsForResource: listTagsForResource,

@@ -10,8 +10,8 @@ import { arr, obj, str } from "../../util.js";
 import type { Deployment, Service, ServiceDeploymentRec, ServiceRevision, TaskDef } from "../model.js";
 import type { EcsState } from "../state.js";
 import { configJson } from "../views.js";
-import { breakerThreshold } from "./breaker.js";
-import { completedEvent, completedReason, inProgressReason } from "./events.js";
+import { breakerThreshold, revive } from "./breaker.js";
+import { completedEvent, completedReason, inProgressReason, rollingBackEvent } from "./events.js";
 import { isHealthy, resolveImage } from "./task-lifecycle.js";
 import { resetThrottle } from "./throttle.js";
 
@@ -182,4 +182,73 @@ function finishRecord(rec: ServiceDeploymentRec, now: number): void {
   rec.updatedAt = now;
   if (rec.circuitBreaker.status === "MONITORING") rec.circuitBreaker.status = "MONITORING_COMPLETE";
   if (rec.alarms.status === "MONITORING") rec.alarms.status = "MONITORING_COMPLETE";
+}
+
+/** The deployment that serves a service revision: still listed, retired, or (if forgotten) a new one for its task definition. */
+function deploymentFor(ecs: EcsState, svc: Service, revisionArn: string, now: number): Deployment | undefined {
+  const known = [...svc.deployments, ...svc.retired].find((d) => d.serviceRevisionArn === revisionArn);
+  if (known) return known;
+  const rev = ecs.revisions.get(revisionArn);
+  if (!rev) return undefined;
+  const id = `ecs-svc/${ecs.deps.rng().digits(19)}`;
+  return {
+    id,
+    status: "INACTIVE",
+    td: rev.td,
+    desiredCount: 0,
+    failedTasks: 0,
+    createdAt: now,
+    updatedAt: now,
+    rolloutState: "IN_PROGRESS",
+    rolloutStateReason: inProgressReason(id),
+    serviceDeploymentArn: svc.history.find((r) => r.targetRevisionArn === revisionArn)?.arn ?? "",
+    serviceRevisionArn: revisionArn,
+    halted: false,
+    started: false,
+  };
+}
+
+/**
+ * StopServiceDeployment, acted on by the scheduler (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/stop-service-deployment.html):
+ * ROLLBACK goes ROLLBACK_REQUESTED → ROLLBACK_IN_PROGRESS, restores the previous service revision (task definition,
+ * network configuration, load balancers, registries) and ends ROLLBACK_SUCCESSFUL or ROLLBACK_FAILED; ABORT goes
+ * STOP_REQUESTED → STOPPED and the deployment launches no more tasks.
+ */
+export function applyStopRequests(ecs: EcsState, svc: Service, now: number): void {
+  for (const rec of svc.history) {
+    if (!rec.stopRequest) continue;
+    const request = rec.stopRequest;
+    delete rec.stopRequest;
+    rec.updatedAt = now;
+    const current = svc.deployments.find((d) => (d.rollbackOf ?? d.serviceDeploymentArn) === rec.arn);
+    if (request === "ABORT") {
+      if (current) current.halted = true;
+      rec.status = "STOPPED";
+      rec.statusReason = "Service deployment stopped on request (StopServiceDeployment ABORT).";
+      rec.stoppedAt = now;
+      rec.finishedAt = now;
+      ecs.touch();
+      continue;
+    }
+    const source = rec.sourceRevisionArns[0];
+    const target = source === undefined ? undefined : deploymentFor(ecs, svc, source, now);
+    if (!target || target === current) {
+      rec.status = "ROLLBACK_FAILED";
+      rec.statusReason = "Service deployment rollback failed: there is no previous service revision to roll back to.";
+      rec.finishedAt = now;
+      ecs.touch();
+      continue;
+    }
+    const rev = ecs.revisions.get(target.serviceRevisionArn);
+    if (rev) {
+      svc.networkConfiguration = rev.networkConfiguration;
+      svc.loadBalancers = rev.loadBalancers;
+      svc.serviceRegistries = rev.serviceRegistries;
+    }
+    revive(ecs, svc, target, rec.arn, now, inProgressReason(target.id));
+    rec.status = "ROLLBACK_IN_PROGRESS";
+    rec.statusReason = "Service deployment rolled back on request (StopServiceDeployment ROLLBACK).";
+    rec.rollback = { reason: rec.statusReason, startedAt: now, serviceRevisionArn: target.serviceRevisionArn };
+    ecs.event(svc, now, rollingBackEvent(svc, target));
+  }
 }

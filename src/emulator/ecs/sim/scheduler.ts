@@ -10,7 +10,7 @@
 import type { Deployment, Service, Task } from "../model.js";
 import type { EcsState } from "../state.js";
 import { reportLateFailures } from "./breaker.js";
-import { checkCompletion, retireDrained, takeOver } from "./deployments.js";
+import { applyStopRequests, checkCompletion, retireDrained, takeOver } from "./deployments.js";
 import { startedEvent, steadyEvent, stoppedEvent } from "./events.js";
 import { advanceTask, isHealthy, launchTask, stopTask } from "./task-lifecycle.js";
 import { launchAllowed } from "./throttle.js";
@@ -40,8 +40,12 @@ function dropUnhealthyOld(ecs: EcsState, p: Pass): void {
   for (const d of p.svc.deployments.slice(1)) for (const t of liveOf(ecs, p.svc, d)) if (!isHealthy(t)) stop(ecs, p, t, scalingReason(d));
 }
 
-/** Old deployments' healthy tasks go only while the service stays at or above minimumHealthyPercent. */
+/**
+ * Old deployments' healthy tasks go only while the service stays at or above minimumHealthyPercent — and not at all
+ * while the PRIMARY is halted (a failed or aborted deployment leaves the old tasks running).
+ */
 function drainOld(ecs: EcsState, p: Pass, minHealthy: number): void {
+  if (p.primary.halted) return;
   for (const d of p.svc.deployments.slice(1)) {
     for (const t of liveOf(ecs, p.svc, d)) {
       if (p.healthy - 1 < minHealthy) return;
@@ -82,6 +86,7 @@ function steadyCheck(ecs: EcsState, svc: Service, primary: Deployment, now: numb
 }
 
 export function schedule(ecs: EcsState, svc: Service, now: number): void {
+  applyStopRequests(ecs, svc, now);
   const primary = svc.deployments[0];
   if (!primary) return;
   const desired = svc.status === "ACTIVE" ? svc.desiredCount : 0;
