@@ -22,7 +22,7 @@ const ROUTES: Record<string, Route> = {
   },
   "PATCH /scenario": (core, body, respond) => {
     const patch = parsePartialScenario(body(), "PATCH /_emulator/scenario");
-    core.applyScenario(mergeScenarios(core.scenario, patch), Object.keys(patch.api ?? {}), patch.seed !== undefined);
+    core.applyScenario(mergeScenarios(core.scenario, patch), patch);
     respond(200, core.scenario);
   },
   "GET /state": (core, _b, respond) => respond(200, groundTruth(core)),

@@ -63,12 +63,55 @@ export const ApiFaultSchema = z.strictObject({
   dropRate: z.optional(rate),
 });
 
+/** A targeted API fault (docs/emulator.md, "faults"). Rules are tried in order; the first one that fires decides. */
+export const FaultRuleSchema = z.strictObject({
+  /** Operation name (e.g. "UpdateService") or "*". */
+  operation: z.string().check(z.minLength(1)),
+  /** Only calls about this ECS service (name or ARN): service, serviceName, services[], serviceDeploymentArn(s), resourceArn. */
+  service: z.optional(z.string().check(z.minLength(1))),
+  /** Only calls naming this resource anywhere in the request: a value equal to it, or whose last "/" segment is it or starts with "<it>:". */
+  resource: z.optional(z.string().check(z.minLength(1))),
+  /** Let the first N matching calls through (default 0). */
+  after: z.optional(z.int().check(z.minimum(0), z.maximum(1_000_000))),
+  /** Fire at most N times (default: every matching call). */
+  times: z.optional(z.int().check(z.minimum(1), z.maximum(1_000_000))),
+  /** Probability 0..1 that an eligible call is hit (default 1). */
+  rate: z.optional(rate),
+  /** error: an AWS error; throttle: ThrottlingException; drop: connection reset; hang: no answer; latency: only delay. */
+  fault: z.enum(["error", "throttle", "drop", "hang", "latency"]),
+  /** error: the error type (default ServerException) and message. */
+  errorType: z.optional(z.string().check(z.regex(/^[A-Za-z][A-Za-z0-9]*$/))),
+  message: z.optional(z.string().check(z.maxLength(1024))),
+  /** error: HTTP status (default 500 for ServerException, else 400). */
+  status: z.optional(z.int().check(z.minimum(400), z.maximum(599))),
+  /** Wall-clock delay before the fault (or, for "latency", before the normal answer). */
+  latencyMs: z.optional(ms),
+  /** hang: destroy the connection after this long (wall clock); default: never answer (until the client gives up). */
+  hangMs: z.optional(ms),
+});
+
+/** An eventual-consistency rule for a read (docs/emulator.md, "consistency"). */
+export const ConsistencyRuleSchema = z.strictObject({
+  /** How stale a read can be (simulated ms). */
+  lagMs: ms,
+  /** Probability 0..1 that a read is stale (default 1). */
+  rate: z.optional(rate),
+  /** Stale only within lagMs after one of these calls, and then it shows the state from just before the call. */
+  after: z.optional(
+    z.array(z.enum(["CreateService", "UpdateService", "DeleteService", "StopTask", "StopServiceDeployment", "RegisterTaskDefinition", "DeregisterTaskDefinition", "TagResource", "UntagResource"])),
+  ),
+});
+
 export const ScenarioSchema = z.strictObject({
   timing: z.optional(TimingSchema),
   /** Key: exact image reference, "repo:tag" suffix, tag, or digest ("sha256:..."). */
   images: z.optional(z.record(z.string().check(z.minLength(1)), ImageBehaviorSchema)),
   /** Key: operation name (e.g. "DescribeServices") or "*" for every operation. */
   api: z.optional(z.record(z.string().check(z.minLength(1)), ApiFaultSchema)),
+  /** Targeted faults, tried before `api`. */
+  faults: z.optional(z.array(FaultRuleSchema)),
+  /** Key: DescribeServices, ListTasks, DescribeTasks, ListServiceDeployments, DescribeServiceDeployments, or "*". */
+  consistency: z.optional(z.partialRecord(z.enum(["DescribeServices", "ListTasks", "DescribeTasks", "ListServiceDeployments", "DescribeServiceDeployments", "*"]), ConsistencyRuleSchema)),
   seed: z.optional(z.int()),
   /** Simulated milliseconds per wall-clock millisecond (default 1). The CLI's --time-scale and the programmatic option win. */
   timeScale: z.optional(z.number().check(z.positive(), z.maximum(10_000))),
@@ -78,6 +121,8 @@ export type Timing = z.infer<typeof TimingSchema>;
 export type ImageBehavior = z.infer<typeof ImageBehaviorSchema>;
 export type ApiFault = z.infer<typeof ApiFaultSchema>;
 export type Scenario = z.infer<typeof ScenarioSchema>;
+export type FaultRule = z.infer<typeof FaultRuleSchema>;
+export type ConsistencyRule = z.infer<typeof ConsistencyRuleSchema>;
 
 export { DEFAULT_TIMING, resolveTiming, type ResolvedTiming } from "./timing.js";
 
@@ -120,6 +165,8 @@ export function mergeScenarios(base: Scenario, patch: Partial<Scenario>): Scenar
   if (patch.timing) out.timing = { ...(base.timing ?? {}), ...patch.timing };
   if (patch.images) out.images = { ...(base.images ?? {}), ...patch.images };
   if (patch.api) out.api = { ...(base.api ?? {}), ...patch.api };
+  if (patch.faults) out.faults = patch.faults;
+  if (patch.consistency) out.consistency = { ...(base.consistency ?? {}), ...patch.consistency };
   if (patch.seed !== undefined) out.seed = patch.seed;
   if (patch.timeScale !== undefined) out.timeScale = patch.timeScale;
   return out;

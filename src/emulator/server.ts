@@ -98,7 +98,8 @@ export interface Core {
   scenario: Scenario;
   timing: ResolvedTiming;
   url: string;
-  applyScenario(next: Scenario, patchKeys?: string[], reseed?: boolean): void;
+  /** Replaces the scenario; `patch` (for PATCH/mergeScenario) limits what restarts: bursts, seed, fault counters. */
+  applyScenario(next: Scenario, patch?: Partial<Scenario>): void;
   tick(): number;
   log(line: string): void;
 }
@@ -122,17 +123,18 @@ function createCore(opts: EmulatorOptions): Core {
     world: undefined as unknown as World,
     faults: undefined as unknown as FaultInjector,
     consistency: undefined as unknown as Consistency,
-    applyScenario(next, patchKeys, reseed = true) {
+    applyScenario(next, patch) {
       core.scenario = next;
       if (next.timeScale !== undefined && opts.timeScale === undefined) clock.setScale(next.timeScale);
       core.timing = resolveTiming(next.timing, clock.scale);
-      if (reseed) faultRng = new Rng(next.seed ?? 1);
-      core.faults.resetBursts(patchKeys);
+      if (!patch || patch.seed !== undefined) faultRng = new Rng(next.seed ?? 1);
+      core.faults.resetBursts(patch ? Object.keys(patch.api ?? {}) : undefined);
+      if (!patch || patch.faults !== undefined) core.faults.resetRules();
     },
     tick() {
       const now = clock.now();
       core.world.tick(now);
-      core.consistency.afterTick(now);
+      core.consistency.afterTick(core.world.all().map((p) => p.ecs), now);
       return now;
     },
   };
@@ -147,7 +149,7 @@ function createCore(opts: EmulatorOptions): Core {
     }),
     faults: new FaultInjector(() => core.scenario, () => faultRng),
   });
-  Object.assign(core, { consistency: new Consistency(core) });
+  Object.assign(core, { consistency: new Consistency({ get scenario() { return core.scenario; }, rng: () => faultRng }) });
   return core;
 }
 
@@ -183,12 +185,20 @@ async function handleApi(core: Core, req: IncomingMessage, res: ServerResponse, 
   }
   if (!(prefix in TARGETS)) return fail(new AwsApiError("UnknownOperationException", `Unknown target ${target}.`));
   const obj = typeof input === "object" && input !== null && !Array.isArray(input) ? (input as Record<string, unknown>) : {};
-  const decision = core.faults.decide(op);
+  const decision = core.faults.decide(op, obj);
+  if (decision.rule !== undefined) record.faultRule = decision.rule;
   if (decision.latencyMs > 0) await sleep(decision.latencyMs);
   if (decision.kind === "drop") {
     record.status = 0;
     record.errorType = "ConnectionDropped";
     req.socket.destroy();
+    return;
+  }
+  if (decision.kind === "hang") {
+    // No answer: the client's own timeout ends it, or hangMs, or close().
+    record.status = 0;
+    record.errorType = "Hung";
+    if (decision.hangMs !== undefined) setTimeout(() => req.socket.destroy(), decision.hangMs).unref();
     return;
   }
   if (decision.kind === "error") return fail(decision.error);
@@ -283,7 +293,7 @@ export async function startEmulatorServer(opts: EmulatorOptions = {}): Promise<R
 
   const merge = (s: Partial<Scenario>, where: string): void => {
     const patch = parsePartialScenario(s, where);
-    core.applyScenario(mergeScenarios(core.scenario, patch), Object.keys(patch.api ?? {}), patch.seed !== undefined);
+    core.applyScenario(mergeScenarios(core.scenario, patch), patch);
   };
   return {
     url: core.url,
