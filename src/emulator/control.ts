@@ -1,5 +1,8 @@
 /** The control API under /_emulator (docs/emulator.md, "Control endpoint"). Plain JSON, not recorded in the call log. */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import * as z from "zod/mini";
+import { ActionSchema } from "./actions.js";
+import { ActionError } from "./ecs/sim/maintenance.js";
 import { groundTruth } from "./ground-truth.js";
 import { send } from "./protocol.js";
 import { mergeScenarios, parsePartialScenario, parseScenario } from "./scenario.js";
@@ -26,6 +29,31 @@ const ROUTES: Record<string, Route> = {
     respond(200, core.scenario);
   },
   "GET /state": (core, _b, respond) => respond(200, groundTruth(core)),
+  "GET /actions": (core, _b, respond) =>
+    respond(200, {
+      done: core.actionLog.map((e) => ({ ...e, at: new Date(e.at).toISOString() })),
+      pending: core.pendingActions.map((e) => ({ ...e, at: new Date(e.at).toISOString() })),
+    }),
+  "POST /actions": (core, body, respond) => {
+    const raw = body();
+    const list = Array.isArray(raw) ? raw : [raw];
+    const parsed = list.map((a, i) => {
+      const r = z.safeParse(ActionSchema, a);
+      if (!r.success) throw new Error(`POST /_emulator/actions: action ${i}: ${r.error.issues.map((x) => `${x.path.join(".") || "(root)"}: ${x.message}`).join("; ")}`);
+      return r.data;
+    });
+    core.tick();
+    const results = [];
+    for (const a of parsed) {
+      try {
+        results.push(core.act(a));
+      } catch (error) {
+        if (error instanceof ActionError) return respond(error.status, { error: error.message, results });
+        throw error;
+      }
+    }
+    respond(200, { results });
+  },
 };
 
 export async function handleControl(core: Core, req: IncomingMessage, res: ServerResponse, path: string, text: string, shutdown: () => void): Promise<void> {

@@ -4,6 +4,7 @@ import en from "zod/v4/locales/en.js";
 
 z.config(en());
 import { InvalidInputError } from "../core/errors.js";
+import { TimedActionSchema } from "./actions.js";
 
 const ms = z.int().check(z.minimum(0), z.maximum(86_400_000));
 const rate = z.number().check(z.minimum(0), z.maximum(1));
@@ -46,8 +47,14 @@ export const ImageBehaviorSchema = z.strictObject({
   rate: z.optional(rate),
   /** extra ms spent in PENDING (any behavior; "slow" defaults to 5000). */
   startDelayMs: z.optional(ms),
-  /** crash: container `reason` text (default none). */
+  /** crash/flaky: the container `reason` ECS reports (e.g. "OutOfMemoryError: …"; default none, as for a plain exit). */
   reason: z.optional(z.string().check(z.maxLength(1024))),
+  /** Exit code when the container exits on SIGTERM (default 143). */
+  sigtermExitCode: z.optional(z.int().check(z.minimum(0), z.maximum(255))),
+  /** How long the container takes to exit after SIGTERM (default 0); at the container's stopTimeout it is SIGKILLed (137). */
+  sigtermDelayMs: z.optional(ms),
+  /** The container ignores SIGTERM: SIGKILL at stopTimeout, exit code 137. */
+  ignoreSigterm: z.optional(z.boolean()),
 });
 
 export const ApiFaultSchema = z.strictObject({
@@ -112,6 +119,8 @@ export const ScenarioSchema = z.strictObject({
   faults: z.optional(z.array(FaultRuleSchema)),
   /** Key: DescribeServices, ListTasks, DescribeTasks, ListServiceDeployments, DescribeServiceDeployments, or "*". */
   consistency: z.optional(z.partialRecord(z.enum(["DescribeServices", "ListTasks", "DescribeTasks", "ListServiceDeployments", "DescribeServiceDeployments", "*"]), ConsistencyRuleSchema)),
+  /** Actions that happen by themselves, afterMs after the scenario (or the patch carrying them) is applied. */
+  actions: z.optional(z.array(TimedActionSchema)),
   seed: z.optional(z.int()),
   /** Simulated milliseconds per wall-clock millisecond (default 1). The CLI's --time-scale and the programmatic option win. */
   timeScale: z.optional(z.number().check(z.positive(), z.maximum(10_000))),
@@ -166,6 +175,7 @@ export function mergeScenarios(base: Scenario, patch: Partial<Scenario>): Scenar
   if (patch.images) out.images = { ...(base.images ?? {}), ...patch.images };
   if (patch.api) out.api = { ...(base.api ?? {}), ...patch.api };
   if (patch.faults) out.faults = patch.faults;
+  if (patch.actions) out.actions = patch.actions;
   if (patch.consistency) out.consistency = { ...(base.consistency ?? {}), ...patch.consistency };
   if (patch.seed !== undefined) out.seed = patch.seed;
   if (patch.timeScale !== undefined) out.timeScale = patch.timeScale;

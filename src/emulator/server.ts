@@ -14,6 +14,8 @@ import { mergeScenarios, parsePartialScenario, parseScenario, type Scenario } fr
 import { resolveTiming, type ResolvedTiming } from "./timing.js";
 import { World } from "./world.js";
 import { Consistency } from "./consistency.js";
+import { runAction, type Action, type ActionResult } from "./actions.js";
+import { ActionError } from "./ecs/sim/maintenance.js";
 
 export { isMutating } from "./protocol.js";
 
@@ -100,6 +102,11 @@ export interface Core {
   url: string;
   /** Replaces the scenario; `patch` (for PATCH/mergeScenario) limits what restarts: bursts, seed, fault counters. */
   applyScenario(next: Scenario, patch?: Partial<Scenario>): void;
+  /** Timed scenario actions not run yet (simulated time `at`), and what every action did. */
+  pendingActions: { at: number; action: Action }[];
+  actionLog: { at: number; action: Action; result?: ActionResult; error?: string }[];
+  /** Runs an action now; throws ActionError (status 400/404/409) when it cannot. */
+  act(action: Action, now?: number): ActionResult;
   tick(): number;
   log(line: string): void;
 }
@@ -117,6 +124,8 @@ function createCore(opts: EmulatorOptions): Core {
     defaultRegion: opts.region ?? "us-east-1",
     callLog: [],
     seq: 0,
+    pendingActions: [],
+    actionLog: [],
     url: "",
     clock,
     log,
@@ -130,10 +139,33 @@ function createCore(opts: EmulatorOptions): Core {
       if (!patch || patch.seed !== undefined) faultRng = new Rng(next.seed ?? 1);
       core.faults.resetBursts(patch ? Object.keys(patch.api ?? {}) : undefined);
       if (!patch || patch.faults !== undefined) core.faults.resetRules();
+      if (!patch || patch.actions !== undefined) {
+        const now = clock.now();
+        core.pendingActions = (next.actions ?? []).map((e) => ({ at: now + e.afterMs, action: e.action }));
+      }
+    },
+    act(action, at = clock.now()) {
+      try {
+        const result = runAction(core.world, { account: core.account, region: core.defaultRegion }, action, at);
+        core.actionLog.push({ at, action, result });
+        return result;
+      } catch (error) {
+        core.actionLog.push({ at, action, error: (error as Error).message });
+        throw error;
+      }
     },
     tick() {
       const now = clock.now();
       core.world.tick(now);
+      while (core.pendingActions[0] && core.pendingActions[0].at <= now) {
+        const due = core.pendingActions.shift()!;
+        try {
+          core.act(due.action, due.at);
+        } catch (error) {
+          if (!(error instanceof ActionError)) throw error;
+          log(`emulator: timed action ${due.action.type} failed: ${error.message}`);
+        }
+      }
       core.consistency.afterTick(core.world.all().map((p) => p.ecs), now);
       return now;
     },
@@ -150,6 +182,7 @@ function createCore(opts: EmulatorOptions): Core {
     faults: new FaultInjector(() => core.scenario, () => faultRng),
   });
   Object.assign(core, { consistency: new Consistency({ get scenario() { return core.scenario; }, rng: () => faultRng }) });
+  core.pendingActions = (initial.actions ?? []).map((e) => ({ at: clock.now() + e.afterMs, action: e.action }));
   return core;
 }
 

@@ -164,6 +164,8 @@ export interface ContainerState {
   pullError?: string;
   lastStatus: string;
   exitCode?: number;
+  /** The exit code it will have once STOPPING ends (its answer to SIGTERM, or 137 after SIGKILL). */
+  pendingExit?: number;
   reason?: string;
   healthStatus: "HEALTHY" | "UNHEALTHY" | "UNKNOWN";
   runtimeId: string;

@@ -11,7 +11,7 @@ import type { ContainerState, Service, Task, TaskTimer } from "../model.js";
 import type { EcsState } from "../state.js";
 import { onTaskFailed, onTaskHealthy } from "./breaker.js";
 import { healthCheckFailedEvent } from "./events.js";
-import { stopTask } from "./task-lifecycle.js";
+import { beginStopping, stopTask } from "./task-lifecycle.js";
 
 export function addTimer(t: Task, timer: TaskTimer): void {
   t.timers.push(timer);
@@ -50,12 +50,11 @@ export function crash(ecs: EcsState, t: Task, at: number, name: string): void {
   if (c.behavior?.reason !== undefined) c.reason = c.behavior.reason;
   if (!c.essential) return;
   t.desiredStatus = "STOPPED";
-  t.lastStatus = "STOPPING";
   t.stopCode = "EssentialContainerExited";
   t.stoppedReason = "Essential container in task exited";
   t.stoppingAt = at;
   t.timers = [];
-  t.next = at + ecs.deps.timing().stopMs;
+  beginStopping(ecs, t, at);
   onTaskFailed(ecs, t, at, "exit");
 }
 

@@ -13,6 +13,7 @@ import { reportLateFailures } from "./breaker.js";
 import { applyStopRequests, checkCompletion, retireDrained, takeOver } from "./deployments.js";
 import { startedEvent, steadyEvent, stoppedEvent } from "./events.js";
 import { advanceTask, isHealthy, launchTask, stopTask } from "./task-lifecycle.js";
+import { stopReplaced } from "./maintenance.js";
 import { launchAllowed } from "./throttle.js";
 
 const scalingReason = (d: Deployment): string => `Scaling activity initiated by (deployment ${d.id})`;
@@ -54,9 +55,12 @@ function drainOld(ecs: EcsState, p: Pass, minHealthy: number): void {
   }
 }
 
+/** Tasks that count toward the desired count: not being replaced by a maintenance action. */
+const counted = (p: Pass, tasks: Task[]): Task[] => tasks.filter((t) => !p.svc.replacing.has(t.arn));
+
 /** PRIMARY above its desired count (scale-in): unhealthy tasks first, then the newest. */
 function scaleIn(ecs: EcsState, p: Pass): void {
-  const live = liveOf(ecs, p.svc, p.primary).sort((a, b) => Number(isHealthy(a)) - Number(isHealthy(b)) || b.createdAt - a.createdAt);
+  const live = counted(p, liveOf(ecs, p.svc, p.primary)).sort((a, b) => Number(isHealthy(a)) - Number(isHealthy(b)) || b.createdAt - a.createdAt);
   let excess = live.length - p.desired;
   for (const t of live) {
     if (excess <= 0) return;
@@ -67,16 +71,21 @@ function scaleIn(ecs: EcsState, p: Pass): void {
 
 function launch(ecs: EcsState, p: Pass, maxTotal: number): void {
   if (p.primary.halted || p.svc.status !== "ACTIVE" || !launchAllowed(p.svc, p.now)) return;
-  const n = Math.min(p.desired - liveOf(ecs, p.svc, p.primary).length, maxTotal - liveOf(ecs, p.svc).length);
+  const n = Math.min(p.desired - counted(p, liveOf(ecs, p.svc, p.primary)).length, maxTotal - liveOf(ecs, p.svc).length);
   const started: Task[] = [];
   for (let i = 0; i < n; i += 1) started.push(launchTask(ecs, p.svc, p.primary, p.now));
-  if (started.length > 0) ecs.event(p.svc, p.now, startedEvent(p.svc, started));
+  if (started.length === 0) return;
+  ecs.event(p.svc, p.now, startedEvent(p.svc, started));
+  if ([...p.svc.replacing.values()].some((r) => r.kind === "rebalance")) {
+    for (const t of started) ecs.event(p.svc, p.now, `${p.svc.name} has started 1 tasks in ${t.availabilityZone} to AZ Rebalance: (task ${t.id}).`);
+  }
 }
 
 function steadyCheck(ecs: EcsState, svc: Service, primary: Deployment, now: number): void {
   const live = liveOf(ecs, svc, primary);
   const steadyNow =
     svc.status === "ACTIVE" &&
+    svc.replacing.size === 0 &&
     svc.deployments.length === 1 &&
     primary.rolloutState === "COMPLETED" &&
     live.length === primary.desiredCount &&
@@ -99,6 +108,10 @@ export function schedule(ecs: EcsState, svc: Service, now: number): void {
   scaleIn(ecs, p);
   drainOld(ecs, p, Math.ceil((desired * cfg.minimumHealthyPercent) / 100));
   launch(ecs, p, Math.floor((desired * cfg.maximumPercent) / 100));
+  stopReplaced(ecs, svc, now, () => p.healthy, Math.ceil((desired * cfg.minimumHealthyPercent) / 100), (t, wasHealthy) => {
+    if (wasHealthy) p.healthy -= 1;
+    p.stopped.push(t);
+  });
   const stoppedRunning = p.stopped.filter((t) => t.startedAt !== undefined);
   if (stoppedRunning.length > 0) ecs.event(svc, now, stoppedEvent(svc, stoppedRunning));
   retireDrained(ecs, svc, now);

@@ -9,9 +9,8 @@ import type { ContainerState, Deployment, Service, Task, TaskTimer } from "../mo
 import type { EcsState } from "../state.js";
 import { onTaskFailed } from "./breaker.js";
 import { addTimer, becomeHealthy, crash, degrade, healthVerdict, scheduleBehaviour } from "./containers.js";
+import { zoneCounts } from "./maintenance.js";
 import { resetThrottle } from "./throttle.js";
-
-const AZ_SUFFIXES = ["a", "b", "c"];
 
 function awslogsOf(c: Record<string, unknown>): ContainerState["awslogs"] {
   const lc = obj(c.logConfiguration);
@@ -73,7 +72,9 @@ function containerOf(ecs: EcsState, raw: unknown): ContainerState {
 export function launchTask(ecs: EcsState, svc: Service, dep: Deployment, now: number): Task {
   const id = ecs.deps.rng().hex(32);
   const containers = (arr(dep.td.body.containerDefinitions) ?? []).map((raw) => containerOf(ecs, raw));
-  const zone = AZ_SUFFIXES[parseInt(id.slice(0, 2), 16) % AZ_SUFFIXES.length]!;
+  // Spread across Availability Zones: the least-used zone of the service (ties: a, b, c).
+  const zones = zoneCounts(ecs, svc);
+  const zone = [...zones.entries()].sort((a, b) => a[1] - b[1])[0]![0];
   const task: Task = {
     id,
     arn: `arn:aws:ecs:${svc.cluster.region}:${ecs.account}:task/${svc.cluster.name}/${id}`,
@@ -84,7 +85,7 @@ export function launchTask(ecs: EcsState, svc: Service, dep: Deployment, now: nu
     serviceRevisionArn: dep.serviceRevisionArn,
     td: dep.td,
     launchType: svc.launchType,
-    availabilityZone: `${svc.cluster.region}${zone}`,
+    availabilityZone: zone,
     lastStatus: "PROVISIONING",
     desiredStatus: "RUNNING",
     healthStatus: "UNKNOWN",
@@ -109,7 +110,6 @@ export function isHealthy(t: Task): boolean {
 /** A scheduler or user stop: DEACTIVATING (drain) for a RUNNING task, then STOPPING. */
 export function stopTask(ecs: EcsState, t: Task, at: number, stopCode: string, reason: string): void {
   if (t.desiredStatus === "STOPPED") return;
-  const timing = ecs.deps.timing();
   t.desiredStatus = "STOPPED";
   t.stopCode = stopCode;
   t.stoppedReason = reason;
@@ -118,12 +118,31 @@ export function stopTask(ecs: EcsState, t: Task, at: number, stopCode: string, r
   t.timers = [];
   if (t.lastStatus === "RUNNING") {
     t.lastStatus = "DEACTIVATING";
-    t.next = at + timing.drainMs;
+    t.next = at + ecs.deps.timing().drainMs;
   } else {
-    t.lastStatus = "STOPPING";
-    t.next = at + timing.stopMs;
+    beginStopping(ecs, t, at);
   }
   ecs.touch();
+}
+
+/**
+ * STOPPING: every running container gets SIGTERM and exits the way its image answers it (exit code
+ * `sigtermExitCode`, default 143, after `sigtermDelayMs`); one that outlives the container's stopTimeout (default
+ * 30 s) is killed with SIGKILL: exit code 137. StopTask: "a SIGTERM value and a default 30-second timeout, after which
+ * the SIGKILL value is sent" (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_StopTask.html).
+ */
+export function beginStopping(ecs: EcsState, t: Task, at: number): void {
+  t.lastStatus = "STOPPING";
+  let longest = 0;
+  for (const c of t.containers) {
+    if (c.lastStatus !== "RUNNING") continue;
+    const b = c.behavior;
+    const delay = b?.ignoreSigterm ? Infinity : (b?.sigtermDelayMs ?? 0);
+    const killed = delay >= c.stopTimeoutMs;
+    c.pendingExit = killed ? 137 : (b?.sigtermExitCode ?? 143);
+    longest = Math.max(longest, killed ? c.stopTimeoutMs : delay);
+  }
+  t.next = at + longest + ecs.deps.timing().stopMs;
 }
 
 function failToStart(ecs: EcsState, t: Task, at: number, reason: string): void {
@@ -181,7 +200,8 @@ function finishStopping(t: Task, at: number): void {
   for (const c of t.containers) {
     if (c.lastStatus === "STOPPED") continue;
     c.lastStatus = "STOPPED";
-    if (c.exitCode === undefined && t.startedAt !== undefined) c.exitCode = 0;
+    if (c.pendingExit !== undefined) c.exitCode = c.pendingExit;
+    delete c.pendingExit;
   }
   t.next = Infinity;
 }
@@ -203,9 +223,7 @@ function transition(ecs: EcsState, t: Task, at: number): void {
       return startRunning(ecs, t, at);
     }
     case "DEACTIVATING":
-      t.lastStatus = "STOPPING";
-      t.next = at + timing.stopMs;
-      return;
+      return beginStopping(ecs, t, at);
     case "STOPPING":
       return finishStopping(t, at);
     default:
