@@ -47,6 +47,8 @@ const phaseOf = (rig: Rig, c: string): string | undefined => {
     return undefined; // not written yet
   }
 };
+/** Our rollback calls: StopServiceDeployment, or an UpdateService back to revision 1. */
+const rollbackCalls = (rig: Rig) => rig.emu.calls().filter((c) => c.operation === "StopServiceDeployment" || (c.operation === "UpdateService" && /:1$/.test((c.input as any).taskDefinition ?? "")));
 const updates = (rig: Rig, svc?: string) => rig.emu.calls().filter((c) => c.operation === "UpdateService" && (svc === undefined || (c.input as any).service === svc));
 
 async function release(rig: Rig, component: string, sha: string, extra: string[] = []): Promise<void> {
@@ -68,7 +70,7 @@ describe("regressions (issue #10)", () => {
       const r = await run;
       assert.equal(r.code, 4, r.stdout + r.stderr);
       const out = unwrap(r.stdout);
-      assert.match(out, /StopServiceDeployment failed \(ServerException\): rolling back with UpdateService/);
+      assert.match(out, /StopServiceDeployment failed \((ServerException|TimeoutError)\): rolling back with UpdateService/);
       assert.match(out, /the rollback call failed \d+ time\(s\) .*; service now: PRIMARY lgtm-tempo:2 IN_PROGRESS 0\/1/);
       assert.match(out, /next: lgtm-deploy rollback tempo --to lgtm-tempo:1/);
       assert.doesNotMatch(r.stderr, /unexpected error/);
@@ -231,7 +233,7 @@ describe("regressions (issue #10)", () => {
       assert.match(out, /the rollback to lgtm-tempo:1 did not finish within 3s/);
       assert.match(out, /rolled back to: nothing confirmed \(the previous revision is lgtm-tempo:1\)/);
       assert.equal(rig.record("tempo").verdict, "failed");
-      assert.equal(updates(rig).filter((c) => c.status === 200).length, 2, "the rollback call itself went out once");
+      assert.equal(rollbackCalls(rig).filter((c) => c.status === 200).length, 1, "the rollback call itself went out once");
       assert.ok(Date.now() - t0 < 15_000);
     });
   });
@@ -244,7 +246,7 @@ describe("regressions (issue #10)", () => {
       const run = rig.cli(["deploy", "tempo", "--env", "local", "--sha", B, "--timeout", "1500ms", "--poll-interval", "100ms"]);
       await until("the release's UpdateService", () => updates(rig).length === 1);
       rig.emu.mergeScenario({ api: { DescribeServices: { throttleRate: 1 } } });
-      await until("the rollback call", () => updates(rig).length === 2, 15_000);
+      await until("the rollback call", () => rollbackCalls(rig).length > 0, 15_000);
       rig.emu.mergeScenario({ api: { DescribeServices: {} } });
       const r = await run;
       assert.equal(r.code, 3, r.stdout + r.stderr);

@@ -54,6 +54,11 @@ export interface AwsSettings {
 export interface AwsClients {
   ecs: ECSClient;
   ecr: ECRClient;
+  /**
+   * ECS for the changes a release makes (register, update, roll back): standard retry mode and its own rate limiter,
+   * so a throttling storm on the polling client's adaptive limiter never holds a rollback call back.
+   */
+  ecsWrites: ECSClient;
   counter: CallCounter;
   destroy(): void;
 }
@@ -106,13 +111,17 @@ export async function createAwsClients(settings: AwsSettings, counter = new Call
   const ecr = new ECRClient({ ...common, ...(ecrEndpoint ? { endpoint: ecrEndpoint } : {}), ...(local(ecrEndpoint) ? dummy : {}) });
   instrument(ecs, "ECS", counter);
   instrument(ecr, "ECR", counter);
+  const ecsWrites = new ECSClient({ ...common, retryMode: "standard", ...(ecsEndpoint ? { endpoint: ecsEndpoint } : {}), ...(local(ecsEndpoint) ? dummy : {}) });
+  instrument(ecsWrites, "ECS", counter);
   return {
     ecs,
     ecr,
+    ecsWrites,
     counter,
     destroy() {
       ecs.destroy();
       ecr.destroy();
+      ecsWrites.destroy();
     },
   };
 }

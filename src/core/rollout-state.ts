@@ -4,6 +4,7 @@
  */
 import type { Service, ServiceDeployment } from "@aws-sdk/client-ecs";
 import { shortTd } from "./names.js";
+import { outsideRevision } from "./service-settings.js";
 import type { RollbackBy, StoppedTask, WatchTarget } from "./verdict.js";
 
 export type Phase =
@@ -95,7 +96,8 @@ export interface State {
   restore: Record<string, unknown>;
   /** Deployments that existed before our update. */
   before: string[];
-  release: { id: string | null; arn: string | null } | null;
+  /** Our release's deployment: its id, its service deployment ARN, and when ECS created it (ECS's clock, ms). */
+  release: { id: string | null; arn: string | null; createdAt: number | null } | null;
   rollback: RollbackRef | null;
   watch: Watch | null;
   deadline: number | null;
@@ -150,6 +152,8 @@ export type Observation =
   | { kind: "service-deployment"; now: number; of: "release" | "rollback"; arn: string }
   | { kind: "rollback-issued"; now: number; via: "stop-deployment" | "update-service"; service?: Service }
   | { kind: "rollback-failed"; now: number; via: "stop-deployment" | "update-service"; error: CallError }
+  /** The settings outside the service revision, put back after a rollback by ECS (or refused). */
+  | { kind: "settings-restored"; now: number; error?: CallError }
   | { kind: "tick"; now: number }
   | { kind: "abort"; now: number }
   | { kind: "peer-failed"; now: number; peer: string }
@@ -163,6 +167,8 @@ export type Action =
   | { kind: "update"; taskDefinition: string; settings: Record<string, unknown>; create: boolean }
   | { kind: "stop-deployment"; serviceDeploymentArn: string }
   | { kind: "update-rollback"; taskDefinition: string; settings: Record<string, unknown>; force: boolean }
+  /** UpdateService with these settings only (no task definition, no new deployment). */
+  | { kind: "restore-settings"; settings: Record<string, unknown> }
   | { kind: "emit"; level: Level; event: string; message: string; data?: Record<string, unknown> }
   | { kind: "record" }
   | { kind: "tag"; taskDefinitionArn: string; outcome: "released" | "rolled-back" | "failed" };
@@ -235,6 +241,24 @@ export function startRollback(tx: Tx, reason: string): void {
     tx.emit("warn", "rollback", `rolling back to ${shortTd(s.previous)} (UpdateService)`);
   }
   tx.act({ kind: "record" });
+}
+
+export function newWatch(target: WatchTarget, now: number): Watch {
+  return { target: { ...target, exclude: [...target.exclude] }, startedAt: now, seenTasks: [], failures: [], bakeFrom: null, completedOnce: false, listingOwed: false };
+}
+
+/** What a rollback deployment looks like to the watch: the previous revision, new or re-activated since our release. */
+export function rollbackTarget(s: State, id: string | null): WatchTarget {
+  const exclude = [...s.before, ...(s.release?.id ? [s.release.id] : [])].filter((x) => x !== id);
+  return { id, taskDefinition: s.previous!, exclude, since: s.release?.createdAt ?? null };
+}
+
+/** After a rollback ECS carries out (which restores only the service revision): put the other settings back. */
+export function restoreOutsideRevision(tx: Tx): void {
+  const rest = outsideRevision(tx.s.restore);
+  if (Object.keys(rest).length === 0) return;
+  tx.act({ kind: "restore-settings", settings: rest });
+  tx.emit("info", "rollback", `putting back what the release changed outside the service revision: ${Object.keys(rest).join(", ")}`);
 }
 
 /** Backoff for rollback calls: 1 s, 2 s, 4 s … at most 15 s (deterministic; the SDK adds jitter to its own retries). */

@@ -8,14 +8,10 @@
  */
 import type { Deployment, Service } from "@aws-sdk/client-ecs";
 import { shortTd, seconds } from "./names.js";
-import { Tx, startRollback, statusHint, type Observation, type RollbackRef, type State, type Watch } from "./rollout-state.js";
-import { countsKey, findOurs, readSnapshot, type Facts, type RollbackBy, type StoppedTask, type WatchTarget } from "./verdict.js";
+import { Tx, newWatch, restoreOutsideRevision, rollbackTarget, startRollback, statusHint, type Observation, type RollbackRef, type State, type Watch } from "./rollout-state.js";
+import { countsKey, findOurs, readSnapshot, type Facts, type RollbackBy, type StoppedTask } from "./verdict.js";
 
 type Snapshot = Extract<Observation, { kind: "snapshot" }>;
-
-export function newWatch(target: WatchTarget, now: number): Watch {
-  return { target: { ...target, exclude: [...target.exclude] }, startedAt: now, seenTasks: [], failures: [], bakeFrom: null, completedOnce: false, listingOwed: false };
-}
 
 const WATCHED = new Set(["watching", "baking", "rolling-back", "rollback-watching", "rollback-baking"]);
 
@@ -172,7 +168,8 @@ function adopt(tx: Tx, by: RollbackBy, reason: string, newcomer: Deployment | un
   s.retry = null;
   s.deadline = tx.now + spec.rules.rollbackTimeoutMs;
   if (s.abortDeadline !== null) s.deadline = Math.min(s.deadline, s.abortDeadline);
-  s.watch = newWatch({ id, taskDefinition: s.previous, exclude: [...s.before, ...(s.release?.id ? [s.release.id] : [])] }, tx.now);
+  s.watch = newWatch(rollbackTarget(s, id), tx.now);
+  if (by !== "someone-else") restoreOutsideRevision(tx);
   tx.act({ kind: "record" });
 }
 

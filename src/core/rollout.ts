@@ -14,11 +14,11 @@
 import type { Deployment, Service } from "@aws-sdk/client-ecs";
 import { shortTd, seconds } from "./names.js";
 import { onSnapshot } from "./rollout-watch.js";
-import { Tx, backoffMs, initialState, startRollback, statusHint, type Action, type CallError, type Observation, type Spec, type State } from "./rollout-state.js";
+import { Tx, backoffMs, initialState, newWatch, restoreOutsideRevision, rollbackTarget, startRollback, statusHint, type Action, type CallError, type Observation, type Spec, type State } from "./rollout-state.js";
 import { restoreSettings } from "./service-settings.js";
 
 export * from "./rollout-state.js";
-export { listingFor, newWatch } from "./rollout-watch.js";
+export { listingFor } from "./rollout-watch.js";
 
 export function step(state: State, obs: Observation, spec: Spec): { state: State; actions: Action[] } {
   const tx = new Tx(structuredClone(state), spec, obs.now);
@@ -56,6 +56,12 @@ function handle(tx: Tx, obs: Observation): void {
       return onRollbackIssued(tx, obs.via, obs.service);
     case "rollback-failed":
       return onRollbackFailed(tx, obs.via, obs.error);
+    case "settings-restored":
+      if (obs.error) {
+        tx.s.failureReasons.push(`the settings the release changed could not all be put back (${obs.error.name}: ${obs.error.message})`);
+        tx.emit("warn", "rollback", `could not put the service settings back (${obs.error.name}); check them with lgtm-deploy status`);
+      }
+      return;
     case "tick":
       return onTick(tx);
     case "abort":
@@ -200,7 +206,7 @@ function onUpdated(tx: Tx, svc: Service): void {
   s.inFlight = false;
   const deps = svc.deployments ?? [];
   const ours = deps.find((d) => d.status === "PRIMARY" && d.taskDefinition === s.newTd && !s.before.includes(d.id ?? "")) ?? deps.find((d) => d.taskDefinition === s.newTd && !s.before.includes(d.id ?? ""));
-  s.release = { id: ours?.id ?? null, arn: svc.currentServiceDeployment ?? null };
+  s.release = { id: ours?.id ?? null, arn: svc.currentServiceDeployment ?? null, createdAt: ours?.createdAt?.getTime() ?? null };
   // The write's own answer is authoritative: the deployment it replaced that had COMPLETED is what served.
   const served = deps.find((d) => d.id !== ours?.id && d.rolloutState === "COMPLETED" && d.taskDefinition !== undefined);
   if (!spec.creates && served !== undefined && served.taskDefinition !== s.previous && served.taskDefinition !== s.newTd) {
@@ -209,7 +215,7 @@ function onUpdated(tx: Tx, svc: Service): void {
   }
   s.phase = "watching";
   s.deadline = tx.now + spec.rules.timeoutMs;
-  s.watch = newWatchFor(tx, { id: s.release.id, taskDefinition: s.newTd!, exclude: s.before });
+  s.watch = newWatch({ id: s.release.id, taskDefinition: s.newTd!, exclude: s.before, since: s.release.createdAt }, tx.now);
   tx.emit("info", "deployment", `deployment ${s.release.id ?? "(not named in the answer)"} started`, { deploymentId: s.release.id, serviceDeployment: s.release.arn });
   tx.act({ kind: "record" });
   const pending = s.rollbackWhenUpdated;
@@ -217,10 +223,6 @@ function onUpdated(tx: Tx, svc: Service): void {
   s.rollbackWhenUpdated = null;
   if (s.aborted && (spec.command === "rollback" || spec.rules.onAbort === "leave")) return leaveAfterAbort(tx);
   startRollback(tx, pending);
-}
-
-function newWatchFor(tx: Tx, target: { id: string | null; taskDefinition: string; exclude: string[] }) {
-  return { target: { ...target, exclude: [...target.exclude] }, startedAt: tx.now, seenTasks: [], failures: [], bakeFrom: null, completedOnce: false, listingOwed: false };
 }
 
 function onUpdateFailed(tx: Tx, e: CallError): void {
@@ -259,7 +261,7 @@ function onRollbackIssued(tx: Tx, via: "stop-deployment" | "update-service", svc
       s.rollback = { ...s.rollback, by: "lgtm-deploy", via, arn: svc?.currentServiceDeployment ?? s.rollback.arn };
     } else if (dep?.id !== undefined) {
       s.rollback = { id: dep.id, arn: svc?.currentServiceDeployment ?? null, by: "lgtm-deploy", via };
-      s.watch = newWatchFor(tx, { id: dep.id, taskDefinition: s.previous!, exclude: [...s.before, ...(s.release?.id ? [s.release.id] : [])] });
+      s.watch = newWatch(rollbackTarget(s, dep.id), tx.now);
       s.phase = "rollback-watching";
       tx.emit("warn", "rollback", `our rollback call landed after ECS's own: watching deployment ${dep.id} (${shortTd(s.previous)})`);
     }
@@ -268,15 +270,16 @@ function onRollbackIssued(tx: Tx, via: "stop-deployment" | "update-service", svc
   if (s.phase !== "rolling-back") return;
   s.inFlight = false;
   s.retry = null;
-  const exclude = [...s.before, ...(s.release?.id ? [s.release.id] : [])];
   if (via === "stop-deployment") {
+    // ECS re-activates the deployment that served the previous revision (its old id) or starts a new one.
     s.rollback = { id: null, arn: s.release?.arn ?? null, by: "lgtm-deploy", via };
-    s.watch = newWatchFor(tx, { id: null, taskDefinition: s.previous!, exclude });
+    s.watch = newWatch(rollbackTarget(s, null), tx.now);
+    restoreOutsideRevision(tx);
   } else {
     // Without forceNewDeployment (after an UpdateService that may not have happened) the PRIMARY may be the old one.
     const dep = svc?.deployments?.find((d) => d.status === "PRIMARY" && d.taskDefinition === s.previous);
     s.rollback = { id: dep?.id ?? null, arn: svc?.currentServiceDeployment ?? null, by: "lgtm-deploy", via };
-    s.watch = newWatchFor(tx, { id: dep?.id ?? null, taskDefinition: s.previous!, exclude: exclude.filter((id) => id !== dep?.id) });
+    s.watch = newWatch(rollbackTarget(s, dep?.id ?? null), tx.now);
   }
   s.phase = "rollback-watching";
   tx.emit("warn", "rollback", `rollback to ${shortTd(s.previous)} issued${s.rollback.id ? ` (deployment ${s.rollback.id})` : ""}`, { deploymentId: s.rollback.id, via });

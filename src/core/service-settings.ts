@@ -96,3 +96,15 @@ export function restoreSettings(settings: Settings, svc: Service): Settings {
   }
   return out;
 }
+
+/**
+ * A service revision holds the task definition, network configuration, load balancers and service registries (ECS
+ * developer guide, "Properties included in an Amazon ECS service revision"); a rollback by ECS (circuit breaker,
+ * alarms, StopServiceDeployment) restores those and nothing else. The rest of what a release changed must be put back
+ * with a plain UpdateService, which starts no deployment.
+ */
+const REVISION_KEYS = new Set(["taskDefinition", "networkConfiguration", "loadBalancers", "serviceRegistries"]);
+
+export function outsideRevision(settings: Settings): Settings {
+  return Object.fromEntries(Object.entries(settings).filter(([k]) => !REVISION_KEYS.has(k)));
+}

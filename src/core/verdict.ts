@@ -36,6 +36,19 @@ export interface WatchTarget {
   taskDefinition: string;
   /** Deployments that existed before (a stale read may show them as PRIMARY; they are never "ours"). */
   exclude: readonly string[];
+  /**
+   * ECS time (ms) of our release's UpdateService. A deployment from `exclude` counts again when ECS updated it after
+   * this: a rollback (breaker, alarm, StopServiceDeployment) re-activates the last COMPLETED deployment with its old
+   * id, while a stale read can only show it as it was before.
+   */
+  since?: number | null;
+}
+
+/** Whether `d` is new to the watch: not one that existed before, or one ECS has acted on since our release. */
+function fresh(d: Deployment, t: WatchTarget): boolean {
+  if (d.id === undefined) return false;
+  if (!t.exclude.includes(d.id)) return true;
+  return t.since !== undefined && t.since !== null && (d.updatedAt?.getTime() ?? 0) > t.since;
 }
 
 export interface Facts {
@@ -60,7 +73,8 @@ export interface Facts {
 export function findOurs(svc: Service | undefined, t: WatchTarget): Deployment | undefined {
   const deps = svc?.deployments ?? [];
   if (t.id !== null) return deps.find((d) => d.id === t.id);
-  return deps.find((d) => d.taskDefinition === t.taskDefinition && d.id !== undefined && !t.exclude.includes(d.id));
+  const candidates = deps.filter((d) => d.taskDefinition === t.taskDefinition && fresh(d, t));
+  return candidates.find((d) => d.status === "PRIMARY") ?? candidates[0];
 }
 
 const ROLLBACK_STATES = new Set(["ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS", "ROLLBACK_SUCCESSFUL"]);
@@ -93,9 +107,8 @@ export function readSnapshot(
 ): Facts {
   const serviceGone = svc !== undefined && (svc.status === "INACTIVE" || svc.status === "DRAINING");
   const ours = findOurs(svc, t);
-  const known = new Set([...t.exclude, ...(ours?.id ? [ours.id] : []), ...(t.id ? [t.id] : [])]);
   const deps = svc?.deployments ?? [];
-  const newcomer = deps.find((d) => d.status === "PRIMARY" && d.id !== undefined && !known.has(d.id));
+  const newcomer = deps.find((d) => d.status === "PRIMARY" && d.id !== undefined && d.id !== ours?.id && d.id !== t.id && fresh(d, t));
   const desired = ours?.desiredCount ?? 0;
   const running = ours?.runningCount ?? 0;
   const completed = ours?.rolloutState === "COMPLETED" || (ours?.rolloutState === undefined && deps.length === 1);

@@ -203,26 +203,36 @@ class Driver {
         this.checks.push(run);
         return;
       case "register":
-        return this.track(run, ecs.registerTaskDefinition(this.o.clients.ecs, run.plan.register!, { timeoutMs: MUTATION_TIMEOUT_MS }), (arn) => ({ kind: "registered", now: this.now(), taskDefinitionArn: arn }), (error) => ({ kind: "register-failed", now: this.now(), error }));
+        return this.track(run, ecs.registerTaskDefinition(this.o.clients.ecsWrites, run.plan.register!, { timeoutMs: MUTATION_TIMEOUT_MS }), (arn) => ({ kind: "registered", now: this.now(), taskDefinitionArn: arn }), (error) => ({ kind: "register-failed", now: this.now(), error }));
       case "update": {
         run.updatedAt = this.now();
         run.lookups = 0;
         const call = a.create
-          ? ecs.createService(this.o.clients.ecs, { ...run.plan.create!, taskDefinition: a.taskDefinition }, { timeoutMs: MUTATION_TIMEOUT_MS })
-          : ecs.updateService(this.o.clients.ecs, { cluster: this.o.cluster, service: spec.service, taskDefinition: a.taskDefinition, forceNewDeployment: true, ...a.settings }, { timeoutMs: MUTATION_TIMEOUT_MS });
+          ? ecs.createService(this.o.clients.ecsWrites, { ...run.plan.create!, taskDefinition: a.taskDefinition }, { timeoutMs: MUTATION_TIMEOUT_MS })
+          : ecs.updateService(this.o.clients.ecsWrites, { cluster: this.o.cluster, service: spec.service, taskDefinition: a.taskDefinition, forceNewDeployment: true, ...a.settings }, { timeoutMs: MUTATION_TIMEOUT_MS });
         return this.track(run, call, (service) => ({ kind: "updated", now: this.now(), service }), (error) => ({ kind: "update-failed", now: this.now(), error }));
       }
       case "stop-deployment":
-        return this.track(run, ecs.stopServiceDeployment(this.o.clients.ecs, a.serviceDeploymentArn, { timeoutMs: this.rollbackCallTimeout(run) }), () => ({ kind: "rollback-issued", now: this.now(), via: "stop-deployment" }), (error) => ({ kind: "rollback-failed", now: this.now(), via: "stop-deployment", error }));
+        return this.track(run, ecs.stopServiceDeployment(this.o.clients.ecsWrites, a.serviceDeploymentArn, { timeoutMs: this.rollbackCallTimeout(run) }), () => ({ kind: "rollback-issued", now: this.now(), via: "stop-deployment" }), (error) => ({ kind: "rollback-failed", now: this.now(), via: "stop-deployment", error }));
       case "update-rollback": {
         run.updatedAt = this.now();
         run.lookups = 0;
         const input = { cluster: this.o.cluster, service: spec.service, taskDefinition: a.taskDefinition, forceNewDeployment: a.force, ...a.settings };
-        return this.track(run, ecs.updateService(this.o.clients.ecs, input, { timeoutMs: this.rollbackCallTimeout(run) }), (service) => ({ kind: "rollback-issued", now: this.now(), via: "update-service", service }), (error) => ({ kind: "rollback-failed", now: this.now(), via: "update-service", error }));
+        return this.track(run, ecs.updateService(this.o.clients.ecsWrites, input, { timeoutMs: this.rollbackCallTimeout(run) }), (service) => ({ kind: "rollback-issued", now: this.now(), via: "update-service", service }), (error) => ({ kind: "rollback-failed", now: this.now(), via: "update-service", error }));
+      }
+      case "restore-settings": {
+        const input = { cluster: this.o.cluster, service: spec.service, ...a.settings };
+        const p = ecs.updateService(this.o.clients.ecsWrites, input, { timeoutMs: ROLLBACK_CALL_TIMEOUT_MS }).then(
+          () => this.post(run, { kind: "settings-restored", now: this.now() }),
+          (error: unknown) => this.post(run, { kind: "settings-restored", now: this.now(), error: ecs.callError(error) }),
+        );
+        this.pending.add(p);
+        void p.finally(() => this.pending.delete(p));
+        return;
       }
       case "tag": {
         const tags = { "lgtm:outcome": a.outcome, "lgtm:outcome-at": new Date(this.now()).toISOString() };
-        const p = ecs.tagResource(this.o.clients.ecs, a.taskDefinitionArn, tags, { timeoutMs: 5_000 }).catch((error) => {
+        const p = ecs.tagResource(this.o.clients.ecsWrites, a.taskDefinitionArn, tags, { timeoutMs: 5_000 }).catch((error) => {
           this.o.emit({ component: run.plan.component, phase: "done", kind: "tag", level: "warn", message: `could not tag ${a.taskDefinitionArn} with its outcome (${ecs.callError(error).name}); rollback --to previous may not skip it` });
         });
         this.pending.add(p);
