@@ -146,7 +146,8 @@ const CASES: Case[] = [
   // rollback-watching / baking
   { name: "rollback in progress → keep watching", from: "rollback-watching", obs: snap(2500, rolledBack), phase: "rollback-watching" },
   { name: "rollback COMPLETED → rollback-baking", from: "rollback-watching", obs: snap(2500, svc([oldDep({ id: "ecs-svc/8" })])), phase: "rollback-baking" },
-  { name: "ECS reports ROLLBACK_FAILED → exit 4", from: "rollback-watching", obs: snap(2500, rolledBack, { deployments: [sd("ROLLBACK_FAILED")] }), phase: "done", exit: 4 },
+  { name: "ECS reports ROLLBACK_FAILED and the rollback deployment FAILED → exit 4", from: "rollback-watching", obs: snap(2500, svc([oldDep({ id: "ecs-svc/8", rolloutState: "FAILED", runningCount: 0 }), dep({ status: "ACTIVE", rolloutState: "FAILED" })]), { deployments: [sd("ROLLBACK_FAILED")] }), phase: "done", exit: 4 },
+  { name: "ECS reports ROLLBACK_FAILED while the rollback deployment runs on: judged by the deployment itself", from: "rollback-watching", obs: snap(2500, rolledBack, { deployments: [sd("ROLLBACK_FAILED")] }), phase: "rollback-watching", says: /judging that deployment itself/ },
   { name: "the previous revision crashes too → exit 4", from: "rollback-watching", obs: snap(2500, rolledBack, { tasks: [task("o1", "transient"), task("o2", "transient")] }), phase: "done", exit: 4, says: /2 task\(s\) of lgtm-loki:6 failed/ },
   { name: "someone else's deployment replaces the rollback → exit 4", from: "rollback-watching", obs: snap(2500, svc([dep({ id: "ecs-svc/9", taskDefinition: ARN(9) })])), phase: "done", exit: 4 },
   { name: "rollback deadline → exit 4", from: "rollback-watching/peer", obs: { kind: "tick", now: 2000 + 300_001 }, phase: "done", exit: 4, says: /did not finish within 5m/ },
@@ -170,6 +171,41 @@ describe("rollout state machine: phase × observation", () => {
       if (c.says) assert.match(messages(actions), c.says);
     });
   }
+});
+
+describe("rollout state machine: ECS re-activates the old deployment (same id) — telling it from a stale read", () => {
+  const T0 = Date.parse("2026-01-01T00:00:00Z");
+  const at = (ms: number) => new Date(T0 + ms);
+  // Timestamps come from ECS: our deployment was created at T0 + 10 s.
+  const ours = (d: Partial<Deployment> = {}) => dep({ createdAt: at(10_000), updatedAt: at(10_000), ...d });
+  const old = (d: Partial<Deployment> = {}) => oldDep({ createdAt: at(0), updatedAt: at(1_000), ...d });
+  const updated = svc([ours(), old({ status: "ACTIVE", updatedAt: at(10_000) })], { currentServiceDeployment: SD });
+  const toWatching = [...TO.updating!, { kind: "updated", now: 4, service: updated } as Observation];
+
+  test("the breaker re-activates ecs-svc/6 (updated after our release): adopted, judged, exit 3", () => {
+    const reactivated = old({ rolloutState: "IN_PROGRESS", runningCount: 1, updatedAt: at(20_000) });
+    let { state, actions } = drive([...toWatching, snap(100, svc([reactivated, ours({ status: "ACTIVE", rolloutState: "FAILED" })]), { deployments: [sd("ROLLBACK_IN_PROGRESS", { deploymentCircuitBreaker: { status: "TRIGGERED", failureCount: 2, threshold: 2 } })] })]);
+    assert.equal(state.phase, "rollback-watching", messages(actions));
+    assert.equal(state.rollback?.by, "ecs-circuit-breaker");
+    assert.equal(state.rollback?.id, "ecs-svc/6");
+    ({ state } = step(state, snap(200, svc([old({ updatedAt: at(25_000) })])), SPEC));
+    assert.equal(state.phase, "rollback-baking");
+    ({ state } = step(state, snap(61_000, svc([old({ updatedAt: at(25_000) })])), SPEC));
+    assert.equal(state.outcome?.exitCode, 3);
+  });
+
+  test("a stale read of the same deployment (updated before our release) is not a rollback", () => {
+    const { state, actions } = drive([...toWatching, snap(100, svc([old()]))]);
+    assert.equal(state.phase, "watching", messages(actions));
+  });
+
+  test("after our StopServiceDeployment, a stale read showing our own deployment as PRIMARY is not someone else's", () => {
+    let { state } = drive([...toWatching, { kind: "abort", now: 50 }]);
+    assert.equal(state.phase, "rolling-back");
+    ({ state } = step(state, { kind: "rollback-issued", now: 60, via: "stop-deployment" }, SPEC));
+    const r = step(state, snap(100, svc([ours({ updatedAt: at(12_000) }), old({ status: "ACTIVE", updatedAt: at(10_000) })])), SPEC);
+    assert.equal(r.state.phase, "rollback-watching", messages(r.actions));
+  });
 });
 
 describe("rollout state machine: sequences", () => {

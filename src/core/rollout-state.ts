@@ -244,13 +244,13 @@ export function startRollback(tx: Tx, reason: string): void {
 }
 
 export function newWatch(target: WatchTarget, now: number): Watch {
-  return { target: { ...target, exclude: [...target.exclude] }, startedAt: now, seenTasks: [], failures: [], bakeFrom: null, completedOnce: false, listingOwed: false };
+  return { target: { ...target, exclude: [...target.exclude], ...(target.never ? { never: [...target.never] } : {}) }, startedAt: now, seenTasks: [], failures: [], bakeFrom: null, completedOnce: false, listingOwed: false };
 }
 
 /** What a rollback deployment looks like to the watch: the previous revision, new or re-activated since our release. */
 export function rollbackTarget(s: State, id: string | null): WatchTarget {
-  const exclude = [...s.before, ...(s.release?.id ? [s.release.id] : [])].filter((x) => x !== id);
-  return { id, taskDefinition: s.previous!, exclude, since: s.release?.createdAt ?? null };
+  const never = s.release?.id ? [s.release.id] : [];
+  return { id, taskDefinition: s.previous!, exclude: s.before.filter((x) => x !== id), since: s.release?.createdAt ?? null, never };
 }
 
 /** After a rollback ECS carries out (which restores only the service revision): put the other settings back. */

@@ -119,7 +119,7 @@ function judgeRelease(tx: Tx, w: Watch, f: Facts, fresh: StoppedTask[], listed: 
   if (f.serviceGone) return tx.finish({ verdict: "failed", exitCode: 4, message: `${spec.service} is ${s.serviceNow ?? "gone"}: it was deleted or is being deleted`, nextStep: statusHint(spec) });
   if (f.ecsRollback) return adopt(tx, f.ecsRollback.by, `ECS is rolling the release back (${f.ecsRollback.by}): ${f.ecsRollback.reason}`, f.newcomer);
   if (f.sdStatus === "ROLLBACK_FAILED" || f.sdStatus === "STOPPED") {
-    if (f.newcomer === undefined) return tx.finish({ verdict: "failed", exitCode: 4, message: `ECS reports the release's service deployment ${f.sdStatus}; ${spec.service}: ${s.serviceNow ?? "state unknown"}`, nextStep: statusHint(spec) });
+    if (f.newcomer === undefined) return tx.finish({ verdict: "failed", exitCode: 4, message: `ECS reports the release's service deployment ${f.sdStatus}${f.sdReason ? ` (${f.sdReason})` : ""}; ${spec.service}: ${s.serviceNow ?? "state unknown"}`, nextStep: statusHint(spec) });
   }
   if (f.newcomer !== undefined) {
     if (f.newcomer.taskDefinition === s.previous && s.previous !== null) return adopt(tx, "someone-else", `deployment ${f.newcomer.id} put ${shortTd(s.previous)} back while the release was watched`, f.newcomer);
@@ -202,7 +202,16 @@ function judgeRollback(tx: Tx, w: Watch, f: Facts, fresh: StoppedTask[], listed:
   const fail = (message: string) => tx.finish({ verdict: "failed", exitCode: 4, message: `the rollback to ${shortTd(s.previous)} failed: ${message}`, nextStep: statusHint(spec) });
   if (f.serviceGone) return fail(`${spec.service} was deleted or is being deleted`);
   const viaUpdate = s.rollback?.via === "update-service";
-  if (f.sdStatus === "ROLLBACK_FAILED" || (viaUpdate && (f.sdStatus === "STOPPED" || f.sdStatus?.startsWith("ROLLBACK")))) return fail(`ECS reports its service deployment ${f.sdStatus}`);
+  const sdFailed = f.sdStatus === "ROLLBACK_FAILED" || (viaUpdate && (f.sdStatus === "STOPPED" || f.sdStatus?.startsWith("ROLLBACK")));
+  if (sdFailed) {
+    // The deployment itself is the evidence that counts: a rollback deployment that is not FAILED is judged on its own.
+    const alive = f.ours !== undefined && f.ours.rolloutState !== "FAILED" && f.ours.status === "PRIMARY";
+    if (!alive) return fail(`ECS reports its service deployment ${f.sdStatus}${f.sdReason ? ` (${f.sdReason})` : ""}`);
+    if (!s.failureReasons.some((r) => r.startsWith("ECS reported"))) {
+      s.failureReasons.push(`ECS reported the service deployment ${f.sdStatus}${f.sdReason ? ` (${f.sdReason})` : ""} while deployment ${f.ours!.id} of ${shortTd(s.previous)} was ${f.ours!.rolloutState ?? "running"}`);
+      tx.emit("warn", "rollback", `ECS reports ${f.sdStatus}, yet deployment ${f.ours!.id} of ${shortTd(s.previous)} is ${f.ours!.rolloutState ?? "running"}: judging that deployment itself`);
+    }
+  }
   if (s.rollback?.via === "adopted" && f.ecsRollback !== undefined && s.rollback.by !== f.ecsRollback.by) {
     // Adopted on DescribeServices alone; the service deployment now says who rolled back, and why.
     s.rollback.by = f.ecsRollback.by;

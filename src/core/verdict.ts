@@ -42,11 +42,13 @@ export interface WatchTarget {
    * id, while a stale read can only show it as it was before.
    */
   since?: number | null;
+  /** Deployments that are never the watched one nor a newcomer (our own release, while its rollback is watched). */
+  never?: readonly string[];
 }
 
 /** Whether `d` is new to the watch: not one that existed before, or one ECS has acted on since our release. */
 function fresh(d: Deployment, t: WatchTarget): boolean {
-  if (d.id === undefined) return false;
+  if (d.id === undefined || t.never?.includes(d.id)) return false;
   if (!t.exclude.includes(d.id)) return true;
   return t.since !== undefined && t.since !== null && (d.updatedAt?.getTime() ?? 0) > t.since;
 }
@@ -66,6 +68,7 @@ export interface Facts {
   ecsRollback?: { by: RollbackBy; reason: string };
   /** The service deployment's terminal failure without a rollback (ROLLBACK_FAILED, STOPPED). */
   sdStatus?: string;
+  sdReason?: string;
   breaker?: { failureCount: number; threshold: number; status?: string };
   alarms?: { status?: string; triggered: string[] };
 }
@@ -80,9 +83,9 @@ export function findOurs(svc: Service | undefined, t: WatchTarget): Deployment |
 const ROLLBACK_STATES = new Set(["ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS", "ROLLBACK_SUCCESSFUL"]);
 
 /** Reads the service deployment: circuit breaker, alarms and whether ECS is rolling it back. */
-function readServiceDeployment(sd: ServiceDeployment | undefined, weRequested: boolean): Pick<Facts, "ecsRollback" | "sdStatus" | "breaker" | "alarms"> {
+function readServiceDeployment(sd: ServiceDeployment | undefined, weRequested: boolean): Pick<Facts, "ecsRollback" | "sdStatus" | "sdReason" | "breaker" | "alarms"> {
   if (sd === undefined) return {};
-  const out: Pick<Facts, "ecsRollback" | "sdStatus" | "breaker" | "alarms"> = { sdStatus: sd.status };
+  const out: Pick<Facts, "ecsRollback" | "sdStatus" | "sdReason" | "breaker" | "alarms"> = { sdStatus: sd.status, ...(sd.statusReason ? { sdReason: sd.statusReason } : {}) };
   const cb = sd.deploymentCircuitBreaker;
   if (cb !== undefined && cb.status !== "DISABLED") out.breaker = { failureCount: cb.failureCount ?? 0, threshold: cb.threshold ?? 0, status: cb.status };
   const al = sd.alarms;
