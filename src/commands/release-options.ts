@@ -80,9 +80,9 @@ export function validateWatchFlags(f: WatchFlags, o: { loopback: boolean }): voi
   if (f.pollInterval >= f.timeout) bad("--poll-interval", `(${seconds(f.pollInterval)}) must be shorter than --timeout (${seconds(f.timeout)})`);
   if (f.maxFailedTasks < 1) bad("--max-failed-tasks", "must be at least 1 (the first failed task already fails the release at 1)");
   if (f.maxFailedTasks > 200) bad("--max-failed-tasks", `must be at most 200 (ECS's circuit breaker limit), got ${f.maxFailedTasks}`);
-  if (f.bake !== undefined) checkBake(f.bake, f, "--bake");
   if (f.rollbackTimeout <= 0) bad("--rollback-timeout", "must be longer than 0s");
   if (f.rollbackTimeout > 24 * HOUR) bad("--rollback-timeout", `must be at most 24h, got ${seconds(f.rollbackTimeout)}`);
+  if (f.bake !== undefined) checkBake(f.bake, f, "--bake");
   if (f.abortGrace > 10 * 60_000) bad("--abort-grace", `must be at most 10m, got ${seconds(f.abortGrace)}`);
 }
 

@@ -4,7 +4,7 @@ import { describeServices } from "../adapters/ecs.js";
 import { defaultBakeMs } from "../core/bake.js";
 import { familyName, serviceName } from "../core/catalogue.js";
 import { InvalidInputError, LgtmError, PreconditionError } from "../core/errors.js";
-import { seconds, shortTd } from "../core/names.js";
+import { shortTd } from "../core/names.js";
 import { runRelease, type ComponentPlan } from "../engine/driver.js";
 import { checkCluster } from "../engine/plan.js";
 import { resolveRollbackTarget, unusable } from "../engine/targets.js";
@@ -48,7 +48,7 @@ export function registerRollback(program: Command, io: Io, setResult: (code: num
       if (why !== undefined) throw new PreconditionError(`--to ${flags.to}: ${why}`);
       if ((svc.desiredCount ?? 0) === 0 && !flags.allowZeroDesired) throw new PreconditionError(`${service} has desired count 0: nothing would run, so nothing could be verified (--allow-zero-desired to roll back anyway)`);
       const bakeMs = flags.bake ?? defaultBakeMs({ containerDefinitions: target.containerDefinitions });
-      checkBake(bakeMs, flags, flags.bake === undefined ? `the default bake of ${component} (${seconds(bakeMs)})` : "--bake");
+      checkBake(bakeMs, flags, flags.bake === undefined ? `the default bake of ${component}` : "--bake");
       const plan: ComponentPlan = {
         component,
         spec: { component, service, command: "rollback", existingTd: target.arn, creates: false, settings: {}, plannedPrevious: current ?? null, rules: rulesFor(flags, bakeMs) },

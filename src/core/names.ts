@@ -51,8 +51,11 @@ export function wrap(text: string, width: number, indent = "    "): string[] {
   return lines;
 }
 
+/** A duration for people: 150ms, 1.5s, 70s, 20m, 1h30m, 25h. */
 export function seconds(ms: number): string {
-  if (ms % 60_000 === 0 && ms >= 60_000) return `${ms / 60_000}m`;
-  if (ms >= 1000) return `${Math.round(ms / 100) / 10}s`;
-  return `${ms}ms`;
+  if (ms < 1000) return `${ms}ms`;
+  if (ms < 60_000 || ms % 60_000 !== 0) return ms % 1000 === 0 ? `${ms / 1000}s` : `${Math.round(ms / 100) / 10}s`;
+  const minutes = ms / 60_000;
+  if (minutes < 60) return `${minutes}m`;
+  return minutes % 60 === 0 ? `${minutes / 60}h` : `${Math.floor(minutes / 60)}h${minutes % 60}m`;
 }

@@ -13,7 +13,7 @@ import { defaultBakeMs } from "../core/bake.js";
 import { repositoryName, serviceName, type ComponentName } from "../core/catalogue.js";
 import type { Environment } from "../core/environment.js";
 import { PreconditionError } from "../core/errors.js";
-import { seconds, shortTd } from "../core/names.js";
+import { shortTd } from "../core/names.js";
 import { imageReference, renderService, renderTaskDefinition, type Templates } from "../core/render.js";
 import { busyDeployment, notATarget } from "../core/rollout.js";
 import { releaseSettings } from "../core/service-settings.js";
@@ -100,7 +100,7 @@ export async function planDeploy(items: readonly DeployItem[], c: PlanContext, o
     const breaker = create.deploymentConfiguration?.deploymentCircuitBreaker;
     if (breaker?.thresholdConfiguration) breaker.thresholdConfiguration.value = flags.maxFailedTasks;
     const bakeMs = flags.bake ?? defaultBakeMs(register);
-    checkBake(bakeMs, flags, flags.bake === undefined ? `the default bake of ${item.component} (${seconds(bakeMs)})` : "--bake");
+    checkBake(bakeMs, flags, flags.bake === undefined ? `the default bake of ${item.component}` : "--bake");
     const envDesired = env.components[item.component]?.desiredCount;
     const desired = envDesired ?? (exists ? svc!.desiredCount : create.desiredCount) ?? 0;
     if (desired === 0 && !flags.allowZeroDesired) {
