@@ -289,3 +289,89 @@ describe("regressions (issue #10)", () => {
     });
   });
 });
+
+describe("regressions that need the emulator's inconvenient ECS (stale reads, targeted faults, scheduler stops)", () => {
+  test("a stale read right after UpdateService (old deployment PRIMARY, ours not visible) is not taken for a rollback", async () => {
+    await withRig(["tempo"], async (rig) => {
+      await release(rig, "tempo", A, ["--create-missing"]);
+      rig.emu.mergeScenario({ consistency: { DescribeServices: { lagMs: 1500, after: ["UpdateService"] }, DescribeServiceDeployments: { lagMs: 1500, after: ["UpdateService"] } } });
+      rig.emu.clearCalls();
+      const r = await rig.cli(["deploy", "tempo", "--env", "local", "--sha", B]);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      const calls = rig.emu.calls();
+      const t0 = Date.parse(calls.find((c) => c.operation === "UpdateService")!.time);
+      const staleWindow = calls.filter((c) => c.operation === "DescribeServices" && Date.parse(c.time) - t0 > 0 && Date.parse(c.time) - t0 < 1200);
+      assert.ok(staleWindow.length >= 5, `polled inside the stale window (${staleWindow.length} reads)`);
+      assert.doesNotMatch(r.stdout, /rolling back|rolled the release back|put lgtm-tempo:1 back/);
+      assert.match((await primaryTd(rig, "lgtm-tempo")) ?? "", /lgtm-tempo:2$/);
+    });
+  });
+
+  test("the 2nd component's UpdateService is refused: the 1st is still watched and judged, and everyone gets a record", async () => {
+    await withRig(["loki", "tempo"], async (rig) => {
+      for (const c of ["loki", "tempo"]) await release(rig, c, A, ["--create-missing"]);
+      rig.emu.mergeScenario({ faults: [{ operation: "UpdateService", service: "lgtm-tempo", fault: "error", errorType: "InvalidParameterException", message: "injected" }] });
+      const r = await rig.cli(["deploy", "loki", "tempo", "--env", "local", "--sha", B]);
+      assert.equal(r.code, 3, r.stdout + r.stderr);
+      assert.equal(rig.record("loki").verdict, "succeeded");
+      assert.equal(rig.record("loki").exitCode, 0);
+      const tempo = rig.record("tempo");
+      assert.equal(tempo.verdict, "not-started");
+      assert.equal(tempo.exitCode, 3, "other components were changed: not 'nothing changed'");
+      assert.match(tempo.message, /ECS refused UpdateService: injected; lgtm-tempo was not changed \(other components were changed/);
+      assert.match((await primaryTd(rig, "lgtm-loki")) ?? "", /lgtm-loki:2$/);
+      assert.match((await primaryTd(rig, "lgtm-tempo")) ?? "", /lgtm-tempo:1$/);
+    });
+  });
+
+  test("--atomic on the API-error path: the 2nd component's UpdateService is refused, the 1st is rolled back", async () => {
+    await withRig(["loki", "tempo"], async (rig) => {
+      for (const c of ["loki", "tempo"]) await release(rig, c, A, ["--create-missing"]);
+      rig.emu.mergeScenario({ faults: [{ operation: "UpdateService", service: "lgtm-tempo", fault: "error", errorType: "InvalidParameterException", message: "injected" }] });
+      const r = await rig.cli(["deploy", "loki", "tempo", "--env", "local", "--sha", B, "--atomic"]);
+      assert.equal(r.code, 3, r.stdout + r.stderr);
+      const loki = rig.record("loki");
+      assert.equal(loki.verdict, "rolled-back");
+      assert.match(loki.failureReasons.join(), /atomic release because tempo failed/);
+      assert.equal(rig.record("tempo").verdict, "not-started");
+      for (const c of ["loki", "tempo"]) assert.match((await primaryTd(rig, `lgtm-${c}`)) ?? "", new RegExp(`lgtm-${c}:1$`));
+    });
+  });
+
+  test("scheduler stops (task retirement, AZ rebalancing; exit 143) during the bake are not failures", async () => {
+    await withRig(["loki"], async (rig) => {
+      await release(rig, "loki", A, ["--create-missing"]);
+      const run = rig.cli(["deploy", "loki", "--env", "local", "--sha", B, "--bake", "3s"]);
+      await until("loki baking", async () => (await steady(rig, "lgtm-loki")) && /:2$/.test((await primaryTd(rig, "lgtm-loki")) ?? ""), 10_000);
+      const post = (action: unknown) => fetch(`${rig.emu.url}/_emulator/actions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(action) });
+      assert.equal((await post({ type: "retireTask", service: "lgtm-loki" })).status, 200);
+      assert.equal((await post({ type: "rebalance", service: "lgtm-loki" })).status, 200);
+      const r = await run;
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      const stops = rig.record("loki").stoppedTasks.filter((t: any) => t.stopCode === "ServiceSchedulerInitiated");
+      assert.ok(stops.length >= 1, `scheduler stops were seen: ${JSON.stringify(rig.record("loki").stoppedTasks)}`);
+      for (const t of stops) assert.deepEqual([t.failed, t.classification.kind], [false, "none"]);
+      assert.match(unwrap(r.stdout), /not counted as a failure/);
+    });
+  });
+
+  test("one hung stopped-task listing does not stall the other components' watch", async () => {
+    await withRig(["loki", "tempo", "mimir"], async (rig) => {
+      for (const c of ["loki", "tempo", "mimir"]) await release(rig, c, A, ["--create-missing"]);
+      rig.emu.mergeScenario({ faults: [{ operation: "ListTasks", times: 1, fault: "hang" }] });
+      const t0 = Date.now();
+      const released = new Map<string, number>();
+      const run = rig.cli(["deploy", "loki", "tempo", "mimir", "--env", "local", "--sha", B]);
+      const watcher = setInterval(() => {
+        for (const c of ["loki", "tempo", "mimir"]) if (!released.has(c) && phaseOf(rig, c) === "released") released.set(c, Date.now() - t0);
+      }, 10);
+      const r = await run;
+      clearInterval(watcher);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      const total = Date.now() - t0;
+      const early = [...released.values()].filter((ms) => ms < 5_000);
+      assert.ok(total > 10_000, `the hung listing was waited out (${total} ms)`);
+      assert.ok(early.length >= 2, `two components released early while one listing hung: ${JSON.stringify([...released])}`);
+    });
+  });
+});
