@@ -10,14 +10,20 @@ const ms = z.int().check(z.minimum(0), z.maximum(86_400_000));
 const rate = z.number().check(z.minimum(0), z.maximum(1));
 
 export const TimingSchema = z.strictObject({
+  /** The base values: "default" (a demo in seconds) or "fargate" (realistic, sourced); the fields below override them. */
+  profile: z.optional(z.enum(["default", "fargate"])),
   /** PROVISIONING → PENDING (ENI attach). */
   provisioningMs: z.optional(ms),
   /** PENDING → RUNNING (image pull + container start). */
   pendingMs: z.optional(ms),
   /** RUNNING → first health-check verdict (only for containers with a healthCheck, or failing-health images). */
   healthCheckMs: z.optional(ms),
-  /** DEACTIVATING (load-balancer drain) before a scheduler/user stop. */
+  /** PENDING → STOPPED for a task whose image cannot be pulled (the pull is retried before it fails). */
+  pullFailureMs: z.optional(ms),
+  /** DEACTIVATING before a scheduler/user stop of a RUNNING task. */
   drainMs: z.optional(ms),
+  /** Added to DEACTIVATING for services with a load balancer (the target group's deregistration delay). */
+  deregistrationDelayMs: z.optional(ms),
   /** STOPPING → STOPPED. */
   stopMs: z.optional(ms),
   /** A deployment is COMPLETED only once its tasks have been healthy this long (crashes before that trip the breaker). */

@@ -117,8 +117,10 @@ export function stopTask(ecs: EcsState, t: Task, at: number, stopCode: string, r
   t.version += 1;
   t.timers = [];
   if (t.lastStatus === "RUNNING") {
+    const timing = ecs.deps.timing();
+    const behindLoadBalancer = (ecs.serviceOfTask(t)?.loadBalancers.length ?? 0) > 0;
     t.lastStatus = "DEACTIVATING";
-    t.next = at + ecs.deps.timing().drainMs;
+    t.next = at + timing.drainMs + (behindLoadBalancer ? timing.deregistrationDelayMs : 0);
   } else {
     beginStopping(ecs, t, at);
   }
@@ -214,7 +216,8 @@ function transition(ecs: EcsState, t: Task, at: number): void {
       t.lastStatus = "PENDING";
       t.pullStartedAt = at;
       const delay = Math.max(0, ...t.containers.map((c) => c.behavior?.startDelayMs ?? (c.behavior?.behavior === "slow" ? 5000 : 0)));
-      t.next = at + timing.pendingMs + delay;
+      const unpullable = t.containers.some((c) => c.pullError !== undefined);
+      t.next = at + (unpullable ? timing.pullFailureMs : timing.pendingMs) + delay;
       return;
     }
     case "PENDING": {
