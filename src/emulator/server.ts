@@ -200,7 +200,8 @@ async function handleApi(core: Core, req: IncomingMessage, res: ServerResponse, 
   core.callLog.push(record);
   const answer = (status: number, out: unknown): void => {
     record.status = status;
-    onResponse?.({ service, operation: op, status, body: out });
+    // What the client receives: undefined members are not on the wire.
+    if (onResponse) onResponse({ service, operation: op, status, body: JSON.parse(JSON.stringify(out)) as unknown });
     send(res, status, out);
   };
   const fail = (e: AwsApiError): void => {
@@ -218,7 +219,7 @@ async function handleApi(core: Core, req: IncomingMessage, res: ServerResponse, 
   }
   if (!(prefix in TARGETS)) return fail(new AwsApiError("UnknownOperationException", `Unknown target ${target}.`));
   const obj = typeof input === "object" && input !== null && !Array.isArray(input) ? (input as Record<string, unknown>) : {};
-  const decision = core.faults.decide(op, obj);
+  const decision = core.faults.decide(op, service, obj);
   if (decision.rule !== undefined) record.faultRule = decision.rule;
   if (decision.latencyMs > 0) await sleep(decision.latencyMs);
   if (decision.kind === "drop") {

@@ -173,6 +173,7 @@ function startRunning(ecs: EcsState, t: Task, at: number): void {
   if (svc) resetThrottle(svc);
   for (const c of t.containers) {
     c.lastStatus = "RUNNING";
+    ecs.deps.logs.open(t, c.name, at);
     scheduleBehaviour(ecs, t, c, at);
   }
   // Without a container health check ECS waits 40 s (healthyWithoutCheckMs) before the task counts as healthy.
