@@ -2,7 +2,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import * as z from "zod/mini";
 import { ActionSchema } from "./actions.js";
-import { ActionError } from "./ecs/sim/maintenance.js";
+import { ActionError } from "./errors.js";
 import { groundTruth } from "./ground-truth.js";
 import { send } from "./protocol.js";
 import { mergeScenarios, parsePartialScenario, parseScenario } from "./scenario.js";

@@ -15,7 +15,7 @@ import { resolveTiming, type ResolvedTiming } from "./timing.js";
 import { World } from "./world.js";
 import { Consistency } from "./consistency.js";
 import { runAction, type Action, type ActionResult } from "./actions.js";
-import { ActionError } from "./ecs/sim/maintenance.js";
+import { ActionError } from "./errors.js";
 
 export { isMutating } from "./protocol.js";
 
