@@ -6,7 +6,7 @@ import { ActionError } from "./errors.js";
 import { groundTruth } from "./ground-truth.js";
 import { send } from "./protocol.js";
 import { mergeScenarios, parsePartialScenario, parseScenario } from "./scenario.js";
-import type { Core } from "./server.js";
+import type { Core } from "./core.js";
 
 type Route = (core: Core, body: () => unknown, respond: (status: number, value: unknown) => void) => void;
 
