@@ -1,8 +1,9 @@
 // Bundles the CLI into one ESM file that runs with no node_modules (Jenkins loads it with libraryResource).
 //
-// Two passes: the libraries only some commands need (src/adapters/vendor-modules.ts: AWS SDK, execa, jsondiffpatch)
-// are bundled into their own module first and embedded in the main file as a data: URL, imported on first use.
-// V8 scans a string literal far faster than it parses the code, so `--version`, `tag` and `render` start quickly.
+// One pass, one file. The libraries only some commands need (src/adapters/vendor-modules.ts: the AWS SDK, execa) and
+// the emulator are reached through dynamic import(); esbuild keeps them in the same file but wraps them in lazily run
+// module initialisers, so `--version`, `tag` and `render` do not run their top-level code. (An earlier build embedded
+// them as a base64 data: URL module: faster to start, but every stack frame then carried the whole module.)
 import { build } from "esbuild";
 import { readFileSync } from "node:fs";
 
@@ -10,7 +11,9 @@ const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url),
 const src = readFileSync(new URL("../src/version.ts", import.meta.url), "utf8");
 if (!src.includes(`"${pkg.version}"`)) throw new Error(`src/version.ts does not match package.json version ${pkg.version}`);
 
-const common = {
+await build({
+  entryPoints: ["src/cli.ts"],
+  outfile: "resources/lgtm/lgtm-deploy.mjs",
   bundle: true,
   platform: "node",
   format: "esm",
@@ -20,35 +23,6 @@ const common = {
   minify: true,
   legalComments: "none",
   logLevel: "warning",
-};
-
-const vendor = await build({
-  ...common,
-  entryPoints: ["src/adapters/vendor-modules.ts"],
-  write: false,
-  outfile: "vendor.mjs",
-  // CommonJS inside (smithy) calls require(); an ESM module has none. A data: URL module has no file URL, so the
-  // require is anchored at the running script; only node: built-ins are required through it.
-  banner: { js: 'import { createRequire as __lgtmCreateRequire } from "node:module"; const require = __lgtmCreateRequire(process.argv[1] || process.execPath);' },
-});
-const vendorUrl = `data:text/javascript;base64,${Buffer.from(vendor.outputFiles[0].contents).toString("base64")}`;
-
-await build({
-  ...common,
-  entryPoints: ["src/cli.ts"],
-  outfile: "resources/lgtm/lgtm-deploy.mjs",
-  define: { LGTM_VENDOR_URL: JSON.stringify(vendorUrl) },
-  plugins: [
-    {
-      // The source-tree import of the vendor module is never taken in the bundle (LGTM_VENDOR_URL is defined).
-      name: "embedded-vendor",
-      setup(b) {
-        b.onResolve({ filter: /\/vendor-modules\.js$/ }, () => ({ path: "lgtm-vendor-modules-not-bundled", external: true }));
-        // esbuild would otherwise inline the data: URL module and undo the point of embedding it.
-        b.onResolve({ filter: /^data:/ }, (args) => ({ path: args.path, external: true }));
-      },
-    },
-  ],
-  // commander is CommonJS too.
+  // commander and parts of the SDK (smithy) are CommonJS and call require(); an ES module has none.
   banner: { js: 'import { createRequire as __lgtmCreateRequire } from "node:module"; const require = __lgtmCreateRequire(import.meta.url);' },
 });

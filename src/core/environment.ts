@@ -6,13 +6,14 @@ import * as z from "zod/mini";
 import en from "zod/v4/locales/en.js";
 import { COMPONENT_NAMES, type ComponentName } from "./catalogue.js";
 import { InvalidInputError } from "./errors.js";
+import { describePath, parseJson } from "./json.js";
 
 // zod/mini plus the English messages: the classic zod build would triple the bundle and its start-up time.
 z.config(en());
 
 export const ENVIRONMENT_NAME = /^[a-z][a-z0-9-]{0,30}$/;
 
-const AWS_REGION = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/;
+export const AWS_REGION = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/;
 const ACCOUNT = /^\d{12}$/;
 const pattern = (re: RegExp, message: string) => z.string().check(z.regex(re, message));
 const arn = (service: string, resource: RegExp, what: string) =>
@@ -97,37 +98,92 @@ export const environmentSchema = z.strictObject({
 
 export type Environment = z.infer<typeof environmentSchema> & { name: string; file: string };
 
-function fieldPath(path: PropertyKey[]): string {
-  let out = "";
-  for (const part of path) out += typeof part === "number" ? `[${part}]` : out === "" ? String(part) : `.${String(part)}`;
-  return out === "" ? "(top level)" : out;
+/** At most this many problems are listed; the rest are counted (a wrong file must not flood a console). */
+const MAX_PROBLEMS = 12;
+
+function problemsError(file: string, problems: readonly string[]): InvalidInputError {
+  const shown = problems.slice(0, MAX_PROBLEMS);
+  const more = problems.length - shown.length;
+  const lines = shown.map((p) => `  ${p}`).concat(more > 0 ? [`  ... and ${more} more`] : []);
+  return new InvalidInputError(`${file}: invalid environment (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${lines.join("\n")}`);
 }
 
-/** Parses and validates an environment file's text. Errors name the file and every bad field. */
+/** Parses and validates an environment file's text. Errors name the file, every bad field and its line:column. */
 export function parseEnvironment(name: string, file: string, text: string): Environment {
   if (!ENVIRONMENT_NAME.test(name)) throw new InvalidInputError(`invalid environment name "${name}": use lower-case letters, digits and dashes`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    throw new InvalidInputError(`${file}: invalid JSON: ${(error as Error).message}`);
-  }
-  const parsed = z.safeParse(environmentSchema, raw);
+  const json = parseJson(text, file);
+  const at = (path: readonly PropertyKey[]): string => {
+    // The closest enclosing value that is in the text (a missing field points at its parent object).
+    for (let n = path.length; n >= 0; n--) {
+      const p = json.positionOf(path.slice(0, n));
+      if (p) return ` (line ${p.line}, column ${p.column})`;
+    }
+    return "";
+  };
+  const parsed = z.safeParse(environmentSchema, json.value);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => {
-      const where = fieldPath(issue.path);
+    const problems = parsed.error.issues.map((issue) => {
       let message = issue.message;
       if (issue.code === "unrecognized_keys") message = `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
       if (issue.code === "invalid_type" && /received undefined/.test(issue.message)) message = "is required";
-      return `  field "${where}": ${message}`;
+      return `field "${describePath(issue.path)}"${at(issue.path)}: ${message}`;
     });
-    throw new InvalidInputError(`${file}: invalid environment:\n${lines.join("\n")}`);
+    throw problemsError(file, problems);
   }
   const env = { ...parsed.data, name, file };
-  const mismatch = [
-    !env.ecr.registry.startsWith(`${env.account}.`) && env.ecr.registry.includes(".dkr.ecr.") ? `field "ecr.registry": account ${env.ecr.registry.split(".")[0]} differs from "account" ${env.account}` : undefined,
-    env.ecr.registry.includes(".dkr.ecr.") && !env.ecr.registry.includes(`.dkr.ecr.${env.region}.`) ? `field "ecr.registry": region differs from "region" ${env.region}` : undefined,
-  ].filter((m): m is string => m !== undefined);
-  if (mismatch.length > 0) throw new InvalidInputError(`${file}: invalid environment:\n${mismatch.map((m) => `  ${m}`).join("\n")}`);
+  const problems = [...crossCheck(env), ...placeholders(json.value)].map(([path, message]) => `field "${describePath(path)}"${at(path)}: ${message}`);
+  if (problems.length > 0) throw problemsError(file, problems);
   return env;
+}
+
+type Problem = [PropertyKey[], string];
+
+/** The partition an ARN of this region lives in (aws, aws-cn, aws-us-gov, ...). */
+export function partitionOf(region: string): string {
+  if (region.startsWith("cn-")) return "aws-cn";
+  if (region.startsWith("us-gov-")) return "aws-us-gov";
+  if (region.startsWith("us-iso-")) return "aws-iso";
+  if (region.startsWith("us-isob-")) return "aws-iso-b";
+  return "aws";
+}
+
+/**
+ * Everything in the file belongs to one account and one region: the registry, the roles, the Cloud Map services,
+ * the target groups and the secrets. A value copied from another environment is the 3 a.m. mistake this catches.
+ * (ECS could read a secret shared from another account or region; this project keeps them in the environment's.)
+ */
+function crossCheck(env: Environment): Problem[] {
+  const out: Problem[] = [];
+  const partition = partitionOf(env.region);
+  const registry = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com$/.exec(env.ecr.registry);
+  if (registry && registry[1] !== env.account) out.push([["ecr", "registry"], `account ${registry[1]} differs from "account" ${env.account}`]);
+  if (registry && registry[2] !== env.region) out.push([["ecr", "registry"], `region ${registry[2]} differs from "region" ${env.region}`]);
+  const arn = (path: PropertyKey[], value: string | undefined, regional: boolean): void => {
+    if (value === undefined) return;
+    const [, part, , region, account] = value.split(":");
+    if (part !== partition) out.push([path, `partition ${part} does not match region ${env.region} (${partition})`]);
+    if (account !== env.account) out.push([path, `account ${account === "" ? "(none)" : account} differs from "account" ${env.account}`]);
+    else if (regional && region !== env.region) out.push([path, `region ${region === "" ? "(none)" : region} differs from "region" ${env.region}`]);
+  };
+  arn(["roles", "executionRoleArn"], env.roles.executionRoleArn, false);
+  arn(["roles", "taskRoleArn"], env.roles.taskRoleArn, false);
+  for (const [c, role] of Object.entries(env.roles.taskRoleArns)) arn(["roles", "taskRoleArns", c], role, false);
+  for (const [c, service] of Object.entries(env.cloudMap.services)) arn(["cloudMap", "services", c], service, true);
+  for (const [c, lb] of Object.entries(env.loadBalancers)) arn(["loadBalancers", c, "targetGroupArn"], lb?.targetGroupArn, true);
+  arn(["grafana", "adminPasswordSecret"], env.grafana.adminPasswordSecret, true);
+  arn(["grafana", "database", "passwordSecret"], env.grafana.database.passwordSecret, true);
+  if (env.grafana.database.type !== "sqlite3" && env.grafana.database.host.trim() === "") {
+    out.push([["grafana", "database", "host"], `is required for ${env.grafana.database.type}`]);
+  }
+  return out;
+}
+
+const PLACEHOLDER = /\{\{|\}\}|<[^<>]*>|\$\{[^}]*\}|^(todo|tbd|fixme|xxx+|changeme|change[-_ ]me|replace[-_ ]?me)$|replace[-_ ]?me|change[-_ ]?me/i;
+
+/** Strings that are still template or to-do placeholders ({{account}}, <subnet-id>, REPLACE_ME, ${VAR}). */
+function placeholders(value: unknown, path: PropertyKey[] = []): Problem[] {
+  if (typeof value === "string") return path[0] !== "description" && PLACEHOLDER.test(value) ? [[path, `${JSON.stringify(value)} is a placeholder; put the real value here`]] : [];
+  if (Array.isArray(value)) return value.flatMap((v, i) => placeholders(v, [...path, i]));
+  if (value !== null && typeof value === "object") return Object.entries(value).flatMap(([k, v]) => placeholders(v, [...path, k]));
+  return [];
 }

@@ -4,6 +4,7 @@ import en from "zod/v4/locales/en.js";
 
 z.config(en());
 import { InvalidInputError } from "../core/errors.js";
+import { parseJson } from "../core/json.js";
 
 const ms = z.int().check(z.minimum(0), z.maximum(86_400_000));
 const rate = z.number().check(z.minimum(0), z.maximum(1));
@@ -114,13 +115,8 @@ export function loadScenarioFile(path: string): Scenario {
   } catch (error) {
     throw new InvalidInputError(`${path}: cannot read scenario file: ${(error as Error).message}`);
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new InvalidInputError(`${path}: scenario file is not valid JSON: ${(error as Error).message}`);
-  }
-  return parseScenario(json, path);
+  // Strict JSON (duplicate keys, line:column): src/core/json.ts.
+  return parseScenario(parseJson(text, path).value, path);
 }
 
 /** PATCH semantics: timing merges field by field; images/api merge per key (a key's value replaces the old one); seed replaces. */
