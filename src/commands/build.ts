@@ -153,12 +153,10 @@ export function registerBuild(program: Command, io: Io, setResult: (code: Comman
           return;
         }
 
-        // Read-only first: does the repository exist, is the tag already there, may we push (ECR token)?
-        let repository;
+        // Read-only first: is the tag already there, may we push (ECR token)?
         let existing;
         try {
-          repository = await describeRepository(aws.ecr, plan.repository);
-          existing = repository === undefined ? undefined : await describeImage(aws.ecr, plan.repository, plan.tag);
+          existing = await describeImage(aws.ecr, plan.repository, plan.tag);
         } catch (error) {
           // A local build without --push does not need ECR; with --push the error stands.
           if (opts.push) throw error;

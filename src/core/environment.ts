@@ -116,7 +116,7 @@ export function parseEnvironment(name: string, file: string, text: string): Envi
     // The closest enclosing value that is in the text (a missing field points at its parent object).
     for (let n = path.length; n >= 0; n--) {
       const p = json.positionOf(path.slice(0, n));
-      if (p) return ` (line ${p.line}, column ${p.column})`;
+      if (p) return `${file}:${p.line}:${p.column}: `;
     }
     return "";
   };
@@ -126,12 +126,12 @@ export function parseEnvironment(name: string, file: string, text: string): Envi
       let message = issue.message;
       if (issue.code === "unrecognized_keys") message = `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
       if (issue.code === "invalid_type" && /received undefined/.test(issue.message)) message = "is required";
-      return `field "${describePath(issue.path)}"${at(issue.path)}: ${message}`;
+      return `${at(issue.path)}field "${describePath(issue.path)}": ${message}`;
     });
     throw problemsError(file, problems);
   }
   const env = { ...parsed.data, name, file };
-  const problems = [...crossCheck(env), ...placeholders(json.value)].map(([path, message]) => `field "${describePath(path)}"${at(path)}: ${message}`);
+  const problems = [...crossCheck(env), ...placeholders(json.value)].map(([path, message]) => `${at(path)}field "${describePath(path)}": ${message}`);
   if (problems.length > 0) throw problemsError(file, problems);
   return env;
 }
