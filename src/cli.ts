@@ -39,7 +39,12 @@ function globalOptionsHelp(names: readonly GlobalName[]): string {
 }
 
 export function buildProgram(io: Io, setResult: (code: number) => void): Command {
-  const output = { writeOut: (s: string) => io.out(s.replace(/\n$/, "")), writeErr: (s: string) => io.err(s.replace(/\n$/, "")) };
+  const output = {
+    writeOut: (s: string) => io.out(s.replace(/\n$/, "")),
+    writeErr: (s: string) => io.err(s.replace(/\n$/, "")),
+    // Usage errors look like every other error: "lgtm-deploy: option '--events <n>' argument '-1' is invalid. ...".
+    outputError: (s: string, write: (s: string) => void) => write(s.replace(/^error: /, "lgtm-deploy: ")),
+  };
   const program = new Command("lgtm-deploy")
     .description("Release the Grafana LGTM stack (Mimir, Loki, Tempo, Pyroscope, Grafana, Alloy) to AWS ECS Fargate.")
     .version(VERSION, "-V, --version")

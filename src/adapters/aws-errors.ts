@@ -55,7 +55,8 @@ function resourceOf(call: AwsCall): string {
   const i = (call.input ?? {}) as Record<string, unknown>;
   const s = (v: unknown) => (typeof v === "string" ? v : Array.isArray(v) ? v.filter((x) => typeof x === "string").join(", ") : undefined);
   const parts: string[] = [];
-  if (s(i.repositoryName)) parts.push(`repository "${s(i.repositoryName)}"`);
+  const repository = s(i.repositoryName) ?? s(i.repositoryNames);
+  if (repository) parts.push(`repository "${repository}"`);
   const tags = Array.isArray(i.imageIds) ? (i.imageIds as Array<{ imageTag?: string; imageDigest?: string }>).map((x) => x.imageTag ?? x.imageDigest).filter(Boolean) : [];
   if (tags.length > 0) parts.push(`image ${tags.join(", ")}`);
   const service = s(i.service) ?? s(i.services) ?? s(i.serviceName);
@@ -66,6 +67,8 @@ function resourceOf(call: AwsCall): string {
   return parts.join(" in ");
 }
 
+const named = (call: AwsCall, fallback: string): string => resourceOf(call) || fallback;
+
 const where = (call: AwsCall): string => `${call.region}${call.endpoint ? ` at ${call.endpoint}` : ""}`;
 const attempts = (e: SdkError): string => ((e.$metadata?.attempts ?? 1) > 1 ? ` after ${e.$metadata!.attempts} attempts` : "");
 const action = (call: AwsCall): string => `${call.service.toLowerCase()}:${call.operation}`;
@@ -75,13 +78,13 @@ const NOT_FOUND: Record<string, (c: AwsCall, file: string) => string> = {
     const cluster = String((c.input as { cluster?: string; clusters?: string[] })?.cluster ?? (c.input as { clusters?: string[] })?.clusters?.[0] ?? "");
     return `ECS cluster "${cluster}" not found in ${where(c)} (${c.operation}): check "cluster" and "region" in ${file}, or create the cluster`;
   },
-  ServiceNotFoundException: (c) => `ECS ${resourceOf(c)} not found (${c.operation}): create it first (deploy --create-missing) or check the component`,
-  ServiceNotActiveException: (c) => `ECS ${resourceOf(c)} is not ACTIVE (${c.operation}): it is being deleted or was deleted; recreate it (deploy --create-missing)`,
-  RepositoryNotFoundException: (c) => `ECR ${resourceOf(c)} not found in ${where(c)} (${c.operation}): build and push the image first (lgtm-deploy build <component> --push)`,
-  ImageNotFoundException: (c) => `ECR ${resourceOf(c)} not found (${c.operation}): build and push it first (lgtm-deploy build <component> --push)`,
-  ResourceNotFoundException: (c) => `${c.service} ${c.operation}: ${resourceOf(c) || "the resource"} was not found in ${where(c)}`,
+  ServiceNotFoundException: (c) => `ECS ${named(c, "service")} not found (${c.operation}): create it first (deploy --create-missing) or check the component`,
+  ServiceNotActiveException: (c) => `ECS ${named(c, "service")} is not ACTIVE (${c.operation}): it is being deleted or was deleted; recreate it (deploy --create-missing)`,
+  RepositoryNotFoundException: (c) => `ECR ${named(c, "repository")} not found in ${where(c)} (${c.operation}): build and push the image first (lgtm-deploy build <component> --push)`,
+  ImageNotFoundException: (c) => `ECR ${named(c, "image")} not found (${c.operation}): build and push it first (lgtm-deploy build <component> --push)`,
+  ResourceNotFoundException: (c) => `${c.service} ${c.operation}: ${named(c, "the resource")} was not found in ${where(c)}`,
   TargetNotConnectedException: (c) => `${c.service} ${c.operation}: the target is not connected`,
-  LifecyclePolicyNotFoundException: (c) => `ECR ${resourceOf(c)} has no lifecycle policy (${c.operation})`,
+  LifecyclePolicyNotFoundException: (c) => `ECR ${named(c, "repository")} has no lifecycle policy (${c.operation})`,
 };
 
 const ACCESS = /^(AccessDenied|AccessDeniedException|UnauthorizedOperation|UnauthorizedException|Forbidden|NotAuthorized)$/;
@@ -155,10 +158,12 @@ export function mapAwsError(error: unknown): LgtmError | undefined {
     return make(ExitCode.Precondition, `AWS answered ${op} with a server error${status ? ` (HTTP ${status} ${name})` : ` (${name})`}${attempts(e)}: an AWS-side problem, not your input; re-run later (AWS Health Dashboard)`);
   }
   if (name === "UnknownOperationException" || name === "UnknownOperation" || (name === "SyntaxError" && status !== undefined)) {
-    return make(ExitCode.Precondition, `${endpointText(call, e)} did not answer ${op} like AWS ${call?.service ?? ""} does (HTTP ${status ?? "?"} ${name}): is the endpoint right?`.replace("  ", " "));
+    const answer = name === "SyntaxError" ? `HTTP ${status}, not an AWS JSON answer` : `HTTP ${status ?? "?"} ${name}`;
+    return make(ExitCode.Precondition, `${endpointText(call, e)} did not answer ${op} like AWS ${call?.service ?? ""} does (${answer}): is the endpoint right?`);
   }
   if (name === "ClientException" || BAD_REQUEST.test(name)) {
-    return make(ExitCode.InvalidInput, `${op} rejected the request${resourceOf(call ?? ({} as AwsCall)) ? ` for ${resourceOf(call!)}` : ""} (${name}: ${aws}); fix the template or environment value it names`);
+    const about = call && resourceOf(call) ? ` for ${resourceOf(call)}` : "";
+    return make(ExitCode.InvalidInput, `${op} rejected the request${about} (${name}: ${aws}); fix the template or environment value it names`);
   }
   if (CONFLICT.test(name)) return make(ExitCode.Precondition, `${op} refused${call && resourceOf(call) ? ` for ${resourceOf(call)}` : ""} (${name}: ${aws})`);
   // Any other answer from AWS: not a bug in lgtm-deploy, so not "unexpected error".

@@ -48,13 +48,15 @@ function locate(text: string, offset: number): Position {
   return { line, column: offset - start + 1 };
 }
 
+const codePoint = (ch: string): string => `U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
+
 /** What a character looks like in a message: invisible and control characters by their code point. */
 function show(ch: string | undefined): string {
   if (ch === undefined) return "end of file";
   const code = ch.codePointAt(0)!;
-  if (ch === BOM) return "a byte-order mark (U+FEFF)";
-  if (code < 0x20 || (code >= 0x7f && code <= 0xa0) || code === 0x2028 || code === 0x2029 || code === 0x200b) {
-    return `the invisible character U+${code.toString(16).toUpperCase().padStart(4, "0")}`;
+  if (ch === BOM) return "byte-order mark (U+FEFF) inside the file";
+  if (code < 0x20 || (code >= 0x7f && code <= 0xa0) || (code >= 0x200b && code <= 0x200f) || code === 0x2028 || code === 0x2029 || code === 0x2060) {
+    return `invisible character ${codePoint(ch)}`;
   }
   return `"${ch}"`;
 }
@@ -85,7 +87,7 @@ export function parseJson(text: string, file: string): ParsedJson {
       let j = i + 1;
       while (j < src.length && src[j] !== '"' && src[j] !== "\n" && src.charCodeAt(j) >= 0x20) j += src[j] === "\\" ? 2 : 1;
       if (j >= src.length || src[j] === "\n") fail("unterminated string", i);
-      if (src.charCodeAt(j) < 0x20) fail(`control character ${show(src[j])} inside a string (write it escaped)`, j);
+      if (src.charCodeAt(j) < 0x20) fail(`control character ${codePoint(src[j]!)} inside a string (a tab or line break must be written \\t or \\n)`, j);
       fail("invalid escape sequence in string", i);
     }
     i += m![0].length;
@@ -132,11 +134,11 @@ export function parseJson(text: string, file: string): ParsedJson {
       const first = seen.get(k);
       if (first !== undefined) {
         const p = locate(text, first + offsetBase);
-        fail(`duplicate key "${k}"${path.length > 0 ? ` in ${describePath(path)}` : ""} (first at line ${p.line}, column ${p.column}); JSON keeps only one of them`, keyAt);
+        fail(`duplicate key ${JSON.stringify(k)}${path.length > 0 ? ` in ${describePath(path)}` : ""} (first at line ${p.line}, column ${p.column}); JSON keeps only one of them`, keyAt);
       }
       seen.set(k, keyAt);
       ws();
-      if (src[i] !== ":") fail(`unexpected ${show(src[i])}: expected ":" after key "${k}"`);
+      if (src[i] !== ":") fail(`unexpected ${show(src[i])}: expected ":" after key ${JSON.stringify(k)}`);
       i += 1;
       // defineProperty: a key named __proto__ is data, as with JSON.parse.
       Object.defineProperty(out, k, { value: value([...path, k], depth + 1), enumerable: true, writable: true, configurable: true });

@@ -40,7 +40,10 @@ export function renderTemplate(
   };
   const lookup = (name: string, path: readonly PropertyKey[]): TemplateValue => {
     const where = describePath(path);
-    if (!vocabulary.has(name)) fail(path, `unknown placeholder {{${name}}} at ${where} (known: ${[...vocabulary].sort().join(", ")})`);
+    if (!vocabulary.has(name)) {
+      const near = closest(name, vocabulary);
+      fail(path, `unknown placeholder {{${name}}} at ${where} (${near ? `did you mean {{${near}}}?` : `known: ${[...vocabulary].sort().join(", ")}`})`);
+    }
     const value = values[name];
     if (value === undefined) fail(path, `placeholder {{${name}}} at ${where} has no value for this component and environment`);
     return value!;
@@ -70,4 +73,23 @@ export function renderTemplate(
     return node;
   };
   return walk(template, []);
+}
+
+/** The known name within two edits of a typo, if there is one (for "did you mean"). */
+function closest(name: string, known: ReadonlySet<string>): string | undefined {
+  const distance = (a: string, b: string): number => {
+    let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+      const cur = [i];
+      for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+    return prev[b.length]!;
+  };
+  let best: [string, number] | undefined;
+  for (const k of known) {
+    const d = distance(name.toLowerCase(), k.toLowerCase());
+    if (d <= 2 && (best === undefined || d < best[1])) best = [k, d];
+  }
+  return best?.[0];
 }
