@@ -8,11 +8,11 @@ import { VERSION } from "./version.js";
 
 /** The options declared on the root program; every command accepts them before or after its name. */
 const GLOBAL_OPTIONS = {
-  root: new Option("--root <dir>", "project root holding dockerfiles/, taskdefs/, environments/ (default: the current directory)"),
+  root: new Option("--root <dir>", "project root with environments/, taskdefs/, dockerfiles/ (default: .)"),
   json: new Option("--json", "machine-readable output").default(false),
-  endpointUrl: new Option("--endpoint-url <url>", "AWS endpoint override (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_ECS/_ECR also honoured); a loopback URL gets dummy credentials"),
-  region: new Option("--region <region>", "AWS region; may only repeat the environment file's region (default: that region)"),
-  debug: new Option("--debug", "print stack traces with errors (report bugs with this output)").default(false),
+  endpointUrl: new Option("--endpoint-url <url>", "AWS endpoint (or AWS_ENDPOINT_URL[_ECS|_ECR]); loopback: dummy credentials"),
+  region: new Option("--region <region>", "AWS region: may only repeat the environment file's"),
+  debug: new Option("--debug", "print stack traces with errors").default(false),
 } as const;
 type GlobalName = keyof typeof GLOBAL_OPTIONS;
 
@@ -121,6 +121,16 @@ function main(): void {
     if (!keepRunning) process.exit(ExitCode.Success);
   });
   process.stderr.on("error", () => undefined); // nowhere left to report it
+  // A stray error outside the command's promise (a socket, a timer) is still one line, not a Node crash dump.
+  const stray = (error: unknown): void => {
+    const { error: explained, unexpected } = explainError(error);
+    process.stderr.write(`lgtm-deploy: ${explained.message}\n`);
+    if (args.includes("--debug")) process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    else if (unexpected) process.stderr.write("lgtm-deploy: this is a bug in lgtm-deploy: re-run with --debug and report it with that output\n");
+    process.exit(unexpected ? ExitCode.Unexpected : explained.exitCode);
+  };
+  process.on("uncaughtException", stray);
+  process.on("unhandledRejection", stray);
   const io: Io = {
     out: (line) => {
       if (!stdoutClosed) process.stdout.write(`${line}\n`);
