@@ -102,8 +102,8 @@ const NETWORK: Record<string, string> = {
   EHOSTUNREACH: "the host is unreachable (network, VPC endpoint or proxy settings)",
   ENETUNREACH: "the network is unreachable (network, VPC endpoint or proxy settings)",
   ECONNABORTED: "the connection was aborted; re-run",
-  EPROTO: "the TLS handshake failed: the endpoint does not speak HTTPS there (the emulator is http://)",
-  ERR_SSL_WRONG_VERSION_NUMBER: "the TLS handshake failed: the endpoint does not speak HTTPS there (the emulator is http://)",
+  EPROTO: "the TLS handshake failed: is it a plain http:// endpoint (the emulator is)?",
+  ERR_SSL_WRONG_VERSION_NUMBER: "the TLS handshake failed: is it a plain http:// endpoint (the emulator is)?",
   DEPTH_ZERO_SELF_SIGNED_CERT: "its TLS certificate is self-signed (set NODE_EXTRA_CA_CERTS to trust it)",
   SELF_SIGNED_CERT_IN_CHAIN: "its TLS certificate chain is not trusted (a TLS-inspecting proxy? set NODE_EXTRA_CA_CERTS)",
   UNABLE_TO_VERIFY_LEAF_SIGNATURE: "its TLS certificate cannot be verified (set NODE_EXTRA_CA_CERTS to the CA bundle)",
@@ -146,13 +146,14 @@ export function mapAwsError(error: unknown): LgtmError | undefined {
     return make(ExitCode.Precondition, `no AWS credentials found for ${op} (environment variables, AWS_PROFILE, container or instance role); bind the Jenkins AWS credentials or set AWS_PROFILE (a loopback --endpoint-url such as the emulator needs none)`);
   }
   if (THROTTLED.test(name)) {
-    return make(ExitCode.Precondition, `AWS throttled ${op}${attempts(e)} and the SDK's retries ran out (${name}); nothing more was sent: wait a minute and re-run (AWS_MAX_ATTEMPTS raises the retries)`);
+    return make(ExitCode.Precondition, `AWS throttled ${op}${attempts(e)} and the SDK's retries ran out (${name}): wait a minute and re-run (AWS_MAX_ATTEMPTS raises the retries)`);
+  }
+  // The SDK names a dropped connection "TimeoutError" with code ECONNRESET: the code says what happened.
+  if (e.code !== undefined && NETWORK[e.code] !== undefined) {
+    return make(ExitCode.Precondition, `cannot reach ${endpointText(call, e)} for ${op}${attempts(e)}: ${NETWORK[e.code]}`);
   }
   if (name === "TimeoutError" || e.code === "ETIMEDOUT" || e.code === "ESOCKETTIMEDOUT") {
     return make(ExitCode.Precondition, `${op} to ${endpointText(call, e)} timed out${attempts(e)}: the network to AWS is slow or blocked (proxy, VPC endpoint, firewall); re-run when it answers`);
-  }
-  if (e.code !== undefined && NETWORK[e.code] !== undefined) {
-    return make(ExitCode.Precondition, `cannot reach ${endpointText(call, e)} for ${op}${attempts(e)}: ${NETWORK[e.code]}`);
   }
   if (e.$fault === "server" || (status !== undefined && status >= 500)) {
     return make(ExitCode.Precondition, `AWS answered ${op} with a server error${status ? ` (HTTP ${status} ${name})` : ` (${name})`}${attempts(e)}: an AWS-side problem, not your input; re-run later (AWS Health Dashboard)`);
