@@ -29,6 +29,8 @@ export const HONOURED_GLOBALS: Record<string, readonly GlobalName[]> = {
   diff: ["root", "json", "endpointUrl", "region", "debug"],
   emulator: ["json", "region", "debug"],
   rehearse: ["root", "json", "debug"],
+  env: ["root", "json", "debug"],
+  cost: ["root", "json", "debug"],
 };
 const ALL_GLOBALS = Object.keys(GLOBAL_OPTIONS) as GlobalName[];
 

@@ -37,7 +37,7 @@ describe("parseJson", () => {
         }
         if (ok) return; // valid JSON (e.g. "1"): covered above
         if (text.startsWith("\uFEFF")) return; // accepted BOM: covered below
-        const m = /^f\.json:(\d+):(\d+): not valid JSON: /.exec(error(() => parseJson(text, "f.json")));
+        const m = /^f\.json: invalid JSON at line (\d+), column (\d+): /.exec(error(() => parseJson(text, "f.json")));
         assert.ok(m, text);
         const lines = text.split("\n");
         assert.ok(Number(m[1]) <= lines.length, `line within the text: ${JSON.stringify(text)}`);
@@ -76,18 +76,18 @@ describe("parseJson", () => {
   });
 
   const cases: Array<[string, string, RegExp]> = [
-    ["trailing comma in an object", '{"a": 1,\n}', /^t:2:1: not valid JSON: trailing comma before \}/],
-    ["trailing comma in a list", "[1, 2, ]", /^t:1:8: not valid JSON: trailing comma before \]/],
-    ["single quotes", "{'a': 1}", /^t:1:2: not valid JSON: unexpected "'": expected a key in double quotes/],
-    ["a comment", "{} // done", /^t:1:4: not valid JSON: unexpected "\/" after the end/],
-    ["an unterminated string", '{"a": "b\n}', /^t:1:7: not valid JSON: unterminated string/],
-    ["a raw tab inside a string", '{"a": "b\tc"}', /^t:1:9: not valid JSON: control character U\+0009 inside a string/],
-    ["a bad escape", '{"a": "\\x"}', /^t:1:7: not valid JSON: invalid escape sequence/],
-    ["a leading zero", "[01]", /^t:1:3: not valid JSON: unexpected "1": expected "," or "\]"/],
-    ["NaN", "[NaN]", /^t:1:2: not valid JSON: unexpected "N": expected a value/],
-    ["an empty file", "", /^t:1:1: not valid JSON: the file is empty/],
-    ["a non-breaking space", '{\u00a0"a": 1}', /^t:1:2: not valid JSON: unexpected invisible character U\+00A0/],
-    ["a BOM in the middle", '{"a": 1}\uFEFF', /^t:1:9: not valid JSON: unexpected byte-order mark \(U\+FEFF\) inside the file after the end/],
+    ["trailing comma in an object", '{"a": 1,\n}', /^t: invalid JSON at line 2, column 1: trailing comma before \}/],
+    ["trailing comma in a list", "[1, 2, ]", /^t: invalid JSON at line 1, column 8: trailing comma before \]/],
+    ["single quotes", "{'a': 1}", /^t: invalid JSON at line 1, column 2: unexpected "'": expected a key in double quotes/],
+    ["a comment", "{} // done", /^t: invalid JSON at line 1, column 4: unexpected "\/" after the end/],
+    ["an unterminated string", '{"a": "b\n}', /^t: invalid JSON at line 1, column 7: unterminated string/],
+    ["a raw tab inside a string", '{"a": "b\tc"}', /^t: invalid JSON at line 1, column 9: control character U\+0009 inside a string/],
+    ["a bad escape", '{"a": "\\x"}', /^t: invalid JSON at line 1, column 7: invalid escape sequence/],
+    ["a leading zero", "[01]", /^t: invalid JSON at line 1, column 3: unexpected "1": expected "," or "\]"/],
+    ["NaN", "[NaN]", /^t: invalid JSON at line 1, column 2: unexpected "N": expected a value/],
+    ["an empty file", "", /^t: invalid JSON at line 1, column 1: the file is empty/],
+    ["a non-breaking space", '{\u00a0"a": 1}', /^t: invalid JSON at line 1, column 2: unexpected invisible character U\+00A0/],
+    ["a BOM in the middle", '{"a": 1}\uFEFF', /^t: invalid JSON at line 1, column 9: unexpected byte-order mark \(U\+FEFF\) inside the file after the end/],
     ["deep nesting", "[".repeat(300), /nested too deeply/],
   ];
   for (const [name, text, message] of cases) test(`rejects ${name} with its position`, () => assert.match(error(() => parseJson(text, "t")), message));
@@ -107,6 +107,6 @@ describe("decodeText", () => {
   test("UTF-16 (both byte orders) and invalid UTF-8 are named", () => {
     assert.match(error(() => decodeText(Buffer.from("\uFEFF{}", "utf16le"), "u.json")), /^u\.json: the file is UTF-16 encoded; save it as UTF-8$/);
     assert.match(error(() => decodeText(Buffer.from([0xfe, 0xff, 0, 0x7b]), "u.json")), /UTF-16/);
-    assert.match(error(() => decodeText(Buffer.from([0x7b, 0x0a, 0x22, 0xff, 0x22]), "l.json")), /^l\.json:2:2: not valid UTF-8/);
+    assert.match(error(() => decodeText(Buffer.from([0x7b, 0x0a, 0x22, 0xff, 0x22]), "l.json")), /^l\.json: not valid UTF-8 at line 2, column 2/);
   });
 });

@@ -89,7 +89,7 @@ describe("service definitions", () => {
       assert.deepEqual([svc.deploymentConfiguration.minimumHealthyPercent, svc.deploymentConfiguration.maximumPercent], expected[component]);
       assert.deepEqual(svc.deploymentConfiguration.deploymentCircuitBreaker, { enable: true, rollback: true });
       assert.deepEqual(svc.networkConfiguration.awsvpcConfiguration.subnets, prod.network.subnets);
-      assert.equal(svc.serviceRegistries[0].registryArn, prod.cloudMap.services[component]);
+      assert.equal(svc.serviceRegistries[0].registryArn, prod.outputs!.cloudMap.services[component]);
       assert.equal(svc.propagateTags, "SERVICE");
       const routed = ["grafana", "mimir", "loki"].includes(component);
       assert.equal(svc.loadBalancers.length, routed ? 1 : 0);
@@ -180,7 +180,7 @@ describe("bad input through the CLI: clear message naming file/field/flag, exit 
     ["wrong type", (e) => (e.network.subnets = "subnet-0123456789abcdef0"), /field "network.subnets": .*expected array/i],
     ["missing field", (e) => delete e.cluster, /field "cluster": is required/],
     ["invalid region", (e) => (e.region = "korea-1"), /field "region": must be an AWS region/],
-    ["invalid ARN", (e) => (e.roles.taskRoleArn = "lgtm-task-role"), /field "roles.taskRoleArn": must be an IAM role ARN/],
+    ["invalid ARN", (e) => (e.outputs.roles.taskRoleArns.loki = "lgtm-task-role"), /field "outputs.roles.taskRoleArns.loki": must be an IAM role ARN/],
     ["unknown field", (e) => (e.clutser = "x"), /unknown field\(s\) "clutser"/],
     ["bad subnet item", (e) => (e.network.subnets = ["subnet-0123456789abcdef0", "subnet-nope"]), /field "network.subnets\[1\]": must be a subnet id/],
     ["registry of another account", (e) => (e.ecr.registry = "999999999999.dkr.ecr.ap-northeast-2.amazonaws.com"), /field "ecr.registry": account 999999999999 differs/],
@@ -209,17 +209,17 @@ describe("bad input through the CLI: clear message naming file/field/flag, exit 
       p.write("environments/prod.json", "{ nope");
       const r = await render("mimir", "--env", "prod");
       assert.equal(r.code, 2);
-      assert.match(r.stderr, /environments\/prod\.json:1:3: not valid JSON/);
+      assert.match(r.stderr, /environments\/prod\.json: invalid JSON/);
     } finally {
       p.writeJson("environments/prod.json", original);
     }
   });
 
   const templateCases: Array<[string, string, (t: any) => void | string, RegExp]> = [
-    ["invalid JSON", "taskdefs/loki.json", () => '{"family": ', /taskdefs\/loki\.json:1:12: not valid JSON: unexpected end of file/],
-    ["unknown placeholder", "taskdefs/loki.json", (t) => void (t.family = "{{famly}}"), /taskdefs\/loki\.json:\d+:\d+: unknown placeholder \{\{famly\}\} at family/],
-    ["placeholder without a value", "taskdefs/grafana.json", (t) => void t.containerDefinitions[0].environment.push({ name: "X", value: "{{s3Prefix}}" }), /taskdefs\/grafana\.json:\d+:\d+: placeholder \{\{s3Prefix\}\} at containerDefinitions\[0\]\.environment\[\d+\]\.value has no value/],
-    ["unresolved placeholder", "taskdefs/loki.json", (t) => void (t.containerDefinitions[0].environment[0].value = "{{ region"), /taskdefs\/loki\.json:\d+:\d+: unresolved placeholder in "\{\{ region"/],
+    ["invalid JSON", "taskdefs/loki.json", () => '{"family": ', /taskdefs\/loki\.json: invalid JSON/],
+    ["unknown placeholder", "taskdefs/loki.json", (t) => void (t.family = "{{famly}}"), /taskdefs\/loki\.json: unknown placeholder \{\{famly\}\} at family/],
+    ["placeholder without a value", "taskdefs/grafana.json", (t) => void t.containerDefinitions[0].environment.push({ name: "X", value: "{{s3Prefix}}" }), /taskdefs\/grafana\.json: placeholder \{\{s3Prefix\}\} at containerDefinitions\[0\]\.environment\[\d+\]\.value has no value/],
+    ["unresolved placeholder", "taskdefs/loki.json", (t) => void (t.containerDefinitions[0].environment[0].value = "{{ region"), /taskdefs\/loki\.json: unresolved placeholder in "\{\{ region"/],
     ["cpu/memory not a Fargate pair", "taskdefs/loki.json", (t) => void (t.memory = "1536"), /cpu 1024 with memory 1536 MiB is not a valid Fargate pair/],
     ["stopTimeout > 120", "taskdefs/loki.json", (t) => void (t.containerDefinitions[0].stopTimeout = 121), /stopTimeout.*121 exceeds Fargate's maximum of 120/],
     ["duplicate container names", "taskdefs/loki.json", (t) => void t.containerDefinitions.push({ ...t.containerDefinitions[0], portMappings: [] }), /duplicate container name "loki"/],

@@ -34,7 +34,7 @@ export function decodeText(bytes: Uint8Array, file: string): string {
   } catch {
     const text = new TextDecoder("utf-8").decode(bytes);
     const at = locate(text, text.indexOf("\uFFFD"));
-    throw new InvalidInputError(`${file}:${at.line}:${at.column}: not valid UTF-8; save the file as UTF-8`);
+    throw new InvalidInputError(`${file}: not valid UTF-8 at line ${at.line}, column ${at.column}; save the file as UTF-8`);
   }
 }
 
@@ -65,7 +65,7 @@ const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 const STRING = /"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
 const LITERALS: ReadonlyArray<[string, unknown]> = [["true", true], ["false", false], ["null", null]];
 
-/** Parses JSON text strictly. Errors are InvalidInputError "<file>:<line>:<column>: <what>". */
+/** Parses JSON text strictly. Errors are InvalidInputError "<file>: invalid JSON at line <l>, column <c>: <what>". */
 export function parseJson(text: string, file: string): ParsedJson {
   const src = text.startsWith(BOM) ? text.slice(1) : text;
   const offsetBase = text.length - src.length;
@@ -74,7 +74,7 @@ export function parseJson(text: string, file: string): ParsedJson {
 
   const fail = (message: string, at = i): never => {
     const p = locate(text, at + offsetBase);
-    throw new InvalidInputError(`${file}:${p.line}:${p.column}: not valid JSON: ${message}`);
+    throw new InvalidInputError(`${file}: invalid JSON at line ${p.line}, column ${p.column}: ${message}`);
   };
   const ws = (): void => {
     while (i < src.length && (src[i] === " " || src[i] === "\t" || src[i] === "\n" || src[i] === "\r")) i += 1;

@@ -3,7 +3,7 @@
  * number, object); "{{name}}" inside a longer string is replaced by the value's text. A value of null removes the key
  * (optional settings such as healthCheckGracePeriodSeconds without a load balancer). Unknown names, names with no
  * value for this component/environment, and anything left looking like a placeholder are errors naming the file,
- * the JSON path and, when the template came from a file, the line:column.
+ * the JSON path and, when the template came from a file, the line and column.
  */
 import { InvalidInputError } from "./errors.js";
 import { describePath, parseJson, type Position } from "./json.js";
@@ -34,15 +34,17 @@ export function renderTemplate(
   file: string,
   locate?: Locate,
 ): unknown {
-  const fail = (path: readonly PropertyKey[], message: string): never => {
+  // "<file>: <message> (line 21, column 16; <hint>)": the position when the template came from a file.
+  const fail = (path: readonly PropertyKey[], message: string, hint?: string): never => {
     const p = locate?.(path);
-    throw new InvalidInputError(`${file}${p ? `:${p.line}:${p.column}` : ""}: ${message}`);
+    const notes = [p ? `line ${p.line}, column ${p.column}` : undefined, hint].filter((n) => n !== undefined);
+    throw new InvalidInputError(`${file}: ${message}${notes.length > 0 ? ` (${notes.join("; ")})` : ""}`);
   };
   const lookup = (name: string, path: readonly PropertyKey[]): TemplateValue => {
     const where = describePath(path);
     if (!vocabulary.has(name)) {
       const near = closest(name, vocabulary);
-      fail(path, `unknown placeholder {{${name}}} at ${where} (${near ? `did you mean {{${near}}}?` : `known: ${[...vocabulary].sort().join(", ")}`})`);
+      fail(path, `unknown placeholder {{${name}}} at ${where}`, near ? `did you mean {{${near}}}?` : `known: ${[...vocabulary].sort().join(", ")}`);
     }
     const value = values[name];
     if (value === undefined) fail(path, `placeholder {{${name}}} at ${where} has no value for this component and environment`);

@@ -115,8 +115,13 @@ export function loadScenarioFile(path: string): Scenario {
   } catch (error) {
     throw new InvalidInputError(`${path}: cannot read scenario file: ${(error as Error).message}`);
   }
-  // Strict JSON (duplicate keys, line:column): src/core/json.ts.
-  return parseScenario(parseJson(text, path).value, path);
+  let json: unknown;
+  try {
+    json = parseJson(text, path).value;
+  } catch (error) {
+    throw new InvalidInputError(`${path}: scenario file is not valid JSON: ${(error as Error).message}`);
+  }
+  return parseScenario(json, path);
 }
 
 /** PATCH semantics: timing merges field by field; images/api merge per key (a key's value replaces the old one); seed replaces. */
