@@ -33,6 +33,9 @@ export async function resolveTag(
   { releaseBranch = "main", shaFromGit = false }: { releaseBranch?: string; shaFromGit?: boolean } = {},
 ): Promise<ParsedTag> {
   if (opts.tag !== undefined && opts.sha !== undefined) throw new InvalidInputError("give --tag or --sha, not both");
+  // An empty Jenkins parameter must not quietly become a release (or a branch called "branch").
+  if (opts.branch !== undefined && opts.branch.trim() === "") throw new InvalidInputError("--branch is empty: leave it out for the release branch, or give the branch name");
+  if (releaseBranch.trim() === "") throw new InvalidInputError("--release-branch is empty: give the release branch name (default main)");
   if (opts.tag !== undefined) {
     if (opts.tag === "latest") throw new InvalidInputError('--tag "latest" is not allowed: releases use the semver+SHA tag');
     return parseTag(opts.tag);
