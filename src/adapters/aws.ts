@@ -3,9 +3,10 @@
  * adaptive retry mode (jittered backoff plus client-side rate limiting on throttling), timeouts so a dropped
  * connection cannot hang a release, and counting of API calls for the report.
  */
+import type { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import type { ECRClient } from "@aws-sdk/client-ecr";
 import type { ECSClient } from "@aws-sdk/client-ecs";
-import { ecrSdk, ecsSdk } from "./sdk.js";
+import { ecrSdk, ecsSdk, logsSdk } from "./sdk.js";
 
 export interface ApiCallCounts {
   /** Operations the tool asked for, by name (ECS:DescribeServices ...). */
@@ -45,7 +46,7 @@ export class CallCounter {
 
 export interface AwsSettings {
   region: string;
-  /** --endpoint-url; AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_ECS / AWS_ENDPOINT_URL_ECR are read from env when absent. */
+  /** --endpoint-url; AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_ECS / AWS_ENDPOINT_URL_ECR / AWS_ENDPOINT_URL_CLOUDWATCH_LOGS are read from env when absent. */
   endpointUrl?: string;
   env: Readonly<Record<string, string | undefined>>;
   maxAttempts?: number;
@@ -54,15 +55,17 @@ export interface AwsSettings {
 export interface AwsClients {
   ecs: ECSClient;
   ecr: ECRClient;
+  /** CloudWatch Logs, only for the failure report's log lines: few attempts, the report must not wait for it. */
+  logs: CloudWatchLogsClient;
   counter: CallCounter;
   destroy(): void;
 }
 
-function endpointFor(service: "ECS" | "ECR", s: AwsSettings): string | undefined {
+function endpointFor(service: "ECS" | "ECR" | "CLOUDWATCH_LOGS", s: AwsSettings): string | undefined {
   return s.endpointUrl ?? s.env[`AWS_ENDPOINT_URL_${service}`] ?? s.env.AWS_ENDPOINT_URL;
 }
 
-type AnyClient = ECSClient | ECRClient;
+type AnyClient = ECSClient | ECRClient | CloudWatchLogsClient;
 
 const LOOPBACK = /^https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?(\/|$)/;
 
@@ -89,7 +92,7 @@ function instrument(client: AnyClient, service: string, counter: CallCounter): v
 }
 
 export async function createAwsClients(settings: AwsSettings, counter = new CallCounter()): Promise<AwsClients> {
-  const [{ ECSClient }, { ECRClient }] = await Promise.all([ecsSdk(), ecrSdk()]);
+  const [{ ECSClient }, { ECRClient }, { CloudWatchLogsClient }] = await Promise.all([ecsSdk(), ecrSdk(), logsSdk()]);
   const maxAttempts = settings.maxAttempts ?? (Number(settings.env.AWS_MAX_ATTEMPTS) || 8);
   const common = {
     region: settings.region,
@@ -104,15 +107,20 @@ export async function createAwsClients(settings: AwsSettings, counter = new Call
   const dummy = { credentials: { accessKeyId: "lgtm-local", secretAccessKey: "lgtm-local" } };
   const ecs = new ECSClient({ ...common, ...(ecsEndpoint ? { endpoint: ecsEndpoint } : {}), ...(local(ecsEndpoint) ? dummy : {}) });
   const ecr = new ECRClient({ ...common, ...(ecrEndpoint ? { endpoint: ecrEndpoint } : {}), ...(local(ecrEndpoint) ? dummy : {}) });
+  const logsEndpoint = endpointFor("CLOUDWATCH_LOGS", settings);
+  const logs = new CloudWatchLogsClient({ ...common, maxAttempts: 2, ...(logsEndpoint ? { endpoint: logsEndpoint } : {}), ...(local(logsEndpoint) ? dummy : {}) });
   instrument(ecs, "ECS", counter);
   instrument(ecr, "ECR", counter);
+  instrument(logs, "Logs", counter);
   return {
     ecs,
     ecr,
+    logs,
     counter,
     destroy() {
       ecs.destroy();
       ecr.destroy();
+      logs.destroy();
     },
   };
 }
