@@ -12,7 +12,6 @@ import YAML from "yaml";
 import { ANNOTATION_TAG, releaseTags, type ReleaseOutcome } from "../src/core/annotation.js";
 import { CATALOGUE, COMPONENT_NAMES, type ComponentName } from "../src/core/catalogue.js";
 import { REPO_ROOT } from "./helpers/cli.js";
-import { instructions } from "./dockerfiles.test.js";
 
 const GRAFANA_DIR = path.join(REPO_ROOT, "dockerfiles", "grafana");
 const read = (p: string) => readFileSync(path.join(GRAFANA_DIR, p), "utf8");
@@ -202,7 +201,7 @@ describe("Releases dashboard", () => {
     assert.equal(provider.length, 1);
     assert.equal(provider[0]!.type, "file");
     assert.equal(provider[0]!.allowUiUpdates, false);
-    const copies = instructions(read("Dockerfile")).filter((i) => i.keyword === "COPY").map((i) => i.args.split(/\s+/));
+    const copies = read("Dockerfile").split("\n").filter((l) => /^COPY\s/.test(l)).map((l) => l.trim().split(/\s+/).slice(1));
     const dest = copies.find(([src]) => src === DASHBOARD_FILE)?.[1];
     assert.equal(dest, `${provider[0]!.options.path}/releases.json`);
     assert.ok(copies.some(([src, to]) => src === "provisioning/dashboards/lgtm.yaml" && to === "/etc/grafana/provisioning/dashboards/lgtm.yaml"));

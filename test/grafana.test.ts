@@ -8,7 +8,7 @@ import { createServer } from "node:net";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { createAnnotator, disabledAnnotator, type Annotator } from "../src/adapters/grafana.js";
-import { annotationSettings, GRAFANA_TOKEN_ENV, regionBody, releaseTags, startBody, type ReleaseInfo } from "../src/core/annotation.js";
+import { annotationSettings, GRAFANA_TOKEN_ENV, regionBody, releaseInfo, releaseTags, startBody, type ReleaseInfo } from "../src/core/annotation.js";
 import { parseEnvironment } from "../src/core/environment.js";
 import { InvalidInputError } from "../src/core/errors.js";
 import { readFileSync } from "node:fs";
@@ -53,6 +53,14 @@ describe("annotation bodies (pure)", () => {
     assert.deepEqual(releaseTags({ ...loki, version: null }), ["lgtm-deploy", "loki", "prod"]);
     assert.deepEqual(startBody(loki, T0), { time: T0, tags: ["lgtm-deploy", "loki", "prod", "3.2.0"], text: loki.text, data: { tool: "lgtm-deploy", component: "loki", environment: "prod", version: "3.2.0", tag: loki.tag!, digest: "sha256:1eef" } });
     assert.equal(regionBody(loki, T0, "failed", T0 - 5).timeEnd, T0, "timeEnd never before time");
+  });
+
+  it("releaseInfo says what, where, who and why", () => {
+    assert.deepEqual(releaseInfo({ command: "deploy", component: "loki", environment: "prod", version: "3.2.0", tag: "3.2.0_g0badc0ffee00", digest: "sha256:1eef", triggeredBy: "https://ci/job/7/" }), {
+      component: "loki", environment: "prod", version: "3.2.0", tag: "3.2.0_g0badc0ffee00", digest: "sha256:1eef",
+      text: "lgtm-deploy deploy loki 3.2.0 (3.2.0_g0badc0ffee00) to prod\nby https://ci/job/7/",
+    });
+    assert.equal(releaseInfo({ command: "rollback", component: "tempo", environment: "prod", version: null, tag: null, reason: "OOM" }).text, "lgtm-deploy rollback tempo a task definition to prod\nreason: OOM");
   });
 
   it("--annotate needs grafana.annotations.url and LGTM_GRAFANA_TOKEN; errors name the file, field or variable, never the token", () => {

@@ -41,6 +41,26 @@ export interface PatchAnnotationBody {
   text: string;
 }
 
+/** The ReleaseInfo of one component's deploy or rollback, with a text that says what, where and who. */
+export function releaseInfo(o: {
+  command: "deploy" | "rollback";
+  component: string;
+  environment: string;
+  version: string | null;
+  tag: string | null;
+  digest?: string | null;
+  /** BUILD_URL (Jenkins) or USER. */
+  triggeredBy?: string | null;
+  /** rollback --reason */
+  reason?: string | null;
+}): ReleaseInfo {
+  const what = o.version ? `${o.version}${o.tag ? ` (${o.tag})` : ""}` : (o.tag ?? "a task definition");
+  const lines = [`lgtm-deploy ${o.command} ${o.component} ${what} to ${o.environment}`];
+  if (o.triggeredBy) lines.push(`by ${o.triggeredBy}`);
+  if (o.reason) lines.push(`reason: ${o.reason}`);
+  return { component: o.component, environment: o.environment, version: o.version, tag: o.tag, ...(o.digest ? { digest: o.digest } : {}), text: lines.join("\n") };
+}
+
 export function releaseTags(info: ReleaseInfo, outcome?: ReleaseOutcome): string[] {
   const tags = [ANNOTATION_TAG, info.component, info.environment, ...(info.version ? [info.version] : []), ...(outcome ? [outcome] : [])];
   return [...new Set(tags)];
