@@ -63,6 +63,14 @@ describe("log targets (pure)", () => {
     assert.match(logTargets({ taskArn: TASK("t") }, noPrefix, "us-east-1").skipped[0]!.note, /no awslogs-stream-prefix/);
   });
 
+  it("a task that failed to start before any container ran costs no call", () => {
+    const never = logTargets({ taskArn: TASK("t"), stopCode: "TaskFailedToStart", containers: [{ name: "loki" }] }, lokiDefs, env.region);
+    assert.deepEqual(never.targets, []);
+    assert.match(never.skipped[0]!.note, /failed to start \(TaskFailedToStart\), so no container wrote logs/);
+    // a container that did run and exit is read even when ECS calls the stop TaskFailedToStart (dependsOn failures)
+    assert.equal(logTargets({ taskArn: TASK("t"), stopCode: "TaskFailedToStart", containers: [{ name: "loki", exitCode: 1 }] }, lokiDefs, env.region).targets.length, 1);
+  });
+
   it("--log-lines: 0..200, whole numbers only, default 20", () => {
     assert.equal(parseLogLines(undefined), 20);
     assert.equal(parseLogLines("0"), 0);

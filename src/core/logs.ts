@@ -38,6 +38,7 @@ export interface LogTarget {
 /** The fields of an ECS Task (or the engine's StoppedTask) this module looks at. */
 export interface FailedTaskLike {
   taskArn?: string;
+  stopCode?: string;
   containers?: ReadonlyArray<{ name?: string; exitCode?: number }>;
 }
 
@@ -78,6 +79,10 @@ export function logTargets(task: FailedTaskLike, definitions: readonly Container
   const skipped: SkippedContainer[] = [];
   if (task.taskArn === undefined) return { targets, skipped: [{ container: "?", note: "logs unavailable: the task has no ARN" }] };
   const taskId = taskIdFromArn(task.taskArn);
+  // No container ran (image pull, ENI, secrets...): there is no stream to read, so spare the call.
+  if (task.stopCode === "TaskFailedToStart" && !(task.containers ?? []).some((c) => c.exitCode !== undefined)) {
+    return { targets, skipped: [{ container: "*", note: "logs unavailable: the task failed to start (TaskFailedToStart), so no container wrote logs" }] };
+  }
   for (const name of containersToRead(task, definitions)) {
     const def = definitions.find((d) => d.name === name);
     const log = def?.logConfiguration;
