@@ -71,6 +71,15 @@ export interface AnnotatorOptions extends AnnotationSettings {
 /** A failed request: why, whether Grafana may have stored it anyway (timeout), and whether to stop sending (short: why). */
 type Sent = { ok: true; body: unknown } | { ok: false; reason: string; maybeStored: boolean; stopAll?: string };
 
+/** The origin of a redirect target (never its path or query, which may carry anything). */
+function originOf(location: string | null, base: string): string | undefined {
+  try {
+    return location ? new URL(location, base).origin : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Annotations turned off: handles that record state "off" and send nothing. */
 export function disabledAnnotator(): Annotator {
   const handle: ReleaseAnnotation = { posted: Promise.resolve(null), finish: async () => ({ id: null, state: "off" }), record: () => ({ id: null, state: "off" }) };
@@ -123,7 +132,8 @@ export function createAnnotator(o: AnnotatorOptions): Annotator {
       if (res.status === 200) return { ok: true, body: parsed };
       const message = typeof (parsed as { message?: unknown })?.message === "string" ? `: ${redact((parsed as { message: string }).message).split("\n")[0]!.slice(0, 120)}` : "";
       if (res.status >= 300 && res.status < 400) {
-        return { ok: false, reason: `Grafana answered HTTP ${res.status} (a redirect${res.headers.get("location") ? ` to ${new URL(res.headers.get("location")!, o.url).origin}` : ""}): grafana.annotations.url must be Grafana's base URL`, maybeStored: false, stopAll: "Grafana redirected" };
+        const to = originOf(res.headers.get("location"), o.url);
+        return { ok: false, reason: `Grafana answered HTTP ${res.status} (a redirect${to ? ` to ${to}` : ""}): grafana.annotations.url must be Grafana's base URL`, maybeStored: false, stopAll: "Grafana redirected" };
       }
       if (res.status === 401 || res.status === 403) {
         return { ok: false, reason: `Grafana refused the token (HTTP ${res.status}${message}): LGTM_GRAFANA_TOKEN must be a service account token with annotations:create and annotations:write`, maybeStored: false, stopAll: "Grafana refused the token" };
@@ -172,6 +182,7 @@ export function createAnnotator(o: AnnotatorOptions): Annotator {
       if (r.ok && id === null) {
         rec.warning = "Grafana's answer to POST /api/annotations had no id";
         warnOnce(rec.warning, what);
+        maybeStored = true; // it said 200: do not post a second one
       } else if (!r.ok) rec.warning = r.reason;
       rec.id = id;
       rec.state = id === null ? "failed" : outcome === undefined ? "open" : "closed";
