@@ -286,3 +286,48 @@ describe("reading logs from CloudWatch Logs (fake endpoint checked against botoc
     }
   });
 });
+
+describe("against the emulator's CloudWatch Logs (awslogs streams written by the emulated containers)", () => {
+  it("a crash-looping Loki release: each failed task's own panic line, one GetLogEvents per task, allowed by the IAM policy", async () => {
+    const { startRig } = await import("./helpers/emulator.js");
+    const { describeTaskDefinition } = await import("../src/adapters/ecs.js");
+    const A = "aaaaaaa1111";
+    const B = "bbbbbbb2222";
+    const rig = await startRig(["loki"], [A, B]);
+    try {
+      assert.equal((await rig.cli(["deploy", "loki", "--env", "local", "--sha", A, "--create-missing"])).code, 0);
+      rig.emu.mergeScenario({
+        images: {
+          [rig.digest("loki", B)]: {
+            behavior: "crash",
+            afterMs: 10,
+            logs: [{ afterMs: 0, message: 'level=info msg="Starting Loki" version=3.7.6' }],
+            exitLog: ["panic: invalid memberlist configuration: join_members must not be empty", "goroutine 1 [running]:", "\tmain.main()"],
+          },
+        },
+      });
+      const r = await rig.cli(["deploy", "loki", "--env", "local", "--sha", B]);
+      assert.equal(r.code, 3, r.stdout + r.stderr);
+      const rec = rig.record("loki");
+      const failed = (rec.stoppedTasks as Array<{ taskArn: string; taskId: string; failed: boolean; containers: Array<{ name?: string; exitCode?: number }> }>).filter((t) => t.failed);
+      assert.ok(failed.length >= 2, JSON.stringify(rec.stoppedTasks));
+      const { taskDefinition } = await describeTaskDefinition(rig.clients.ecs, rec.taskDefinition.new);
+      rig.emu.clearCalls();
+      const logs = await readFailedTaskLogs(rig.clients.logs, failed, taskDefinition.containerDefinitions ?? [], { lines: 3, region: rig.env.region });
+      assert.equal(logs.length, Math.min(3, failed.length));
+      for (const t of logs) {
+        assert.deepEqual(t.logLines, ["panic: invalid memberlist configuration: join_members must not be empty", "goroutine 1 [running]:", "  main.main()"], t.taskId);
+        assert.equal(t.logNote, undefined);
+      }
+      assert.deepEqual(logs.map((t) => t.taskId), failed.slice(-3).map((t) => t.taskId), "the newest failed tasks");
+      const calls = rig.emu.calls();
+      assert.deepEqual(calls.map((c) => `${c.service}:${c.operation}`), logs.map(() => "logs:GetLogEvents"));
+      const policy = JSON.parse(readFileSync(`${REPO_ROOT}/iam/jenkins-deploy-policy.json`, "utf8")) as { Statement: Array<{ Action: string | string[] }> };
+      assert.ok(policy.Statement.some((s) => ([] as string[]).concat(s.Action).includes("logs:GetLogEvents")));
+      // The report prints them under the task.
+      assert.deepEqual(formatTaskLogs(logs[0]!, "    ").slice(0, 2), ["    last 3 log line(s):", "      | panic: invalid memberlist configuration: join_members must not be empty"]);
+    } finally {
+      await rig.close();
+    }
+  });
+});
