@@ -6,8 +6,10 @@
 import * as z from "zod/mini";
 import { lastSegment } from "./ecs/state.js";
 import { applyLifecyclePolicy } from "./ecr/lifecycle.js";
+import { alarmFired } from "./ecs/sim/breaker.js";
 import { printLine } from "./ecs/sim/containers.js";
-import { ActionError, rebalance, retire } from "./ecs/sim/maintenance.js";
+import { rebalance, retire } from "./ecs/sim/maintenance.js";
+import { ActionError } from "./errors.js";
 import type { Task } from "./ecs/model.js";
 import type { Partition, World } from "./world.js";
 
@@ -29,6 +31,14 @@ export const ActionSchema = z.discriminatedUnion("type", [
     repository: z.string().check(z.minLength(1)),
     tag: z.optional(z.string().check(z.minLength(1))),
     digest: z.optional(z.string().check(z.regex(/^sha256:[0-9a-f]{64}$/))),
+    ...where,
+  }),
+  z.strictObject({
+    type: z.literal("alarm"),
+    /** A CloudWatch alarm named in the service's deploymentConfiguration.alarms goes into ALARM now. */
+    service: z.string().check(z.minLength(1)),
+    alarmName: z.string().check(z.minLength(1)),
+    cluster: z.optional(z.string().check(z.minLength(1))),
     ...where,
   }),
   z.strictObject({ type: z.literal("applyLifecyclePolicy"), repository: z.string().check(z.minLength(1)), ...where }),
@@ -125,6 +135,11 @@ export function runAction(world: World, defaults: { account: string; region: str
     }
     case "log":
       return writeLines(p, a, now);
+    case "alarm": {
+      const svc = serviceIn(p, a.cluster, a.service);
+      alarmFired(p.ecs, svc, a.alarmName, now);
+      return { type: a.type, serviceName: svc.name };
+    }
     case "expireImage":
       return { type: a.type, expired: [expireImage(p, a)] };
     case "applyLifecyclePolicy": {
