@@ -4,7 +4,7 @@
  */
 import path from "node:path";
 import { Command, Option } from "commander";
-import { createAwsClients, type AwsClients } from "../adapters/aws.js";
+import type { AwsClients } from "../adapters/aws.js";
 import { systemClock } from "../adapters/clock.js";
 import type { Environment } from "../core/environment.js";
 import { ExitCode, InvalidInputError, type LgtmError } from "../core/errors.js";
@@ -16,7 +16,7 @@ import { randomUUID } from "node:crypto";
 import { initialState } from "../core/rollout.js";
 import { checkRecordPath, writeRecord } from "../engine/record.js";
 import { buildRecord, type RecordSubject } from "../engine/report.js";
-import type { GlobalOptions, Io } from "./context.js";
+import { awsClients, type GlobalOptions, type Io } from "./context.js";
 import { parseDuration, parseNonNegativeInt } from "./options.js";
 
 export interface WatchFlags {
@@ -134,7 +134,7 @@ export function worstExitCode(codes: readonly number[]): number {
 }
 
 export function clientsFor(g: GlobalOptions, env: Environment, io: Io): Promise<AwsClients> {
-  return createAwsClients({ region: g.region ?? env.region, endpointUrl: g.endpointUrl, env: io.env });
+  return awsClients(g, env, io);
 }
 
 export function engineOptions(command: "deploy" | "rollback", g: GlobalOptions, env: Environment, io: Io, f: WatchFlags, clients: AwsClients, extra: Partial<EngineOptions> = {}): EngineOptions {

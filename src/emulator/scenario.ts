@@ -4,20 +4,27 @@ import en from "zod/v4/locales/en.js";
 
 z.config(en());
 import { InvalidInputError } from "../core/errors.js";
+import { parseJson } from "../core/json.js";
 import { TimedActionSchema } from "./actions.js";
 
 const ms = z.int().check(z.minimum(0), z.maximum(86_400_000));
 const rate = z.number().check(z.minimum(0), z.maximum(1));
 
 export const TimingSchema = z.strictObject({
+  /** The base values: "default" (a demo in seconds) or "fargate" (realistic, sourced); the fields below override them. */
+  profile: z.optional(z.enum(["default", "fargate"])),
   /** PROVISIONING → PENDING (ENI attach). */
   provisioningMs: z.optional(ms),
   /** PENDING → RUNNING (image pull + container start). */
   pendingMs: z.optional(ms),
   /** RUNNING → first health-check verdict (only for containers with a healthCheck, or failing-health images). */
   healthCheckMs: z.optional(ms),
-  /** DEACTIVATING (load-balancer drain) before a scheduler/user stop. */
+  /** PENDING → STOPPED for a task whose image cannot be pulled (the pull is retried before it fails). */
+  pullFailureMs: z.optional(ms),
+  /** DEACTIVATING before a scheduler/user stop of a RUNNING task. */
   drainMs: z.optional(ms),
+  /** Added to DEACTIVATING for services with a load balancer (the target group's deregistration delay). */
+  deregistrationDelayMs: z.optional(ms),
   /** STOPPING → STOPPED. */
   stopMs: z.optional(ms),
   /** A deployment is COMPLETED only once its tasks have been healthy this long (crashes before that trip the breaker). */
@@ -49,6 +56,10 @@ export const ImageBehaviorSchema = z.strictObject({
   startDelayMs: z.optional(ms),
   /** crash/flaky: the container `reason` ECS reports (e.g. "OutOfMemoryError: …"; default none, as for a plain exit). */
   reason: z.optional(z.string().check(z.maxLength(1024))),
+  /** Lines the container prints to its awslogs stream, each afterMs after it starts RUNNING. */
+  logs: z.optional(z.array(z.strictObject({ afterMs: ms, message: z.string().check(z.maxLength(262_144)) })).check(z.maxLength(1000))),
+  /** crash/flaky: what the app prints when it exits (default 'panic: …'); degrade: when it starts failing. */
+  exitLog: z.optional(z.union([z.string().check(z.maxLength(262_144)), z.array(z.string().check(z.maxLength(262_144))).check(z.maxLength(1000))])),
   /** Exit code when the container exits on SIGTERM (default 143). */
   sigtermExitCode: z.optional(z.int().check(z.minimum(0), z.maximum(255))),
   /** How long the container takes to exit after SIGTERM (default 0); at the container's stopTimeout it is SIGKILLed (137). */
@@ -161,7 +172,7 @@ export function loadScenarioFile(path: string): Scenario {
   }
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = parseJson(text, path).value;
   } catch (error) {
     throw new InvalidInputError(`${path}: scenario file is not valid JSON: ${(error as Error).message}`);
   }

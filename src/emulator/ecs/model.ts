@@ -51,6 +51,7 @@ export interface Deployment {
   rollbackOf?: string;
   /** A replaced deployment keeps showing IN_PROGRESS until then, as recorded responses show, then FAILED. */
   failedReportAt?: number;
+  failedReportReason?: string;
 }
 
 export type ServiceDeploymentStatus =
@@ -218,7 +219,7 @@ export interface Task {
 
 export interface TaskTimer {
   at: number;
-  kind: "crash" | "health" | "degrade" | "log" | "healthy";
+  kind: "crash" | "health" | "degrade" | "degradeRetry" | "log" | "healthy";
   container?: string;
   message?: string;
 }

@@ -8,7 +8,7 @@ import { arr, num, obj, str } from "../../util.js";
 import type { ContainerState, Deployment, Service, Task, TaskTimer } from "../model.js";
 import type { EcsState } from "../state.js";
 import { onTaskFailed } from "./breaker.js";
-import { addTimer, becomeHealthy, crash, degrade, healthVerdict, scheduleBehaviour } from "./containers.js";
+import { addTimer, becomeHealthy, crash, degrade, healthVerdict, printLine, scheduleBehaviour } from "./containers.js";
 import { zoneCounts } from "./maintenance.js";
 import { resetThrottle } from "./throttle.js";
 
@@ -117,8 +117,10 @@ export function stopTask(ecs: EcsState, t: Task, at: number, stopCode: string, r
   t.version += 1;
   t.timers = [];
   if (t.lastStatus === "RUNNING") {
+    const timing = ecs.deps.timing();
+    const behindLoadBalancer = (ecs.serviceOfTask(t)?.loadBalancers.length ?? 0) > 0;
     t.lastStatus = "DEACTIVATING";
-    t.next = at + ecs.deps.timing().drainMs;
+    t.next = at + timing.drainMs + (behindLoadBalancer ? timing.deregistrationDelayMs : 0);
   } else {
     beginStopping(ecs, t, at);
   }
@@ -158,6 +160,7 @@ function failToStart(ecs: EcsState, t: Task, at: number, reason: string): void {
     if (c.pullError !== undefined) c.reason = c.pullError;
   }
   t.next = Infinity;
+  ecs.markStopped(t);
   onTaskFailed(ecs, t, at, "start");
 }
 
@@ -171,6 +174,7 @@ function startRunning(ecs: EcsState, t: Task, at: number): void {
   if (svc) resetThrottle(svc);
   for (const c of t.containers) {
     c.lastStatus = "RUNNING";
+    ecs.deps.logs.open(t, c.name, at);
     scheduleBehaviour(ecs, t, c, at);
   }
   // Without a container health check ECS waits 40 s (healthyWithoutCheckMs) before the task counts as healthy.
@@ -184,6 +188,10 @@ function fireTimer(ecs: EcsState, t: Task, timer: TaskTimer): void {
       return crash(ecs, t, timer.at, timer.container!);
     case "degrade":
       return degrade(ecs, t, timer.at, timer.container!);
+    case "degradeRetry":
+      return degrade(ecs, t, timer.at, timer.container!, true);
+    case "log":
+      return printLine(ecs, t, timer.container!, timer.at, timer.message!);
     case "health":
       return healthVerdict(ecs, t, timer.at);
     case "healthy":
@@ -193,7 +201,7 @@ function fireTimer(ecs: EcsState, t: Task, timer: TaskTimer): void {
   }
 }
 
-function finishStopping(t: Task, at: number): void {
+function finishStopping(ecs: EcsState, t: Task, at: number): void {
   t.lastStatus = "STOPPED";
   t.executionStoppedAt = at;
   t.stoppedAt = at;
@@ -204,6 +212,7 @@ function finishStopping(t: Task, at: number): void {
     delete c.pendingExit;
   }
   t.next = Infinity;
+  ecs.markStopped(t);
 }
 
 /** One state transition that is due at `at`. */
@@ -214,7 +223,8 @@ function transition(ecs: EcsState, t: Task, at: number): void {
       t.lastStatus = "PENDING";
       t.pullStartedAt = at;
       const delay = Math.max(0, ...t.containers.map((c) => c.behavior?.startDelayMs ?? (c.behavior?.behavior === "slow" ? 5000 : 0)));
-      t.next = at + timing.pendingMs + delay;
+      const unpullable = t.containers.some((c) => c.pullError !== undefined);
+      t.next = at + (unpullable ? timing.pullFailureMs : timing.pendingMs) + delay;
       return;
     }
     case "PENDING": {
@@ -225,7 +235,7 @@ function transition(ecs: EcsState, t: Task, at: number): void {
     case "DEACTIVATING":
       return beginStopping(ecs, t, at);
     case "STOPPING":
-      return finishStopping(t, at);
+      return finishStopping(ecs, t, at);
     default:
       t.next = Infinity;
   }
