@@ -61,7 +61,8 @@ const rolledBack = svc([oldDep({ id: "ecs-svc/8", rolloutState: "IN_PROGRESS", r
 TO["rollback-watching/peer"] = [...TO["rolling-back/update"]!, { kind: "rollback-issued", now: 2100, via: "update-service", service: svc([oldDep({ id: "ecs-svc/8", rolloutState: "IN_PROGRESS" }), dep({ status: "ACTIVE" })]) }];
 TO["rollback-baking"] = [...TO["rollback-watching"]!, snap(3000, svc([oldDep({ id: "ecs-svc/8" })]))];
 
-const kinds = (actions: Action[]) => actions.filter((a) => a.kind !== "emit" && a.kind !== "record").map((a) => a.kind);
+/** The calls a transition makes (progress lines, records and the report's last look at the release left out). */
+const kinds = (actions: Action[]) => actions.filter((a) => a.kind !== "emit" && a.kind !== "record" && a.kind !== "list-release-tasks").map((a) => a.kind);
 const messages = (actions: Action[]) => actions.filter((a): a is Extract<Action, { kind: "emit" }> => a.kind === "emit").map((a) => a.message).join("\n");
 
 interface Case {
@@ -209,6 +210,21 @@ describe("rollout state machine: ECS re-activates the old deployment (same id) â
 });
 
 describe("rollout state machine: sequences", () => {
+  test("the rollback call goes out before anything else; the report's last look at the release comes after it", () => {
+    const { actions } = drive([...TO.watching!, { kind: "abort", now: 2000 }]);
+    const order = actions.filter((a) => a.kind !== "emit").map((a) => a.kind);
+    assert.deepEqual(order, ["stop-deployment", "record", "list-release-tasks"]);
+  });
+
+  test("the release's stopped tasks seen after the watch moved on are reported (not judged): the counts agree", () => {
+    let { state } = drive(TO["rollback-watching"]!);
+    ({ state } = step(state, { kind: "release-tasks", now: 2200, stoppedTasks: [task("late1", "transient"), task("late2", "deterministic")] }, SPEC));
+    assert.equal(state.phase, "rollback-watching");
+    assert.deepEqual(state.stoppedTasks.map((t) => t.taskId), ["late1", "late2"]);
+    ({ state } = step(state, { kind: "release-tasks", now: 2300, stoppedTasks: [task("late1", "transient")] }, SPEC));
+    assert.equal(state.stoppedTasks.length, 2, "each once");
+  });
+
   test("max failed tasks: the second transient failure fails the release, the report counts agree", () => {
     let { state } = drive(TO.watching!);
     ({ state } = step(state, snap(1000, afterUpdate, { tasks: [task("a1", "transient")] }), SPEC));

@@ -152,6 +152,8 @@ export type Observation =
   | { kind: "service-deployment"; now: number; of: "release" | "rollback"; arn: string }
   | { kind: "rollback-issued"; now: number; via: "stop-deployment" | "update-service"; service?: Service }
   | { kind: "rollback-failed"; now: number; via: "stop-deployment" | "update-service"; error: CallError }
+  /** A last look at the release deployment's stopped tasks once the watch moved to the rollback (for the report). */
+  | { kind: "release-tasks"; now: number; stoppedTasks: StoppedTask[] }
   /** The settings outside the service revision, put back after a rollback by ECS (or refused). */
   | { kind: "settings-restored"; now: number; error?: CallError }
   | { kind: "tick"; now: number }
@@ -167,6 +169,8 @@ export type Action =
   | { kind: "update"; taskDefinition: string; settings: Record<string, unknown>; create: boolean }
   | { kind: "stop-deployment"; serviceDeploymentArn: string }
   | { kind: "update-rollback"; taskDefinition: string; settings: Record<string, unknown>; force: boolean }
+  /** Best effort, after the rollback call: the release deployment's stopped tasks, for a report whose counts agree. */
+  | { kind: "list-release-tasks"; deploymentId: string }
   /** UpdateService with these settings only (no task definition, no new deployment). */
   | { kind: "restore-settings"; settings: Record<string, unknown> }
   | { kind: "emit"; level: Level; event: string; message: string; data?: Record<string, unknown> }
@@ -241,6 +245,13 @@ export function startRollback(tx: Tx, reason: string): void {
     tx.emit("warn", "rollback", `rolling back to ${shortTd(s.previous)} (UpdateService)`);
   }
   tx.act({ kind: "record" });
+  lastLookAtRelease(tx);
+}
+
+/** After the rollback call (never before it): the release's stopped tasks once more, so the report is complete. */
+export function lastLookAtRelease(tx: Tx): void {
+  const id = tx.s.release?.id;
+  if (id) tx.act({ kind: "list-release-tasks", deploymentId: id });
 }
 
 export function newWatch(target: WatchTarget, now: number): Watch {

@@ -8,7 +8,7 @@
  */
 import type { Deployment, Service } from "@aws-sdk/client-ecs";
 import { shortTd, seconds } from "./names.js";
-import { Tx, newWatch, restoreOutsideRevision, rollbackTarget, startRollback, statusHint, type Observation, type RollbackRef, type State, type Watch } from "./rollout-state.js";
+import { Tx, lastLookAtRelease, newWatch, restoreOutsideRevision, rollbackTarget, startRollback, statusHint, type Observation, type RollbackRef, type State, type Watch } from "./rollout-state.js";
 import { countsKey, findOurs, readSnapshot, type Facts, type RollbackBy, type StoppedTask } from "./verdict.js";
 
 type Snapshot = Extract<Observation, { kind: "snapshot" }>;
@@ -171,6 +171,19 @@ function adopt(tx: Tx, by: RollbackBy, reason: string, newcomer: Deployment | un
   s.watch = newWatch(rollbackTarget(s, id), tx.now);
   if (by !== "someone-else") restoreOutsideRevision(tx);
   tx.act({ kind: "record" });
+  lastLookAtRelease(tx);
+}
+
+/** The release deployment's stopped tasks, looked at once more after the watch moved on: reported, not judged. */
+export function onReleaseTasks(tx: Tx, tasks: readonly StoppedTask[]): void {
+  const known = new Set(tx.s.stoppedTasks.map((t) => t.taskArn));
+  for (const t of tasks) {
+    if (known.has(t.taskArn)) continue;
+    tx.s.stoppedTasks.push(t);
+    const kind = t.classification.kind;
+    tx.emit(kind === "none" ? "info" : "warn", "stopped-task", `task ${t.taskId} stopped: ${t.classification.summary}${kind === "none" ? " (not counted as a failure)" : ` (${kind} failure)`}`, { ...t });
+  }
+  if (tx.s.stoppedTasks.length > 50) tx.s.stoppedTasks = tx.s.stoppedTasks.slice(-50);
 }
 
 function foreign(tx: Tx, d: Deployment): void {

@@ -13,7 +13,7 @@
  */
 import type { Deployment, Service } from "@aws-sdk/client-ecs";
 import { shortTd, seconds } from "./names.js";
-import { onSnapshot } from "./rollout-watch.js";
+import { onReleaseTasks, onSnapshot } from "./rollout-watch.js";
 import { Tx, backoffMs, initialState, newWatch, restoreOutsideRevision, rollbackTarget, startRollback, statusHint, type Action, type CallError, type Observation, type Spec, type State } from "./rollout-state.js";
 import { restoreSettings } from "./service-settings.js";
 
@@ -56,6 +56,8 @@ function handle(tx: Tx, obs: Observation): void {
       return onRollbackIssued(tx, obs.via, obs.service);
     case "rollback-failed":
       return onRollbackFailed(tx, obs.via, obs.error);
+    case "release-tasks":
+      return onReleaseTasks(tx, obs.stoppedTasks);
     case "settings-restored":
       if (obs.error) {
         tx.s.failureReasons.push(`the settings the release changed could not all be put back (${obs.error.name}: ${obs.error.message})`);

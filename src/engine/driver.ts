@@ -220,6 +220,16 @@ class Driver {
         const input = { cluster: this.o.cluster, service: spec.service, taskDefinition: a.taskDefinition, forceNewDeployment: a.force, ...a.settings };
         return this.track(run, ecs.updateService(this.o.clients.ecsWrites, input, { timeoutMs: this.rollbackCallTimeout(run) }), (service) => ({ kind: "rollback-issued", now: this.now(), via: "update-service", service }), (error) => ({ kind: "rollback-failed", now: this.now(), via: "update-service", error }));
       }
+      case "list-release-tasks": {
+        const seen = new Set(run.state.stoppedTasks.map((t) => t.taskArn));
+        const p = ecs
+          .stoppedTasks(this.o.clients.ecs, this.o.cluster, a.deploymentId, seen, { timeoutMs: CALL_TIMEOUT_MS })
+          .then((tasks) => this.post(run, { kind: "release-tasks", now: this.now(), stoppedTasks: tasks.map((t) => toStoppedTask(t, { essentialContainers: run.plan.essentialContainers })) }))
+          .catch(() => {});
+        this.pending.add(p);
+        void p.finally(() => this.pending.delete(p));
+        return;
+      }
       case "restore-settings": {
         const input = { cluster: this.o.cluster, service: spec.service, ...a.settings };
         const p = ecs.updateService(this.o.clients.ecsWrites, input, { timeoutMs: ROLLBACK_CALL_TIMEOUT_MS }).then(

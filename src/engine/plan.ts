@@ -18,6 +18,7 @@ import { imageReference, renderService, renderTaskDefinition, type Templates } f
 import { busyDeployment, notATarget } from "../core/rollout.js";
 import { releaseSettings } from "../core/service-settings.js";
 import type { ParsedTag } from "../core/tag.js";
+import { requireCluster } from "../commands/context.js";
 import { checkBake, rulesFor, type WatchFlags } from "../commands/release-options.js";
 import type { ComponentPlan } from "./driver.js";
 import { resolveDigest } from "./images.js";
@@ -45,10 +46,8 @@ export interface PlannedComponent extends ComponentPlan {
   service: Service | undefined;
 }
 
-export async function checkCluster(clients: AwsClients, env: Environment): Promise<void> {
-  const status = await ecs.clusterStatus(clients.ecs, env.cluster, { timeoutMs: 30_000 });
-  if (status !== "ACTIVE") throw new PreconditionError(`cluster "${env.cluster}" ${status === undefined ? "does not exist" : `is ${status}`} (environment ${env.name}, region ${env.region})`);
-}
+/** Read-only: the environment's cluster exists and is ACTIVE (one message for every command: commands/context.ts). */
+export const checkCluster = requireCluster;
 
 /** The services, once none of them has a deployment in flight (or exit 5 naming them, without --wait-for-idle). */
 export async function servicesWhenIdle(names: readonly string[], c: PlanContext): Promise<Map<string, Service | undefined>> {
@@ -82,6 +81,9 @@ async function checkRollbackTarget(component: ComponentName, svc: Service, c: Pl
 
 export async function planDeploy(items: readonly DeployItem[], c: PlanContext, o: { createMissing: boolean }): Promise<PlannedComponent[]> {
   const { env, clients, flags } = c;
+  // Images first: a missing image is the most common first mistake, and its message says how to get one.
+  const digests = new Map<ComponentName, string>();
+  for (const item of items) digests.set(item.component, await resolveDigest(clients.ecr, repositoryName(item.component, env.ecr.repositoryPrefix), item.tag.tag, env.ecr.registry));
   await checkCluster(clients, env);
   const services = await servicesWhenIdle(items.map((i) => serviceName(i.component)), c);
   const missing = items.filter((i) => services.get(serviceName(i.component))?.status !== "ACTIVE").map((i) => serviceName(i.component));
@@ -93,7 +95,7 @@ export async function planDeploy(items: readonly DeployItem[], c: PlanContext, o
     const name = serviceName(item.component);
     const svc = services.get(name);
     const exists = svc?.status === "ACTIVE";
-    const digest = await resolveDigest(clients.ecr, repositoryName(item.component, env.ecr.repositoryPrefix), item.tag.tag, env.ecr.registry);
+    const digest = digests.get(item.component)!;
     const image = { tag: item.tag, digest };
     const register = renderTaskDefinition(item.component, env, image, item.templates.taskDefinition);
     const create = renderService(item.component, env, image, item.templates.service);
