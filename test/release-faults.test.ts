@@ -375,3 +375,34 @@ describe("regressions that need the emulator's inconvenient ECS (stale reads, ta
     });
   });
 });
+
+describe("deployment alarms (the stack's, rendered into the service)", () => {
+  test("an alarm fires during the release: ECS's alarm rollback is adopted and reported as such (exit 3)", async () => {
+    await withRig(["tempo"], async (rig) => {
+      const p = copyProject();
+      try {
+        p.edit("environments/local.json", (e) => (e.outputs.deploymentAlarms = { tempo: ["lgtm-local-tempo-5xx"] }));
+        const root = ["--root", p.root];
+        assert.equal((await rig.cli(["deploy", "tempo", "--env", "local", "--sha", A, "--create-missing", ...root])).code, 0);
+        const created = await service(rig, "lgtm-tempo");
+        assert.deepEqual(created.deploymentConfiguration?.alarms, { alarmNames: ["lgtm-local-tempo-5xx"], enable: true, rollback: true });
+        rig.emu.mergeScenario({ images: { [rig.digest("tempo", B)]: { behavior: "slow", startDelayMs: 2000 } } });
+        rig.emu.clearCalls();
+        const run = rig.cli(["deploy", "tempo", "--env", "local", "--sha", B, ...root]);
+        await until("the release's UpdateService", () => updates(rig).length === 1);
+        await sleep(200);
+        const fired = await fetch(`${rig.emu.url}/_emulator/actions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ type: "alarm", service: "lgtm-tempo", alarmName: "lgtm-local-tempo-5xx" }) });
+        assert.equal(fired.status, 200, await fired.text());
+        const r = await run;
+        assert.equal(r.code, 3, r.stdout + r.stderr);
+        const rec = rig.record("tempo");
+        assert.equal(rec.deployments.rollbackBy, "ecs-alarm");
+        assert.match(rec.failureReasons.join(), /alarm lgtm-local-tempo-5xx fired/);
+        assert.deepEqual(rec.alarms.triggered, ["lgtm-local-tempo-5xx"]);
+        assert.equal(rollbackCalls(rig).length, 0, "ECS's rollback, not a second one of ours");
+      } finally {
+        p.cleanup();
+      }
+    });
+  });
+});
