@@ -118,12 +118,31 @@ class Driver {
         const now = this.o.clock.now();
         for (const r of this.runs) this.apply(r, { kind: "tick", now });
       }
-      // Outcome tags are best effort, but given a moment to land before the process exits.
-      await Promise.race([Promise.allSettled([...this.pending]), this.o.clock.sleep(2_000)]);
+      // After an abort, Jenkins kills the process 5 s after its SIGTERM: the rest must fit in what is left.
+      const aborted = this.o.signal.aborted;
+      await this.finalLook(aborted ? 1_000 : 1_500);
+      // Outcome tags and restored settings are best effort, but given a moment to land before the process exits.
+      await Promise.race([Promise.allSettled([...this.pending]), this.o.clock.sleep(aborted ? 300 : 1_000)]);
+      this.drain();
       return this.outcomes();
     } finally {
       this.o.signal.removeEventListener("abort", onAbort);
       this.o.hardStop?.removeEventListener("abort", onHardStop);
+    }
+  }
+
+  /** One last DescribeServices for the components that need attention, so their report says the state they are in. */
+  private async finalLook(timeoutMs: number): Promise<void> {
+    const runs = this.runs.filter((r) => (r.state.outcome?.exitCode ?? 0) === 4 && r.state.changed);
+    if (runs.length === 0) return;
+    try {
+      const services = await ecs.describeServices(this.o.clients.ecs, this.o.cluster, runs.map((r) => r.plan.spec.service), { timeoutMs });
+      for (const r of runs) {
+        const service = services.get(r.plan.spec.service);
+        if (service) this.apply(r, { kind: "service-now", now: this.now(), service });
+      }
+    } catch {
+      // The report keeps the last state seen.
     }
   }
 
