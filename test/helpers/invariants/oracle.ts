@@ -1,0 +1,339 @@
+/**
+ * The oracle: the exit code and the records of one run, checked against the emulator's ground truth and the
+ * call logs, invariant by invariant (issue #10 I1–I7, README "Exit codes", "How a release works", and
+ * docs/release-record.md). Each check names what it reads; docs/testing.md lists them.
+ */
+import { serviceName, type ComponentName } from "../../../src/core/catalogue.js";
+import type { CallRecord } from "../../../src/emulator/index.js";
+import type { Observation } from "./run.js";
+import { deadlineMs } from "./run.js";
+import {
+  breakerRollbacks,
+  completedAt,
+  failuresBetween,
+  primaryOf,
+  runningAt,
+  serviceOf,
+  shortTd,
+  tasksOf,
+  type EmuState,
+} from "./state.js";
+
+export type Invariant = "I1" | "I2" | "I3" | "I4" | "I5" | "I6" | "I7" | "REC" | "LIVE" | "ABORT" | "DESIRED";
+
+export interface Violation {
+  invariant: Invariant;
+  component?: ComponentName;
+  message: string;
+}
+
+/** Tolerance on the bake length: the emulator's tick and the recorder's timestamps. */
+export const BAKE_TOLERANCE_MS = 60;
+
+const SEVERITY = [0, 5, 2, 3, 1, 4];
+const worst = (codes: number[]): number => codes.reduce((w, c) => (SEVERITY.indexOf(c) > SEVERITY.indexOf(w) ? c : w), 0);
+const VERDICT_CODES: Record<string, number[]> = { succeeded: [0], "rolled-back": [3], failed: [4], "not-started": [2, 5] };
+const SERVICE_WRITES = new Set(["UpdateService", "CreateService", "DeleteService", "StopServiceDeployment"]);
+const NEXT_STEP = /lgtm-deploy (rollback|status)|rollback --to|--to previous|re-?run|investigate|needs attention/i;
+
+function serviceOfCall(c: CallRecord): string {
+  const i = c.input as any;
+  const ref = String(i?.service ?? i?.serviceName ?? "");
+  if (c.operation === "StopServiceDeployment") return String(i?.serviceDeploymentArn ?? "").split("/")[2] ?? "";
+  return ref.split("/").pop() ?? "";
+}
+
+const ts = (c: CallRecord): number => Date.parse(c.time);
+
+export interface Context {
+  o: Observation;
+  /**
+   * Per component: the revision(s) that may be the rollback target — the one serving when the tool's update
+   * landed; both the baseline and the third party's when another client deployed in a race the tool could not see.
+   */
+  prev: Map<ComponentName, string[]>;
+  /** Calls of the tool that reached the emulator (the harness's own third-party call removed). */
+  toolCalls: CallRecord[];
+  thirdPartySeq?: number;
+  v: Violation[];
+}
+
+function toolWrites(x: Context, c: ComponentName): CallRecord[] {
+  return x.toolCalls.filter((k) => SERVICE_WRITES.has(k.operation) && k.status === 200 && serviceOfCall(k) === serviceName(c));
+}
+
+function releaseUpdate(x: Context, c: ComponentName): CallRecord | undefined {
+  return toolWrites(x, c).find((k) => k.operation === "UpdateService" || k.operation === "CreateService");
+}
+
+/** The ECS deployment the release's UpdateService created: the one whose tasks run the released revision. */
+function releaseDeploymentId(s: EmuState, c: ComponentName, td: string): string | undefined {
+  const first = tasksOf(s, c)
+    .filter((t) => t.taskDefinitionArn === td && t.startedBy)
+    .sort((a, b) => (a.createdAt ?? 0) - (b.createdAt ?? 0))[0];
+  return first?.startedBy ?? serviceOf(s, c)?.deployments.find((d) => d.taskDefinition === td)?.id;
+}
+
+function verdictTime(x: Context, rec: any): number {
+  const f = Date.parse(rec?.finishedAt ?? "");
+  return Number.isFinite(f) ? Math.min(Math.max(f, x.o.t0), x.o.tEnd) : x.o.tEnd;
+}
+
+/**
+ * Failures up to this time must have been seen by the tool before its verdict: its last poll of the service
+ * (ground truth then showed them), or 300 ms before the verdict if it did not poll at the end of its bake.
+ */
+function seenBy(x: Context, c: ComponentName, tV: number): number {
+  const polls = x.toolCalls.filter((k) => k.operation === "DescribeServices" && k.status === 200 && ts(k) <= tV && ((k.input as any)?.services ?? []).some((r: string) => r.split("/").pop() === serviceName(c)));
+  const last = polls.length > 0 ? ts(polls[polls.length - 1]!) : x.o.t0;
+  return Math.max(last, tV - 300);
+}
+
+function add(x: Context, invariant: Invariant, component: ComponentName | undefined, message: string): void {
+  x.v.push({ invariant, component, message });
+}
+
+/** Is the record this run's, not the stale one the harness left at the path? */
+function ownRecord(x: Context, rec: any): string | undefined {
+  if (rec === undefined) return "no record at the record path";
+  if (rec.unreadable !== undefined) return "the record is not valid JSON (torn write?)";
+  if (rec.runId === "stale-previous-run" || rec.tool?.version === "0.0.0-previous-run") return "the record is the previous run's (never replaced)";
+  const started = Date.parse(rec.startedAt ?? "");
+  if (!(started >= x.o.t0 - 2_000 && started <= x.o.tEnd + 1_000)) return `record startedAt ${rec.startedAt} is not within this run`;
+  return undefined;
+}
+
+function checkRecords(x: Context): void {
+  const { o } = x;
+  const changed = x.toolCalls.some((k) => k.mutating && k.status === 200 && k.service === "ecs");
+  const codes: number[] = [];
+  for (const c of o.schedule.components) {
+    const rec = o.records.get(c);
+    const bad = ownRecord(x, rec);
+    if (bad) {
+      add(x, "I4", c, `${changed ? "after a change" : "preflight stop"}: ${bad} (exit ${o.exitCode})`);
+      continue;
+    }
+    if (rec.component !== c || rec.command !== "deploy") add(x, "REC", c, `record is for ${rec.command} ${rec.component}`);
+    const allowed = VERDICT_CODES[rec.verdict];
+    if (!allowed || !allowed.includes(rec.exitCode)) add(x, "REC", c, `verdict ${rec.verdict} with exitCode ${rec.exitCode}`);
+    codes.push(rec.exitCode);
+    const early = o.earlyRecords?.get(c);
+    if (o.earlyRecords && releaseUpdate(x, c) && ownRecord(x, early)) {
+      add(x, "I4", c, `while the watch ran, the record path held ${ownRecord(x, early)} (not written early as in-progress)`);
+    }
+  }
+  if (o.exitCode !== 1 && codes.length === o.schedule.components.length && worst(codes) !== o.exitCode) {
+    add(x, "REC", undefined, `exit ${o.exitCode} but the records' worst exit code is ${worst(codes)} (${codes.join(",")})`);
+  }
+}
+
+function checkSucceeded(x: Context, c: ComponentName, rec: any): void {
+  const { o } = x;
+  const up = releaseUpdate(x, c);
+  if (!up) return add(x, "I1", c, "verdict succeeded but the tool never updated the service");
+  const td = (up.input as any).taskDefinition as string;
+  if (rec.taskDefinition?.new !== td) add(x, "REC", c, `taskDefinition.new ${shortTd(rec.taskDefinition?.new)} but the release deployed ${shortTd(td)}`);
+  const svc = serviceOf(o.stateEnd, c);
+  const p = svc && primaryOf(svc);
+  if (!svc || !p) return add(x, "I1", c, "no service/PRIMARY after the run");
+  if (p.taskDefinition !== td) return add(x, "I1", c, `exit/verdict success but PRIMARY is ${shortTd(p.taskDefinition)}, not the new ${shortTd(td)}`);
+  if (p.rolloutState !== "COMPLETED" || svc.deployments.length !== 1) add(x, "I1", c, `new revision not the only COMPLETED deployment: ${svc.deployments.map((d) => `${d.status}/${d.rolloutState}`).join(",")}`);
+  if (!(p.desiredCount > 0)) add(x, "I1", c, `desired count ${p.desiredCount}: nothing verified`);
+  const tV = verdictTime(x, rec);
+  const dep = releaseDeploymentId(o.stateLater, c, td);
+  const cAt = dep ? completedAt(o.events, c, dep) : undefined;
+  if (cAt === undefined || cAt > tV) return add(x, "I1", c, `ECS had not declared the release deployment ${dep} COMPLETED by the verdict`);
+  if (tV - cAt < o.schedule.flags.bakeMs - BAKE_TOLERANCE_MS) add(x, "I1", c, `verdict ${tV - cAt} ms after COMPLETED, bake is ${o.schedule.flags.bakeMs} ms`);
+  const seen = seenBy(x, c, tV);
+  const late = failuresBetween(o.stateLater, c, td, cAt, seen);
+  if (late.length > 0) add(x, "I1", c, `${late.length} task(s) of the new revision failed after COMPLETED and before the verdict (${late.map((t) => `${t.stopCode}@+${Math.round((t.stoppedAt ?? 0) * 1000 - cAt)}ms`).join(", ")})`);
+  const early = failuresBetween(o.stateLater, c, td, o.t0, cAt);
+  if (early.length >= o.schedule.flags.maxFailedTasks) add(x, "I1", c, `${early.length} failed task(s) during the rollout, limit --max-failed-tasks ${o.schedule.flags.maxFailedTasks}`);
+  const running = runningAt(o.stateLater, c, td, seen);
+  if (running < p.desiredCount) add(x, "I1", c, `${running}/${p.desiredCount} tasks of the new revision running at the verdict`);
+  const auto = o.schedule.autoscaled;
+  if (auto?.component === c && p.desiredCount !== o.baseline.get(c)!.desiredCount) {
+    add(x, "DESIRED", c, `the service's autoscaled desired count ${o.baseline.get(c)!.desiredCount} was reset to ${p.desiredCount}`);
+  }
+}
+
+function checkRolledBack(x: Context, c: ComponentName, rec: any): void {
+  const { o } = x;
+  const base = o.baseline.get(c)!;
+  const options = x.prev.get(c)!;
+  const prev = options.includes(rec.taskDefinition?.previous) ? (rec.taskDefinition.previous as string) : options[0]!;
+  if (!options.includes(rec.taskDefinition?.previous)) add(x, "REC", c, `taskDefinition.previous ${shortTd(rec.taskDefinition?.previous)}, but ${options.map(shortTd).join(" or ")} was serving`);
+  if (rec.deployments?.rollbackBy === "ecs-circuit-breaker" && breakerRollbacks(o.stateLater, o.events, c).length === 0) {
+    add(x, "I7", c, "record says ECS's circuit breaker rolled back, but ECS never started a breaker rollback (a stale read taken for one?)");
+  }
+  if (rec.taskDefinition?.rolledBackTo !== prev) add(x, "I2", c, `verdict rolled-back but rolledBackTo is ${shortTd(rec.taskDefinition?.rolledBackTo)}`);
+  const svc = serviceOf(o.stateEnd, c);
+  const p = svc && primaryOf(svc);
+  if (!svc || !p) return add(x, "I2", c, "no service/PRIMARY after the run");
+  if (p.taskDefinition !== prev) return add(x, "I2", c, `verdict rolled-back but PRIMARY is ${shortTd(p.taskDefinition)} (${p.rolloutState}), not the previous ${shortTd(prev)}`);
+  if (p.rolloutState !== "COMPLETED" || svc.deployments.length !== 1) add(x, "I2", c, `previous revision not the only COMPLETED deployment at the verdict: ${svc.deployments.map((d) => `${shortTd(d.taskDefinition)} ${d.status}/${d.rolloutState}`).join(",")}`);
+  if (p.desiredCount !== base.desiredCount) add(x, "I2", c, `desired count ${p.desiredCount} after the rollback, ${base.desiredCount} before the release`);
+  const tV = verdictTime(x, rec);
+  const rAt = completedAt(o.events, c, p.id);
+  if (rAt === undefined || rAt > tV) add(x, "I2", c, `the rollback deployment ${p.id} was not COMPLETED by the verdict`);
+  else {
+    if (tV - rAt < o.schedule.flags.bakeMs - BAKE_TOLERANCE_MS) add(x, "I2", c, `rollback judged ${tV - rAt} ms after COMPLETED; bake is ${o.schedule.flags.bakeMs} ms`);
+    const fails = failuresBetween(o.stateLater, c, prev, rAt, seenBy(x, c, tV));
+    if (fails.length > 0) add(x, "I2", c, `${fails.length} task(s) of the previous revision failed after the rollback COMPLETED`);
+  }
+  if (runningAt(o.stateLater, c, prev, seenBy(x, c, tV)) < p.desiredCount) add(x, "I2", c, `fewer than ${p.desiredCount} tasks of the previous revision running at the verdict`);
+  const mine = toolWrites(x, c).slice(1);
+  if (rec.deployments?.rollbackBy === "lgtm-deploy" && mine.length === 0) add(x, "REC", c, "record says lgtm-deploy rolled back, but the tool sent no rollback call");
+}
+
+function checkFailed(x: Context, c: ComponentName, rec: any): void {
+  const { o } = x;
+  if (!Array.isArray(rec.failureReasons) || rec.failureReasons.length === 0) add(x, "I3", c, "verdict failed without failureReasons");
+  const svc = serviceOf(o.stateEnd, c);
+  const p = svc && primaryOf(svc);
+  if (!svc || !p) return;
+  const options = x.prev.get(c)!;
+  const prev = options.includes(rec.taskDefinition?.previous) ? (rec.taskDefinition.previous as string) : options[0]!;
+  const rb = rec.taskDefinition?.rolledBackTo;
+  if (rb && p.taskDefinition !== rb) add(x, "I3", c, `record says rolled back to ${shortTd(rb)}, the service's PRIMARY is ${shortTd(p.taskDefinition)}`);
+  const tV = verdictTime(x, rec);
+  const rAt = completedAt(o.events, c, p.id);
+  const servingPrev = p.taskDefinition === prev && p.rolloutState === "COMPLETED" && svc.deployments.length === 1 && rAt !== undefined && rAt <= tV;
+  if (servingPrev && !rb && toolWrites(x, c).length > 0) {
+    add(x, "I3", c, `the rollback to ${shortTd(prev)} completed before the verdict, but the record says rolled back to: nothing`);
+  }
+  // The last lines must name the revision the service is on now and what to do next.
+  const tail = [...o.out, ...o.err].slice(-40).join("\n");
+  if (!tail.includes(shortTd(p.taskDefinition))) add(x, "I3", c, `the last lines do not name the revision ${shortTd(p.taskDefinition)} the service is on (${p.rolloutState})`);
+  if (!NEXT_STEP.test(tail)) add(x, "I3", c, "the last lines do not say what to do next");
+}
+
+function checkComponent(x: Context, c: ComponentName): void {
+  const { o } = x;
+  const rec = o.records.get(c);
+  const touched = toolWrites(x, c).length > 0;
+  if (ownRecord(x, rec)) {
+    if (touched) add(x, "I5", c, "updated by this run, but no record of this run says what happened to it");
+    return;
+  }
+  if (touched && !["succeeded", "rolled-back", "failed"].includes(rec.verdict)) add(x, "I5", c, `updated by this run, but its verdict is ${rec.verdict}`);
+  if (rec.verdict === "succeeded") checkSucceeded(x, c, rec);
+  if (rec.verdict === "rolled-back") checkRolledBack(x, c, rec);
+  if (rec.verdict === "failed") checkFailed(x, c, rec);
+  if (!touched && rec.verdict !== "not-started") {
+    if (rec.verdict === "succeeded") add(x, "I1", c, "verdict succeeded without any update");
+  }
+}
+
+function checkExit(x: Context): void {
+  const { o } = x;
+  if (o.hung) return add(x, "I7", undefined, `the run never ended (watchdog gave up after ${deadlineMs(o.schedule) + 10_000 + o.schedule.flags.abortGraceMs + 10_000} ms)`);
+  if (![0, 1, 2, 3, 4, 5].includes(o.exitCode)) add(x, "REC", undefined, `undocumented exit code ${o.exitCode}`);
+  const verdicts = o.schedule.components.map((c) => o.records.get(c)?.verdict);
+  if (o.exitCode === 0 && verdicts.some((v) => v !== "succeeded")) add(x, "I1", undefined, `exit 0 with verdicts ${verdicts.join(",")}`);
+  if (o.exitCode === 3 && verdicts.some((v) => v === "failed")) add(x, "I2", undefined, `exit 3 while a component's verdict is failed`);
+  if (o.schedule.flags.atomic && verdicts.some((v) => v === "rolled-back" || v === "failed")) {
+    for (const c of o.schedule.components) if (o.records.get(c)?.verdict === "succeeded") add(x, "I5", c, "--atomic: another component failed, this one was left on the new revision");
+  }
+}
+
+function checkSixth(x: Context): void {
+  const { o } = x;
+  for (const c of o.schedule.components) {
+    const writes = toolWrites(x, c);
+    const tp = o.thirdParty;
+    if (tp?.applied && tp.component === c && x.thirdPartySeq !== undefined) {
+      const first = writes[0];
+      if (first && first.seq > x.thirdPartySeq) {
+        // Another client deployed before the tool's update. If the tool read the service after that (and before its
+        // update) it knew: updating over that deployment while it was in flight undoes it. Without such a read it
+        // was a race no client can win (ECS has no conditional update): not counted.
+        const read = readAfterThirdParty(x, c, ts(first));
+        const dep = releaseDeploymentId(o.stateLater, c, tp.taskDefinition);
+        const done = dep ? completedAt(o.events, c, dep) : undefined;
+        if (read !== undefined && (done === undefined || done > read)) add(x, "I6", c, `read the service at +${read - o.t0} ms, saw another client's deployment of ${shortTd(tp.taskDefinition)} in progress, and updated over it`);
+      } else {
+        const after = writes.filter((k) => k.seq > x.thirdPartySeq!);
+        if (after.length > 0) add(x, "I6", c, `after another client deployed ${shortTd(tp.taskDefinition)}, the tool sent ${after.map((k) => `${k.operation}(${shortTd((k.input as any).taskDefinition)})`).join(", ")}`);
+      }
+    }
+    const release = writes[0];
+    for (const r of breakerRollbacks(o.stateLater, o.events, c)) {
+      const fights = writes.filter((k) => k !== release && ts(k) >= r.start && ts(k) <= r.end);
+      if (fights.length > 0) add(x, "I6", c, `${fights.map((k) => k.operation).join(", ")} sent while ECS's circuit breaker was rolling back (${new Date(r.start).toISOString()}…)`);
+    }
+  }
+}
+
+/** The time of the tool's first fresh read of service c after the third party's deployment was applied, before `until`. */
+function readAfterThirdParty(x: Context, c: ComponentName, until: number): number | undefined {
+  const at = x.o.thirdParty?.appliedAt;
+  if (at === undefined) return undefined;
+  const r = x.o.proxyCalls.find((k) => k.op === "DescribeServices" && k.outcome === "forwarded" && k.status === 200 && k.services.includes(serviceName(c)) && (k.forwardedAt ?? 0) > at && (k.forwardedAt ?? 0) < until);
+  return r?.forwardedAt;
+}
+
+function checkTiming(x: Context): void {
+  const { o } = x;
+  const took = o.tEnd - o.t0;
+  if (took > deadlineMs(o.schedule)) add(x, "I7", undefined, `the run took ${took} ms; --timeout ${o.schedule.flags.timeoutMs} ms allows at most ${deadlineMs(o.schedule)} ms with the rollback`);
+  if (o.tAbort !== undefined && o.tEnd - o.tAbort > o.schedule.flags.abortGraceMs + 2_500) {
+    add(x, "I7", undefined, `exited ${o.tEnd - o.tAbort} ms after SIGTERM; --abort-grace is ${o.schedule.flags.abortGraceMs} ms`);
+  }
+  if (o.tAbort !== undefined && o.schedule.flags.onAbort === "leave") {
+    for (const c of o.schedule.components) {
+      const after = toolWrites(x, c).slice(1).filter((k) => ts(k) > o.tAbort! + 50);
+      if (after.length > 0) add(x, "ABORT", c, `--on-abort leave, yet the tool sent ${after.map((k) => k.operation).join(", ")} after SIGTERM`);
+    }
+  }
+}
+
+/** README promises beyond safety: a healthy release succeeds; a missing image stops preflight with nothing changed. */
+function checkLiveness(x: Context): void {
+  const { o } = x;
+  const s = o.schedule;
+  const kinds = s.components.map((c) => s.behaviours[c]?.kind ?? "healthy");
+  if (kinds.includes("missing")) {
+    if (o.exitCode !== 5) add(x, "LIVE", undefined, `an image is missing from ECR: expected exit 5 (precondition), got ${o.exitCode}`);
+    const writes = x.toolCalls.filter((k) => SERVICE_WRITES.has(k.operation) && k.status === 200);
+    if (writes.length > 0) add(x, "LIVE", undefined, `an image is missing from ECR, yet the tool changed services (${writes.map((k) => k.operation).join(",")})`);
+    return;
+  }
+  const benign =
+    s.components.every((c) => kinds[s.components.indexOf(c)] === "healthy" || (s.behaviours[c]?.kind === "slow" && (s.behaviours[c] as { startDelayMs: number }).startDelayMs <= 300)) &&
+    !s.previousBroken && !s.thirdParty && !s.abort && (!s.targeted || s.targeted.action.kind === "delay");
+  if (benign && o.exitCode !== 0) add(x, "LIVE", undefined, `a healthy release under API faults only should succeed (README: the watch survives throttling, 5xx, drops): exit ${o.exitCode}`);
+}
+
+export function check(o: Observation): Violation[] {
+  const tp = o.thirdParty;
+  const thirdPartyCall = tp ? o.emuCalls.find((k) => k.operation === "UpdateService" && (k.input as any)?.taskDefinition === tp.taskDefinition && k.status === 200) : undefined;
+  const prev = new Map<ComponentName, string[]>();
+  const x: Context = {
+    o,
+    prev,
+    toolCalls: o.emuCalls.filter((k) => k !== thirdPartyCall && k.operation !== "BatchDeleteImage" && !(tp && (k.input as any)?.taskDefinition === tp.taskDefinition && k.operation === "UpdateService")),
+    thirdPartySeq: thirdPartyCall?.seq,
+    v: [],
+  };
+  for (const c of o.schedule.components) {
+    const base = o.baseline.get(c)?.taskDefinition ?? "";
+    const first = releaseUpdate(x, c);
+    if (tp?.component === c && thirdPartyCall && first && first.seq > thirdPartyCall.seq) {
+      prev.set(c, readAfterThirdParty(x, c, ts(first)) !== undefined ? [tp.taskDefinition] : [base, tp.taskDefinition]);
+    } else prev.set(c, [base]);
+  }
+  checkExit(x);
+  if (o.hung) return x.v;
+  checkRecords(x);
+  for (const c of o.schedule.components) checkComponent(x, c);
+  checkSixth(x);
+  checkTiming(x);
+  checkLiveness(x);
+  return x.v;
+}
+
+export function formatViolations(v: Violation[]): string {
+  return v.map((x) => `  ${x.invariant}${x.component ? ` [${x.component}]` : ""}: ${x.message}`).join("\n");
+}

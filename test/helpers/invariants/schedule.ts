@@ -1,0 +1,139 @@
+/**
+ * Fault schedules: what the new images do, what the API does, who else acts and when the operator aborts.
+ * Events are tied to the tool's own call sequence through the proxy ("before the tool's 2nd UpdateService of
+ * lgtm-loki reaches ECS") rather than to wall-clock offsets, so a schedule replays the same way from its seed.
+ */
+import fc from "fast-check";
+import { COMPONENT_NAMES, type ComponentName } from "../../../src/core/catalogue.js";
+import type { FaultAction } from "./proxy.js";
+
+export type Behaviour =
+  | { kind: "healthy" }
+  /** Crashes before ECS counts the deployment COMPLETED (the breaker's window). */
+  | { kind: "earlyCrash"; afterMs: number; exitCode: number }
+  /** Runs, ECS declares COMPLETED, then crashes (outside the breaker's watch: only a bake catches it). */
+  | { kind: "lateCrash"; afterMs: number; exitCode: number }
+  /** Fails its health check. */
+  | { kind: "unhealthy" }
+  | { kind: "slow"; startDelayMs: number }
+  /** The tag was never pushed: preflight must stop with exit 5, nothing changed. */
+  | { kind: "missing" }
+  /** Pushed and resolved at preflight, then expired from ECR before the tasks pull it. */
+  | { kind: "expired" };
+
+/** A call of the tool, counted by the proxy: the n-th `op` (about `component` when given). */
+export interface CallPoint {
+  op: "UpdateService" | "DescribeServices" | "RegisterTaskDefinition" | "ListTasks" | "DescribeTasks";
+  component?: ComponentName;
+  nth: number;
+  when: "before" | "after";
+}
+
+export interface Schedule {
+  components: ComponentName[];
+  behaviours: Partial<Record<ComponentName, Behaviour>>;
+  /** The previous revision's image now crashes too: a rollback cannot become healthy (exit 4 expected). */
+  previousBroken?: ComponentName;
+  /** A service's desired count was changed (autoscaling) after the baseline and before the release. */
+  autoscaled?: { component: ComponentName; desired: number };
+  api: {
+    /** Emulator-wide faults (every operation): probabilities and latency. */
+    throttleRate: number;
+    errorRate: number;
+    dropRate: number;
+    latencyMs: number;
+    /** The next N DescribeServices answer ThrottlingException. */
+    describeBurst: number;
+    /** Reads of a service answered from before the latest write for this long (eventual consistency). */
+    staleMs: number;
+  };
+  /** A fault on exact calls of the tool (proxy). */
+  targeted?: { op: "UpdateService" | "DescribeServices" | "ListTasks" | "DescribeTasks" | "RegisterTaskDefinition"; component?: ComponentName; fromNth: number; count: number; action: FaultAction };
+  /** Another client deploys revision "C" of a component at this point of the tool's calls. */
+  thirdParty?: { component: ComponentName; at: CallPoint };
+  /** SIGTERM (the Io signal aborted) at this point of the tool's calls, or after this many ms. */
+  abort?: { at: CallPoint } | { afterMs: number };
+  flags: { timeoutMs: number; bakeMs: number; maxFailedTasks: number; atomic: boolean; abortGraceMs: number; onAbort: "rollback" | "leave" };
+  seed: number;
+}
+
+const componentSet = fc.uniqueArray(fc.constantFrom(...COMPONENT_NAMES), { minLength: 1, maxLength: 6 });
+
+const behaviour: fc.Arbitrary<Behaviour> = fc.oneof(
+  { weight: 6, arbitrary: fc.constant<Behaviour>({ kind: "healthy" }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("earlyCrash" as const), afterMs: fc.integer({ min: 0, max: 40 }), exitCode: fc.constantFrom(1, 2, 137, 139) }) },
+  // The world's stabilizeMs is 70: anything above completes first, then crashes.
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("lateCrash" as const), afterMs: fc.integer({ min: 120, max: 600 }), exitCode: fc.constantFrom(1, 2, 139) }) },
+  { weight: 1, arbitrary: fc.constant<Behaviour>({ kind: "unhealthy" }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("slow" as const), startDelayMs: fc.integer({ min: 50, max: 4000 }) }) },
+  { weight: 1, arbitrary: fc.constant<Behaviour>({ kind: "missing" }) },
+  { weight: 1, arbitrary: fc.constant<Behaviour>({ kind: "expired" }) },
+);
+
+const action: fc.Arbitrary<FaultAction> = fc.oneof(
+  fc.constant<FaultAction>({ kind: "error500" }),
+  fc.constant<FaultAction>({ kind: "throttle" }),
+  fc.constant<FaultAction>({ kind: "drop" }),
+  fc.constant<FaultAction>({ kind: "hangBefore" }),
+  fc.constant<FaultAction>({ kind: "hangAfter" }),
+  fc.constant<FaultAction>({ kind: "client", type: "ClientException", message: "TaskDefinition is inactive" }),
+  fc.record({ kind: fc.constant("delay" as const), ms: fc.integer({ min: 100, max: 2000 }) }),
+);
+
+function callPoint(components: ComponentName[]): fc.Arbitrary<CallPoint> {
+  return fc.record({
+    op: fc.constantFrom("UpdateService" as const, "DescribeServices" as const, "RegisterTaskDefinition" as const),
+    component: fc.option(fc.constantFrom(...components), { nil: undefined }),
+    nth: fc.integer({ min: 1, max: 6 }),
+    when: fc.constantFrom("before" as const, "after" as const),
+  }).map((p) => (p.op === "RegisterTaskDefinition" ? { ...p, component: undefined, nth: Math.min(p.nth, components.length) } : p.op === "UpdateService" ? { ...p, nth: Math.min(p.nth, 3) } : p));
+}
+
+export function scheduleArb(): fc.Arbitrary<Schedule> {
+  return componentSet.chain((components) =>
+    fc.record({
+      components: fc.constant(components),
+      behaviours: fc.tuple(...components.map(() => behaviour)).map((bs) => Object.fromEntries(components.map((c, i) => [c, bs[i]!])) as Schedule["behaviours"]),
+      previousBroken: fc.option(fc.constantFrom(...components), { nil: undefined, freq: 8 }),
+      autoscaled: fc.option(fc.record({ component: fc.constantFrom(...components), desired: fc.integer({ min: 1, max: 4 }) }), { nil: undefined, freq: 6 }),
+      api: fc.record({
+        throttleRate: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.double({ min: 0.05, max: 0.4, noNaN: true }) }),
+        errorRate: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.double({ min: 0.05, max: 0.25, noNaN: true }) }),
+        dropRate: fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.double({ min: 0.02, max: 0.15, noNaN: true }) }),
+        latencyMs: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 40 }) }),
+        describeBurst: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 12 }) }),
+        staleMs: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 50, max: 1500 }) }),
+      }),
+      targeted: fc.option(
+        fc.record({
+          op: fc.constantFrom("UpdateService" as const, "UpdateService" as const, "DescribeServices" as const, "ListTasks" as const, "DescribeTasks" as const, "RegisterTaskDefinition" as const),
+          component: fc.option(fc.constantFrom(...components), { nil: undefined }),
+          fromNth: fc.integer({ min: 1, max: 3 }),
+          count: fc.constantFrom(1, 2, 3, Infinity),
+          action,
+        }),
+        { nil: undefined, freq: 3 },
+      ),
+      thirdParty: fc.option(fc.record({ component: fc.constantFrom(...components), at: callPoint(components) }), { nil: undefined, freq: 6 }),
+      abort: fc.option(fc.oneof(fc.record({ at: callPoint(components) }), fc.record({ afterMs: fc.integer({ min: 0, max: 3000 }) })), { nil: undefined, freq: 5 }),
+      flags: fc.record({
+        timeoutMs: fc.integer({ min: 2000, max: 4500 }),
+        bakeMs: fc.integer({ min: 100, max: 600 }),
+        maxFailedTasks: fc.constantFrom(1, 2, 2, 3),
+        atomic: fc.boolean(),
+        abortGraceMs: fc.integer({ min: 1500, max: 3000 }),
+        onAbort: fc.constantFrom("rollback" as const, "rollback" as const, "rollback" as const, "leave" as const),
+      }),
+      seed: fc.integer({ min: 1, max: 1_000_000 }),
+    }),
+  );
+}
+
+/** One line a person can read, and paste back with LGTM_SCHEDULE. */
+export function describeSchedule(s: Schedule): string {
+  return JSON.stringify(s, (_k, v) => (v === Infinity ? "Infinity" : v));
+}
+
+export function parseSchedule(text: string): Schedule {
+  return JSON.parse(text, (_k, v) => (v === "Infinity" ? Infinity : v)) as Schedule;
+}
