@@ -145,13 +145,14 @@ function checkSucceeded(x: Context, c: ComponentName, rec: any): void {
   const cAt = dep ? completedAt(o.events, c, dep) : undefined;
   if (cAt === undefined || cAt > tV) return add(x, "I1", c, `ECS had not declared the release deployment ${dep} COMPLETED by the verdict`);
   if (tV - cAt < o.schedule.flags.bakeMs - BAKE_TOLERANCE_MS) add(x, "I1", c, `verdict ${tV - cAt} ms after COMPLETED, bake is ${o.schedule.flags.bakeMs} ms`);
-  const seen = seenBy(x, c, tV);
-  const late = failuresBetween(o.stateLater, c, td, cAt, seen);
-  if (late.length > 0) add(x, "I1", c, `${late.length} task(s) of the new revision failed after COMPLETED and before the verdict (${late.map((t) => `${t.stopCode}@+${Math.round((t.stoppedAt ?? 0) * 1000 - cAt)}ms`).join(", ")})`);
+  // The bake window: from COMPLETED for --bake, as far as the tool could have seen it before its verdict.
+  const bakeEnd = Math.min(cAt + o.schedule.flags.bakeMs, seenBy(x, c, tV));
+  const late = failuresBetween(o.stateLater, c, td, cAt, bakeEnd);
+  if (late.length > 0) add(x, "I1", c, `${late.length} task(s) of the new revision failed in the bake window (${late.map((t) => `${t.stopCode}@+${Math.round((t.stoppedAt ?? 0) * 1000 - cAt)}ms`).join(", ")})`);
   const early = failuresBetween(o.stateLater, c, td, o.t0, cAt);
   if (early.length >= o.schedule.flags.maxFailedTasks) add(x, "I1", c, `${early.length} failed task(s) during the rollout, limit --max-failed-tasks ${o.schedule.flags.maxFailedTasks}`);
-  const running = runningAt(o.stateLater, c, td, seen);
-  if (running < p.desiredCount) add(x, "I1", c, `${running}/${p.desiredCount} tasks of the new revision running at the verdict`);
+  const running = runningAt(o.stateLater, c, td, bakeEnd);
+  if (running < p.desiredCount) add(x, "I1", c, `${running}/${p.desiredCount} tasks of the new revision running at the end of the bake`);
   const auto = o.schedule.autoscaled;
   if (auto?.component === c && p.desiredCount !== o.baseline.get(c)!.desiredCount) {
     add(x, "DESIRED", c, `the service's autoscaled desired count ${o.baseline.get(c)!.desiredCount} was reset to ${p.desiredCount}`);
@@ -179,8 +180,8 @@ function checkRolledBack(x: Context, c: ComponentName, rec: any): void {
   if (rAt === undefined || rAt > tV) add(x, "I2", c, `the rollback deployment ${p.id} was not COMPLETED by the verdict`);
   else {
     if (tV - rAt < o.schedule.flags.bakeMs - BAKE_TOLERANCE_MS) add(x, "I2", c, `rollback judged ${tV - rAt} ms after COMPLETED; bake is ${o.schedule.flags.bakeMs} ms`);
-    const fails = failuresBetween(o.stateLater, c, prev, rAt, seenBy(x, c, tV));
-    if (fails.length > 0) add(x, "I2", c, `${fails.length} task(s) of the previous revision failed after the rollback COMPLETED`);
+    const fails = failuresBetween(o.stateLater, c, prev, rAt, Math.min(rAt + o.schedule.flags.bakeMs, seenBy(x, c, tV)));
+    if (fails.length > 0) add(x, "I2", c, `${fails.length} task(s) of the previous revision failed in the rollback's bake window`);
   }
   if (runningAt(o.stateLater, c, prev, seenBy(x, c, tV)) < p.desiredCount) add(x, "I2", c, `fewer than ${p.desiredCount} tasks of the previous revision running at the verdict`);
   const mine = toolWrites(x, c).slice(1);
@@ -204,7 +205,7 @@ function checkFailed(x: Context, c: ComponentName, rec: any): void {
     add(x, "I3", c, `the rollback to ${shortTd(prev)} completed before the verdict, but the record says rolled back to: nothing`);
   }
   // The last lines must name the revision the service is on now and what to do next.
-  const tail = [...o.out, ...o.err].slice(-40).join("\n");
+  const tail = [...o.out.slice(-Math.max(40, 25 * o.schedule.components.length)), ...o.err.slice(-10)].join("\n");
   if (!tail.includes(shortTd(p.taskDefinition))) add(x, "I3", c, `the last lines do not name the revision ${shortTd(p.taskDefinition)} the service is on (${p.rolloutState})`);
   if (!NEXT_STEP.test(tail)) add(x, "I3", c, "the last lines do not say what to do next");
 }
@@ -238,40 +239,54 @@ function checkExit(x: Context): void {
   }
 }
 
+/**
+ * When the tool could first have known about something that happened at `since` on service c: the time its first
+ * fresh read of c (not a stale answer) was sent on after `since`.
+ */
+function knewAt(x: Context, c: ComponentName, since: number): number | undefined {
+  return x.o.proxyCalls.find((k) => k.op === "DescribeServices" && k.outcome === "forwarded" && k.status === 200 && k.services.includes(serviceName(c)) && (k.forwardedAt ?? 0) > since)?.forwardedAt;
+}
+
+/** The tool's writes to service c that reached ECS and were sent after `t` (proxy arrival time). */
+function writesSentAfter(x: Context, c: ComponentName, t: number): { op: string; td?: string; time: number }[] {
+  return x.o.proxyCalls
+    .filter((k) => SERVICE_WRITES.has(k.op) && k.services.includes(serviceName(c)) && (k.outcome === "forwarded" || k.outcome === "hangAfter") && (k.status === 200 || k.status === undefined) && k.time > t)
+    .map((k) => ({ op: k.op, td: k.input?.taskDefinition, time: k.time }));
+}
+
+/**
+ * I6. A write counts against the tool only when it was sent after a fresh read that showed the other party's
+ * deployment or ECS's rollback: a write already decided (or in flight) when the other party acted is a race
+ * that no ECS client can win (there is no conditional UpdateService).
+ */
 function checkSixth(x: Context): void {
   const { o } = x;
   for (const c of o.schedule.components) {
     const writes = toolWrites(x, c);
     const tp = o.thirdParty;
-    if (tp?.applied && tp.component === c && x.thirdPartySeq !== undefined) {
+    if (tp?.applied && tp.component === c && x.thirdPartySeq !== undefined && tp.appliedAt !== undefined) {
       const first = writes[0];
+      const knew = knewAt(x, c, tp.appliedAt);
       if (first && first.seq > x.thirdPartySeq) {
-        // Another client deployed before the tool's update. If the tool read the service after that (and before its
-        // update) it knew: updating over that deployment while it was in flight undoes it. Without such a read it
-        // was a race no client can win (ECS has no conditional update): not counted.
-        const read = readAfterThirdParty(x, c, ts(first));
+        // Another client deployed before the tool's update: if the tool read the service in between, it knew, and
+        // updating over that deployment while it was in flight undoes it.
         const dep = releaseDeploymentId(o.stateLater, c, tp.taskDefinition);
         const done = dep ? completedAt(o.events, c, dep) : undefined;
-        if (read !== undefined && (done === undefined || done > read)) add(x, "I6", c, `read the service at +${read - o.t0} ms, saw another client's deployment of ${shortTd(tp.taskDefinition)} in progress, and updated over it`);
-      } else {
-        const after = writes.filter((k) => k.seq > x.thirdPartySeq!);
-        if (after.length > 0) add(x, "I6", c, `after another client deployed ${shortTd(tp.taskDefinition)}, the tool sent ${after.map((k) => `${k.operation}(${shortTd((k.input as any).taskDefinition)})`).join(", ")}`);
+        if (knew !== undefined && knew < ts(first) && (done === undefined || done > knew)) {
+          add(x, "I6", c, `read the service at +${knew - o.t0} ms, saw another client's deployment of ${shortTd(tp.taskDefinition)} in progress, and updated over it`);
+        }
+      } else if (knew !== undefined) {
+        const after = writesSentAfter(x, c, knew);
+        if (after.length > 0) add(x, "I6", c, `another client deployed ${shortTd(tp.taskDefinition)}; after reading that, the tool sent ${after.map((k) => `${k.op}(${shortTd(k.td)})`).join(", ")}`);
       }
     }
-    const release = writes[0];
     for (const r of breakerRollbacks(o.stateLater, o.events, c)) {
-      const fights = writes.filter((k) => k !== release && ts(k) >= r.start && ts(k) <= r.end);
-      if (fights.length > 0) add(x, "I6", c, `${fights.map((k) => k.operation).join(", ")} sent while ECS's circuit breaker was rolling back (${new Date(r.start).toISOString()}…)`);
+      const knew = knewAt(x, c, r.start);
+      if (knew === undefined || knew > r.end) continue;
+      const fights = writesSentAfter(x, c, knew).filter((k) => k.time <= r.end);
+      if (fights.length > 0) add(x, "I6", c, `${fights.map((k) => `${k.op}(${shortTd(k.td)})`).join(", ")} sent while ECS's circuit breaker was rolling back (started ${new Date(r.start).toISOString()}, seen by the tool at +${knew - o.t0} ms)`);
     }
   }
-}
-
-/** The time of the tool's first fresh read of service c after the third party's deployment was applied, before `until`. */
-function readAfterThirdParty(x: Context, c: ComponentName, until: number): number | undefined {
-  const at = x.o.thirdParty?.appliedAt;
-  if (at === undefined) return undefined;
-  const r = x.o.proxyCalls.find((k) => k.op === "DescribeServices" && k.outcome === "forwarded" && k.status === 200 && k.services.includes(serviceName(c)) && (k.forwardedAt ?? 0) > at && (k.forwardedAt ?? 0) < until);
-  return r?.forwardedAt;
 }
 
 function checkTiming(x: Context): void {
@@ -281,7 +296,10 @@ function checkTiming(x: Context): void {
   if (o.tAbort !== undefined && o.tEnd - o.tAbort > o.schedule.flags.abortGraceMs + 2_500) {
     add(x, "I7", undefined, `exited ${o.tEnd - o.tAbort} ms after SIGTERM; --abort-grace is ${o.schedule.flags.abortGraceMs} ms`);
   }
-  if (o.tAbort !== undefined && o.schedule.flags.onAbort === "leave") {
+  // --on-abort leave: no rollback because of the abort. A failure rollback already under way when the signal came
+  // is not counted (the README does not say whether "leave" stops it).
+  const rollingBack = o.schedule.components.some((c) => toolWrites(x, c).slice(1).some((k) => ts(k) < (o.tAbort ?? 0)));
+  if (o.tAbort !== undefined && o.schedule.flags.onAbort === "leave" && !rollingBack) {
     for (const c of o.schedule.components) {
       const after = toolWrites(x, c).slice(1).filter((k) => ts(k) > o.tAbort! + 50);
       if (after.length > 0) add(x, "ABORT", c, `--on-abort leave, yet the tool sent ${after.map((k) => k.operation).join(", ")} after SIGTERM`);
@@ -321,7 +339,8 @@ export function check(o: Observation): Violation[] {
     const base = o.baseline.get(c)?.taskDefinition ?? "";
     const first = releaseUpdate(x, c);
     if (tp?.component === c && thirdPartyCall && first && first.seq > thirdPartyCall.seq) {
-      prev.set(c, readAfterThirdParty(x, c, ts(first)) !== undefined ? [tp.taskDefinition] : [base, tp.taskDefinition]);
+      const knew = tp.appliedAt === undefined ? undefined : knewAt(x, c, tp.appliedAt);
+      prev.set(c, knew !== undefined && knew < ts(first) ? [tp.taskDefinition] : [base, tp.taskDefinition]);
     } else prev.set(c, [base]);
   }
   checkExit(x);

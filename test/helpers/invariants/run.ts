@@ -46,6 +46,11 @@ export interface Observation {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Resolves to `value` after ms unless the run ends first: an unref'd timer never keeps the test process alive. */
+function after<T>(ms: number, value: T): Promise<T> {
+  return new Promise((r) => setTimeout(r, ms, value).unref());
+}
+
 export function readRecord(file: string): any {
   if (!existsSync(file)) return undefined;
   try {
@@ -55,14 +60,32 @@ export function readRecord(file: string): any {
   }
 }
 
-/** The longest a run may take by the documented deadlines, plus slack: used by the watchdog and by I7. */
-export function deadlineMs(s: Schedule): number {
-  // preflight + --timeout for the release + the same again for the rollback watch + bake of each + slack.
-  return 2_000 + 2 * s.flags.timeoutMs + 2 * s.flags.bakeMs + 3_000;
+let helpText: string | undefined;
+/** Whether `deploy` documents a flag (the harness passes newer flags only to a CLI that has them). */
+export async function deployHas(flag: string): Promise<boolean> {
+  if (helpText === undefined) {
+    const out: string[] = [];
+    await run(["deploy", "--help"], { out: (l) => out.push(l), err: (l) => out.push(l), env: {}, signal: new AbortController().signal });
+    helpText = out.join("\n");
+  }
+  return helpText.includes(flag);
 }
 
-export function argvFor(s: Schedule, w: World): string[] {
+/** The rollback's own deadline in these runs (README: the rollback has its own deadline, --rollback-timeout). */
+export const rollbackTimeoutMs = (s: Schedule): number => s.flags.timeoutMs;
+
+/**
+ * The longest a run may take by its deadlines, plus slack (used by the watchdog and by I7): preflight, --timeout
+ * for the release, --rollback-timeout for the rollback (the CLI without that flag watches it for --timeout too),
+ * a bake for each, and 3 s.
+ */
+export function deadlineMs(s: Schedule): number {
+  return 2_000 + s.flags.timeoutMs + rollbackTimeoutMs(s) + 2 * s.flags.bakeMs + 3_000;
+}
+
+export async function argvFor(s: Schedule, w: World): Promise<string[]> {
   const f = s.flags;
+  const rollbackTimeout = (await deployHas("--rollback-timeout")) ? ["--rollback-timeout", `${rollbackTimeoutMs(s)}ms`] : [];
   return [
     "--root", REPO_ROOT, "--endpoint-url", w.proxy.url,
     "deploy", ...s.components, "--env", "local", "--sha", "b0b0b0b0b0b2",
@@ -70,6 +93,7 @@ export function argvFor(s: Schedule, w: World): string[] {
     "--timeout", `${f.timeoutMs}ms`, "--bake", `${f.bakeMs}ms`, "--max-failed-tasks", String(f.maxFailedTasks),
     "--abort-grace", `${f.abortGraceMs}ms`, "--on-abort", f.onAbort,
     ...(f.atomic ? ["--atomic"] : []),
+    ...rollbackTimeout,
   ];
 }
 
@@ -140,12 +164,18 @@ function recordEvents(w: World, events: EventLog): { stop(): Promise<void> } {
   };
 }
 
-export async function execute(s: Schedule, w: World): Promise<Observation> {
+export interface ExecOptions {
+  /** Rewrites the command line (a regression test drops --bake to get the default, runs `rollback`, …). */
+  argv?: (argv: string[]) => string[];
+}
+
+export async function execute(s: Schedule, w: World, opts: ExecOptions = {}): Promise<Observation> {
   const abort = new AbortController();
   const out: string[] = [];
   const err: string[] = [];
   const events: EventLog = new Map();
-  const argv = argvFor(s, w);
+  const base = await argvFor(s, w);
+  const argv = opts.argv ? opts.argv(base) : base;
   let tAbort: number | undefined;
   const doAbort = (): void => {
     if (tAbort === undefined) tAbort = Date.now();
@@ -181,13 +211,13 @@ export async function execute(s: Schedule, w: World): Promise<Observation> {
   let overran = false;
   let hung = false;
   const bound = deadlineMs(s);
-  const result = await Promise.race([running, sleep(bound + 2_000).then(() => "overrun" as const)]);
+  const result = await Promise.race([running, after(bound + 2_000, "overrun" as const)]);
   let exitCode: number;
   if (result === "overrun") {
     // Past every deadline (I7 fails anyway): SIGTERM, and stop waiting soon after, to keep the suite's time bounded.
     overran = true;
     doAbort();
-    const late = await Promise.race([running, sleep(s.flags.abortGraceMs + 5_000).then(() => "hung" as const)]);
+    const late = await Promise.race([running, after(s.flags.abortGraceMs + 5_000, "hung" as const)]);
     if (late === "hung") {
       hung = true;
       exitCode = -1;
@@ -225,10 +255,10 @@ export async function execute(s: Schedule, w: World): Promise<Observation> {
 }
 
 /** prepare + execute + close. */
-export async function runSchedule(s: Schedule): Promise<Observation> {
+export async function runSchedule(s: Schedule, opts: ExecOptions = {}): Promise<Observation> {
   const w = await prepare(s);
   try {
-    return await execute(s, w);
+    return await execute(s, w, opts);
   } finally {
     await w.close();
   }

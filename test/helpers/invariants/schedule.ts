@@ -59,16 +59,36 @@ export interface Schedule {
 
 const componentSet = fc.uniqueArray(fc.constantFrom(...COMPONENT_NAMES), { minLength: 1, maxLength: 6 });
 
-const behaviour: fc.Arbitrary<Behaviour> = fc.oneof(
-  { weight: 6, arbitrary: fc.constant<Behaviour>({ kind: "healthy" }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant("earlyCrash" as const), afterMs: fc.integer({ min: 0, max: 40 }), exitCode: fc.constantFrom(1, 2, 137, 139) }) },
+/** `arb` with probability p, else undefined (shrinks towards undefined: minimal schedules drop what they can). */
+function maybe<T>(arb: fc.Arbitrary<T>, p: number): fc.Arbitrary<T | undefined> {
+  return fc.oneof({ weight: Math.round((1 - p) * 100), arbitrary: fc.constant(undefined) }, { weight: Math.round(p * 100), arbitrary: arb });
+}
+
+/** A rate that is usually 0. */
+const rate = (p: number, max: number): fc.Arbitrary<number> => maybe(fc.double({ min: 0.02, max, noNaN: true }), p).map((v) => v ?? 0);
+
+const misbehaviour: fc.Arbitrary<Behaviour> = fc.oneof(
+  fc.record({ kind: fc.constant("earlyCrash" as const), afterMs: fc.integer({ min: 0, max: 40 }), exitCode: fc.constantFrom(1, 2, 137, 139) }),
   // The world's stabilizeMs is 70: anything above completes first, then crashes.
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant("lateCrash" as const), afterMs: fc.integer({ min: 120, max: 600 }), exitCode: fc.constantFrom(1, 2, 139) }) },
-  { weight: 1, arbitrary: fc.constant<Behaviour>({ kind: "unhealthy" }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("slow" as const), startDelayMs: fc.integer({ min: 50, max: 4000 }) }) },
-  { weight: 1, arbitrary: fc.constant<Behaviour>({ kind: "missing" }) },
-  { weight: 1, arbitrary: fc.constant<Behaviour>({ kind: "expired" }) },
+  fc.record({ kind: fc.constant("lateCrash" as const), afterMs: fc.integer({ min: 120, max: 900 }), exitCode: fc.constantFrom(1, 2, 139) }),
+  fc.constant<Behaviour>({ kind: "unhealthy" }),
+  fc.record({ kind: fc.constant("slow" as const), startDelayMs: fc.integer({ min: 50, max: 4000 }) }),
+  fc.constant<Behaviour>({ kind: "expired" }),
 );
+
+/** About half the schedules release only healthy images; the rest give one or two components a misbehaviour. */
+function behaviours(components: ComponentName[]): fc.Arbitrary<Schedule["behaviours"]> {
+  const healthy = Object.fromEntries(components.map((c) => [c, { kind: "healthy" }])) as Schedule["behaviours"];
+  return fc.oneof(
+    { weight: 10, arbitrary: fc.constant(healthy) },
+    { weight: 10, arbitrary: fc.tuple(fc.uniqueArray(fc.constantFrom(...components), { minLength: 1, maxLength: Math.min(2, components.length) }), fc.array(misbehaviour, { minLength: 2, maxLength: 2 })).map(([bad, bs]) => ({
+      ...healthy,
+      ...Object.fromEntries(bad.map((c, i) => [c, bs[i]!])),
+    })) },
+    // A missing image: preflight must stop everything.
+    { weight: 1, arbitrary: fc.constantFrom(...components).map((c) => ({ ...healthy, [c]: { kind: "missing" } as Behaviour })) },
+  );
+}
 
 const action: fc.Arbitrary<FaultAction> = fc.oneof(
   fc.constant<FaultAction>({ kind: "error500" }),
@@ -93,18 +113,18 @@ export function scheduleArb(): fc.Arbitrary<Schedule> {
   return componentSet.chain((components) =>
     fc.record({
       components: fc.constant(components),
-      behaviours: fc.tuple(...components.map(() => behaviour)).map((bs) => Object.fromEntries(components.map((c, i) => [c, bs[i]!])) as Schedule["behaviours"]),
-      previousBroken: fc.option(fc.constantFrom(...components), { nil: undefined, freq: 8 }),
-      autoscaled: fc.option(fc.record({ component: fc.constantFrom(...components), desired: fc.integer({ min: 1, max: 4 }) }), { nil: undefined, freq: 6 }),
+      behaviours: behaviours(components),
+      previousBroken: maybe(fc.constantFrom(...components), 0.08),
+      autoscaled: maybe(fc.record({ component: fc.constantFrom(...components), desired: fc.integer({ min: 1, max: 4 }) }), 0.12),
       api: fc.record({
-        throttleRate: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.double({ min: 0.05, max: 0.4, noNaN: true }) }),
-        errorRate: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.double({ min: 0.05, max: 0.25, noNaN: true }) }),
-        dropRate: fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.double({ min: 0.02, max: 0.15, noNaN: true }) }),
-        latencyMs: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 40 }) }),
-        describeBurst: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 12 }) }),
-        staleMs: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 50, max: 1500 }) }),
+        throttleRate: rate(0.15, 0.25),
+        errorRate: rate(0.2, 0.25),
+        dropRate: rate(0.15, 0.12),
+        latencyMs: maybe(fc.integer({ min: 1, max: 40 }), 0.2).map((v) => v ?? 0),
+        describeBurst: maybe(fc.integer({ min: 1, max: 6 }), 0.12).map((v) => v ?? 0),
+        staleMs: maybe(fc.integer({ min: 50, max: 1500 }), 0.25).map((v) => v ?? 0),
       }),
-      targeted: fc.option(
+      targeted: maybe(
         fc.record({
           op: fc.constantFrom("UpdateService" as const, "UpdateService" as const, "DescribeServices" as const, "ListTasks" as const, "DescribeTasks" as const, "RegisterTaskDefinition" as const),
           component: fc.option(fc.constantFrom(...components), { nil: undefined }),
@@ -112,10 +132,10 @@ export function scheduleArb(): fc.Arbitrary<Schedule> {
           count: fc.constantFrom(1, 2, 3, Infinity),
           action,
         }),
-        { nil: undefined, freq: 3 },
+        0.25,
       ),
-      thirdParty: fc.option(fc.record({ component: fc.constantFrom(...components), at: callPoint(components) }), { nil: undefined, freq: 6 }),
-      abort: fc.option(fc.oneof(fc.record({ at: callPoint(components) }), fc.record({ afterMs: fc.integer({ min: 0, max: 3000 }) })), { nil: undefined, freq: 5 }),
+      thirdParty: maybe(fc.record({ component: fc.constantFrom(...components), at: callPoint(components) }), 0.15),
+      abort: maybe(fc.oneof(fc.record({ at: callPoint(components) }), fc.record({ afterMs: fc.integer({ min: 0, max: 3000 }) })), 0.2),
       flags: fc.record({
         timeoutMs: fc.integer({ min: 2000, max: 4500 }),
         bakeMs: fc.integer({ min: 100, max: 600 }),
