@@ -199,3 +199,59 @@ describe("real AWS CLI against the emulator", () => {
     }
   });
 });
+
+describe("time scale and the fargate timing profile", () => {
+  it("--time-scale 50 --timing fargate: minutes of Fargate in about a second, with consistent simulated timestamps", async () => {
+    const h = runCli(["--json", "emulator", "--port", "0", "--time-scale", "50", "--timing", "fargate"]);
+    try {
+      const event = JSON.parse(await firstLine(h)) as { url: string; timeScale: number };
+      assert.equal(event.timeScale, 50);
+      const ecs = ecsClient({ url: event.url } as never);
+      const wallStart = Date.now();
+      const td = await registerTd(ecs, "tempo", "grafana/tempo:2.6.0");
+      await createService(ecs, { name: "tempo", taskDefinition: td, desiredCount: 1 });
+      const done = await waitSteady(ecs, "tempo", "lgtm", 10_000);
+      const wall = Date.now() - wallStart;
+      const state = (await (await fetch(`${event.url}/_emulator/state`)).json()) as {
+        timeScale: number;
+        timeEpochMs: number;
+        wallTime: string;
+        timing: { provisioningMs: number; healthyWithoutCheckMs: number; deregistrationDelayMs: number };
+        ecs: { tasks: { createdAt: number; pullStartedAt: number; startedAt: number }[] };
+      };
+      assert.equal(state.timeScale, 50);
+      assert.deepEqual([state.timing.provisioningMs, state.timing.healthyWithoutCheckMs, state.timing.deregistrationDelayMs], [8_000, 40_000, 300_000]);
+      const task = state.ecs.tasks[0]!;
+      // PROVISIONING 8 s and PENDING 15 s of simulated time, within a tick.
+      assert.ok(Math.abs(task.pullStartedAt - task.createdAt - 8) < 1, `provisioning ${task.pullStartedAt - task.createdAt} s`);
+      assert.ok(Math.abs(task.startedAt - task.pullStartedAt - 15) < 1, `pending ${task.startedAt - task.pullStartedAt} s`);
+      // COMPLETED needs 40 s (no health check) + 10 s after RUNNING: over a simulated minute in about a wall second.
+      const completedAt = done.deployments![0]!.updatedAt!.getTime() / 1000;
+      assert.ok(completedAt - task.createdAt >= 8 + 15 + 40, `completed ${completedAt - task.createdAt} s after the task was created`);
+      assert.ok(wall < 5000, `took ${wall} ms of wall time`);
+      assert.ok(state.timeEpochMs - Date.parse(state.wallTime) > 20_000, "simulated time runs ahead of the wall clock");
+    } finally {
+      h.abort.abort();
+      await h.done;
+    }
+  });
+
+  it("a scenario's timeScale can change the rate on the fly; simulated time never jumps back", async () => {
+    const emu = await startEmulator({ scenario: { timing: FAST } });
+    try {
+      const now = async (): Promise<number> => ((await (await fetch(`${emu.url}/_emulator/state`)).json()) as { timeEpochMs: number }).timeEpochMs;
+      const a = await now();
+      emu.mergeScenario({ timeScale: 100 });
+      await new Promise((r) => setTimeout(r, 50));
+      const b = await now();
+      assert.ok(b - a >= 100 * 40, `advanced ${b - a} simulated ms in ~50 wall ms`);
+      emu.mergeScenario({ timeScale: 1 });
+      const c = await now();
+      assert.ok(c >= b);
+      const h = runCli(["emulator", "--port", "0", "--time-scale", "0"]);
+      await assert.rejects(h.done, (e: Error) => e.message.includes("--time-scale"));
+    } finally {
+      await emu.close();
+    }
+  });
+});

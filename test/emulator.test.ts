@@ -170,10 +170,12 @@ describe("services and rollouts", () => {
     assert.equal(created.deployments![0]!.status, "PRIMARY");
     assert.equal(created.deployments![0]!.rolloutState, "IN_PROGRESS");
     assert.match(created.deployments![0]!.id!, /^ecs-svc\/\d{19}$/);
+    // ECS echoes the defaults, alarms included (recorded in awscli/examples/ecs/update-service.rst).
     assert.deepEqual(created.deploymentConfiguration, {
       deploymentCircuitBreaker: { enable: false, rollback: false },
       maximumPercent: 200,
       minimumHealthyPercent: 100,
+      alarms: { alarmNames: [], enable: false, rollback: false },
     });
 
     const steady = await waitSteady(ecs, "mimir");
@@ -473,7 +475,7 @@ describe("failures, circuit breaker and rollback", () => {
     assert.equal(final.taskDefinition, td1);
     assert.equal(final.deployments![0]!.taskDefinition, td1);
     const messages = final.events!.map((e) => e.message!);
-    assert.ok(messages.includes(`(service mimir) deployment ${badId} deployment failed: tasks failed to start.`), messages.join("\n"));
+    assert.ok(messages.includes(`(service mimir) (deployment ${badId}) deployment failed: tasks failed to start.`), messages.join("\n"));
     assert.ok(messages.includes(`(service mimir) rolling back to deployment ${goodId}.`), messages.join("\n"));
     assert.match(messages[0]!, /has reached a steady state/);
 

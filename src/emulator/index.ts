@@ -4,7 +4,7 @@
  */
 import { startEmulatorServer, type CallRecord, type Emulator, type EmulatorOptions } from "./server.js";
 
-export type { CallRecord, Emulator, EmulatorOptions } from "./server.js";
+export type { CallRecord, Emulator, EmulatorOptions, ResponseRecord } from "./server.js";
 export type { ApiFault, ImageBehavior, Scenario, Timing } from "./scenario.js";
 export { DEFAULT_TIMING, loadScenarioFile } from "./scenario.js";
 

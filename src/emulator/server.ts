@@ -1,45 +1,66 @@
-import { randomUUID } from "node:crypto";
+/** The emulator's HTTP server: AWS JSON 1.1 on POST /, the control API on /_emulator/*. */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { EcrState } from "./ecr.js";
-import { EcsState } from "./ecs.js";
+import { SimClock } from "./clock.js";
+import { handleControl } from "./control.js";
+import { ECR_OPERATIONS } from "./ecr/api.js";
+import { ECS_OPERATIONS } from "./ecs/api/index.js";
 import { AwsApiError } from "./errors.js";
+import { FaultInjector } from "./faults.js";
+import { behaviorFor } from "./images.js";
+import { LOGS_OPERATIONS } from "./logs/api.js";
+import { accountOf, isMutating, readBody, regionOf, send, sendError, TARGETS, type ServiceName } from "./protocol.js";
 import { Rng } from "./rng.js";
-import {
-  mergeScenarios,
-  parsePartialScenario,
-  parseScenario,
-  resolveTiming,
-  type ApiFault,
-  type ImageBehavior,
-  type ResolvedTiming,
-  type Scenario,
-} from "./scenario.js";
+import { mergeScenarios, parsePartialScenario, parseScenario, type Scenario } from "./scenario.js";
+import { resolveTiming, type ResolvedTiming } from "./timing.js";
+import { World } from "./world.js";
+import { Consistency } from "./consistency.js";
+import { runAction, type Action, type ActionResult } from "./actions.js";
+import { ActionError } from "./ecs/sim/maintenance.js";
+
+export { isMutating } from "./protocol.js";
 
 export interface EmulatorOptions {
   /** 0 = random free port. */
   port?: number;
   scenario?: Scenario;
-  /** Auto-shutdown after this long (default 2 h). */
+  /** Auto-shutdown after this long (default 2 h, wall clock). */
   maxLifetimeMs?: number;
   region?: string;
   account?: string;
+  /** Run the simulation this many times faster than the wall clock (default 1, or the scenario's timeScale). */
+  timeScale?: number;
   log?: (line: string) => void;
+  /** Called with every API answer (tests use it to check responses against the AWS models). */
+  onResponse?: (r: ResponseRecord) => void;
+}
+
+export interface ResponseRecord {
+  service: ServiceName;
+  operation: string;
+  status: number;
+  body: unknown;
 }
 
 export interface CallRecord {
   seq: number;
-  /** ISO-8601 time the call arrived. */
+  /** ISO-8601 simulated time the call arrived (equals the wall clock at time scale 1). */
   time: string;
-  service: "ecs" | "ecr";
+  /** ISO-8601 wall-clock time the call arrived. */
+  wallTime: string;
+  service: ServiceName;
   operation: string;
   mutating: boolean;
   /** The parsed request body. */
   input: unknown;
-  /** HTTP status answered; 0 when the connection was dropped. */
+  /** HTTP status answered; 0 when the connection was dropped or left hanging. */
   status: number;
   errorType?: string;
   /** Region from the request's SigV4 credential scope (or the emulator's). */
   region: string;
+  /** Account the request acted in. */
+  account: string;
+  /** Index of the scenario `faults` rule that hit this call, if any. */
+  faultRule?: number;
 }
 
 export interface Emulator {
@@ -52,7 +73,7 @@ export interface Emulator {
   clearCalls(): void;
 }
 
-/** The emulator plus what the CLI needs (not part of the public API). */
+/** The emulator plus what the CLI and the control API need (not part of the public API). */
 export interface RunningEmulator extends Emulator {
   /** Resolves once the server has closed (close(), POST /_emulator/shutdown or max lifetime). */
   readonly closed: Promise<void>;
@@ -60,123 +81,179 @@ export interface RunningEmulator extends Emulator {
   closeReason(): string | undefined;
 }
 
-const ECS_PREFIX = "AmazonEC2ContainerServiceV20141113";
-const ECR_PREFIX = "AmazonEC2ContainerRegistry_V20150921";
-const JSON_11 = "application/x-amz-json-1.1";
-const MUTATING_RE = /^(Create|Register|Deregister|Update|Put|Delete|BatchDelete|Stop|Start|Run|Tag|Untag|Submit|Set|Upload|Complete|Initiate|Replicate)/;
 export const DEFAULT_MAX_LIFETIME_MS = 2 * 3_600_000;
 export const CONTROL_PREFIX = "/_emulator";
 
-export function isMutating(operation: string): boolean {
-  return MUTATING_RE.test(operation);
-}
-
-function regionOf(req: IncomingMessage): string | undefined {
-  const auth = req.headers.authorization;
-  if (typeof auth !== "string") return undefined;
-  const m = /Credential=[^/,\s]+\/\d{8}\/([a-z0-9-]+)\//.exec(auth);
-  return m?.[1];
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export async function startEmulatorServer(opts: EmulatorOptions = {}): Promise<RunningEmulator> {
-  const account = opts.account ?? "000000000000";
-  const defaultRegion = opts.region ?? "us-east-1";
+/** Mutable emulator internals shared by the API and control handlers. */
+export interface Core {
+  readonly world: World;
+  readonly clock: SimClock;
+  readonly faults: FaultInjector;
+  readonly consistency: Consistency;
+  readonly account: string;
+  readonly defaultRegion: string;
+  readonly callLog: CallRecord[];
+  /** Sequence number of the last call (never reset, even when the log is cleared). */
+  seq: number;
+  scenario: Scenario;
+  timing: ResolvedTiming;
+  url: string;
+  /** Replaces the scenario; `patch` (for PATCH/mergeScenario) limits what restarts: bursts, seed, fault counters. */
+  applyScenario(next: Scenario, patch?: Partial<Scenario>): void;
+  /** Timed scenario actions not run yet (simulated time `at`), and what every action did. */
+  pendingActions: { at: number; action: Action }[];
+  actionLog: { at: number; action: Action; result?: ActionResult; error?: string }[];
+  /** Runs an action now; throws ActionError (status 400/404/409) when it cannot. */
+  act(action: Action, now?: number): ActionResult;
+  tick(): number;
+  log(line: string): void;
+}
+
+function createCore(opts: EmulatorOptions): Core {
   const log = opts.log ?? ((): void => undefined);
-  let scenario: Scenario = parseScenario(opts.scenario ?? {}, "scenario");
-  let timing: ResolvedTiming = resolveTiming(scenario.timing);
-  let faultRng = new Rng(scenario.seed ?? 1);
-  const idRng = new Rng(((scenario.seed ?? 1) ^ 0x5bd1e995) >>> 0);
-  let bursts = new Map<string, number>();
-  const callLog: CallRecord[] = [];
-  let seq = 0;
-  let url = "";
-
-  const resetBursts = (keys?: string[]): void => {
-    if (keys === undefined) bursts = new Map();
-    for (const [k, f] of Object.entries(scenario.api ?? {})) {
-      if (keys !== undefined && !keys.includes(k)) continue;
-      if (f.throttleBurst !== undefined) bursts.set(k, f.throttleBurst);
-      else bursts.delete(k);
-    }
-  };
-  resetBursts();
-
-  const behaviorFor = (image: string, digest: string | undefined): ImageBehavior | undefined => {
-    const images = scenario.images ?? {};
-    if (images[image]) return images[image];
-    const slash = image.indexOf("/");
-    const hostless = slash >= 0 && /[.:]|^localhost$/.test(image.slice(0, slash)) ? image.slice(slash + 1) : image;
-    if (images[hostless]) return images[hostless];
-    const at = image.indexOf("@");
-    const noDigest = at >= 0 ? image.slice(0, at) : image;
-    const colon = noDigest.lastIndexOf(":");
-    const tag = colon > noDigest.lastIndexOf("/") ? noDigest.slice(colon + 1) : undefined;
-    if (tag !== undefined && images[tag]) return images[tag];
-    const embedded = at >= 0 ? image.slice(at + 1) : undefined;
-    if (embedded !== undefined && images[embedded]) return images[embedded];
-    if (digest !== undefined && images[digest]) return images[digest];
-    return undefined;
-  };
-
-  const ecr = new EcrState();
-  const ecs = new EcsState({ ecr, timing: () => timing, behaviorFor, rng: () => idRng, log });
-
-  let tickTimer: NodeJS.Timeout | undefined;
-  const startTicker = (): void => {
-    if (tickTimer) clearInterval(tickTimer);
-    tickTimer = setInterval(() => {
-      try {
-        ecs.tick(Date.now());
-      } catch (error) {
-        log(`emulator tick failed: ${(error as Error).stack ?? String(error)}`);
+  const initial = parseScenario(opts.scenario ?? {}, "scenario");
+  let faultRng = new Rng(initial.seed ?? 1);
+  const idRng = new Rng(((initial.seed ?? 1) ^ 0x5bd1e995) >>> 0);
+  const clock = new SimClock(opts.timeScale ?? initial.timeScale ?? 1);
+  const core: Core = {
+    scenario: initial,
+    timing: resolveTiming(initial.timing, clock.scale),
+    account: opts.account ?? "000000000000",
+    defaultRegion: opts.region ?? "us-east-1",
+    callLog: [],
+    seq: 0,
+    pendingActions: [],
+    actionLog: [],
+    url: "",
+    clock,
+    log,
+    world: undefined as unknown as World,
+    faults: undefined as unknown as FaultInjector,
+    consistency: undefined as unknown as Consistency,
+    applyScenario(next, patch) {
+      core.scenario = next;
+      if (next.timeScale !== undefined && opts.timeScale === undefined) clock.setScale(next.timeScale);
+      core.timing = resolveTiming(next.timing, clock.scale);
+      if (!patch || patch.seed !== undefined) faultRng = new Rng(next.seed ?? 1);
+      core.faults.resetBursts(patch ? Object.keys(patch.api ?? {}) : undefined);
+      if (!patch || patch.faults !== undefined) core.faults.resetRules();
+      if (!patch || patch.actions !== undefined) {
+        const now = clock.now();
+        core.pendingActions = (next.actions ?? []).map((e) => ({ at: now + e.afterMs, action: e.action }));
       }
-    }, timing.tickMs);
-    tickTimer.unref();
+    },
+    act(action, at = clock.now()) {
+      try {
+        const result = runAction(core.world, { account: core.account, region: core.defaultRegion }, action, at);
+        core.actionLog.push({ at, action, result });
+        return result;
+      } catch (error) {
+        core.actionLog.push({ at, action, error: (error as Error).message });
+        throw error;
+      }
+    },
+    tick() {
+      const now = clock.now();
+      core.world.tick(now);
+      while (core.pendingActions[0] && core.pendingActions[0].at <= now) {
+        const due = core.pendingActions.shift()!;
+        try {
+          core.act(due.action, due.at);
+        } catch (error) {
+          if (!(error instanceof ActionError)) throw error;
+          log(`emulator: timed action ${due.action.type} failed: ${error.message}`);
+        }
+      }
+      core.consistency.afterTick(core.world.all().map((p) => p.ecs), now);
+      return now;
+    },
   };
+  Object.assign(core, {
+    world: new World({
+      now: () => clock.now(),
+      timing: () => core.timing,
+      behaviorFor: (image: string, digest: string | undefined) => behaviorFor(core.scenario.images ?? {}, image, digest),
+      rng: () => idRng,
+      log,
+      autoCreateLogGroups: () => true,
+    }),
+    faults: new FaultInjector(() => core.scenario, () => faultRng),
+  });
+  Object.assign(core, { consistency: new Consistency({ get scenario() { return core.scenario; }, rng: () => faultRng }) });
+  core.pendingActions = (initial.actions ?? []).map((e) => ({ at: clock.now() + e.afterMs, action: e.action }));
+  return core;
+}
 
-  const applyScenario = (next: Scenario, patchKeys?: string[], reseed = true): void => {
-    const tickBefore = timing.tickMs;
-    scenario = next;
-    timing = resolveTiming(scenario.timing);
-    if (reseed) faultRng = new Rng(scenario.seed ?? 1);
-    resetBursts(patchKeys);
-    if (timing.tickMs !== tickBefore && tickTimer) startTicker();
+type Handler = (state: never, input: Record<string, unknown>, ctx: never) => Record<string, unknown>;
+
+async function handleApi(core: Core, req: IncomingMessage, res: ServerResponse, target: string, body: string, onResponse?: (r: ResponseRecord) => void): Promise<void> {
+  const dot = target.lastIndexOf(".");
+  const prefix = target.slice(0, dot);
+  const op = target.slice(dot + 1);
+  const service: ServiceName = TARGETS[prefix as keyof typeof TARGETS] ?? "ecs";
+  const region = regionOf(req) ?? core.defaultRegion;
+  const account = accountOf(req) ?? core.account;
+  const wall = new Date(core.clock.wallNow()).toISOString();
+  const record: CallRecord = { seq: ++core.seq, time: new Date(core.clock.now()).toISOString(), wallTime: wall, service, operation: op, mutating: isMutating(op), input: body, status: 200, region, account };
+  core.callLog.push(record);
+  const answer = (status: number, out: unknown): void => {
+    record.status = status;
+    onResponse?.({ service, operation: op, status, body: out });
+    send(res, status, out);
   };
-
-  const faultFor = (op: string): { fault: ApiFault; burstKey?: string } => {
-    const all = scenario.api?.["*"];
-    const own = scenario.api?.[op];
-    const fault: ApiFault = { ...(all ?? {}), ...(own ?? {}) };
-    const burstKey = (bursts.get(op) ?? 0) > 0 ? op : (bursts.get("*") ?? 0) > 0 ? "*" : undefined;
-    return burstKey === undefined ? { fault } : { fault, burstKey };
+  const fail = (e: AwsApiError): void => {
+    record.status = e.status;
+    record.errorType = e.type;
+    onResponse?.({ service, operation: op, status: e.status, body: { __type: e.type, message: e.message } });
+    sendError(res, e);
   };
+  let input: unknown;
+  try {
+    input = body === "" ? {} : JSON.parse(body);
+    record.input = input;
+  } catch {
+    return fail(new AwsApiError("SerializationException", "Request body is not valid JSON."));
+  }
+  if (!(prefix in TARGETS)) return fail(new AwsApiError("UnknownOperationException", `Unknown target ${target}.`));
+  const obj = typeof input === "object" && input !== null && !Array.isArray(input) ? (input as Record<string, unknown>) : {};
+  const decision = core.faults.decide(op, obj);
+  if (decision.rule !== undefined) record.faultRule = decision.rule;
+  if (decision.latencyMs > 0) await sleep(decision.latencyMs);
+  if (decision.kind === "drop") {
+    record.status = 0;
+    record.errorType = "ConnectionDropped";
+    req.socket.destroy();
+    return;
+  }
+  if (decision.kind === "hang") {
+    // No answer: the client's own timeout ends it, or hangMs, or close().
+    record.status = 0;
+    record.errorType = "Hung";
+    if (decision.hangMs !== undefined) setTimeout(() => req.socket.destroy(), decision.hangMs).unref();
+    return;
+  }
+  if (decision.kind === "error") return fail(decision.error);
+  try {
+    const now = core.tick();
+    const p = core.world.partition(account, region);
+    const table: Record<string, Handler> = (service === "ecs" ? ECS_OPERATIONS : service === "ecr" ? ECR_OPERATIONS : LOGS_OPERATIONS) as unknown as Record<string, Handler>;
+    const handler = table[op];
+    if (!handler) return fail(new AwsApiError("UnknownOperationException", `Operation ${op} is not supported by the emulator.`));
+    const state = service === "ecs" ? p.ecs : service === "ecr" ? p.ecr : p.logs;
+    const ctx = service === "ecs" ? { now, view: core.consistency.picker(p.ecs, op, now) } : { now, url: core.url };
+    core.consistency.beforeCall(p.ecs, service, op, obj, now);
+    answer(200, handler(state as never, obj, ctx as never));
+  } catch (error) {
+    if (error instanceof AwsApiError) return fail(error);
+    core.log(`emulator: ${op} failed: ${(error as Error).stack ?? String(error)}`);
+    return fail(new AwsApiError("ServerException", `Internal emulator error: ${(error as Error).message}`, 500));
+  }
+}
 
-  const send = (res: ServerResponse, status: number, body: unknown, contentType = JSON_11): void => {
-    const text = JSON.stringify(body);
-    res.writeHead(status, {
-      "content-type": contentType,
-      "content-length": Buffer.byteLength(text),
-      "x-amzn-requestid": randomUUID(),
-    });
-    res.end(text);
-  };
-
-  const sendError = (res: ServerResponse, e: AwsApiError): void => {
-    res.setHeader("x-amzn-errortype", e.type);
-    send(res, e.status, { __type: e.type, message: e.message });
-  };
-
+export async function startEmulatorServer(opts: EmulatorOptions = {}): Promise<RunningEmulator> {
+  const core = createCore(opts);
   let closing: Promise<void> | undefined;
   let reason: string | undefined;
   let resolveClosed: () => void = () => undefined;
@@ -184,128 +261,18 @@ export async function startEmulatorServer(opts: EmulatorOptions = {}): Promise<R
     resolveClosed = r;
   });
 
-  const handleControl = async (req: IncomingMessage, res: ServerResponse, path: string, body: string): Promise<void> => {
-    const method = req.method ?? "GET";
-    const json = (status: number, value: unknown): void => send(res, status, value, "application/json");
-    const parseJson = (): unknown => {
-      try {
-        return body === "" ? {} : JSON.parse(body);
-      } catch {
-        throw new Error("request body is not valid JSON");
-      }
-    };
-    try {
-      if (path === "/health" && method === "GET") return json(200, { ok: true, url });
-      if (path === "/calls" && method === "GET") return json(200, { calls: callLog });
-      if (path === "/calls" && method === "DELETE") {
-        const n = callLog.length;
-        callLog.length = 0;
-        return json(200, { cleared: n });
-      }
-      if (path === "/scenario" && method === "GET") return json(200, scenario);
-      if (path === "/scenario" && method === "PUT") {
-        applyScenario(parseScenario(parseJson(), "PUT /_emulator/scenario"));
-        return json(200, scenario);
-      }
-      if (path === "/scenario" && method === "PATCH") {
-        const patch = parsePartialScenario(parseJson(), "PATCH /_emulator/scenario");
-        applyScenario(mergeScenarios(scenario, patch), Object.keys(patch.api ?? {}), patch.seed !== undefined);
-        return json(200, scenario);
-      }
-      if (path === "/state" && method === "GET") {
-        ecs.tick(Date.now());
-        return json(200, { time: new Date().toISOString(), timing, ecs: ecs.snapshot(), ecr: ecr.snapshot() });
-      }
-      if (path === "/shutdown" && method === "POST") {
-        json(200, { ok: true });
-        res.on("finish", () => void doClose("shutdown-endpoint"));
-        return;
-      }
-      return json(404, { error: `no control route ${method} ${CONTROL_PREFIX}${path}` });
-    } catch (error) {
-      return json(400, { error: (error as Error).message });
-    }
-  };
-
-  const handleApi = async (req: IncomingMessage, res: ServerResponse, target: string, body: string): Promise<void> => {
-    const dot = target.lastIndexOf(".");
-    const prefix = target.slice(0, dot);
-    const op = target.slice(dot + 1);
-    const service: "ecs" | "ecr" = prefix === ECR_PREFIX ? "ecr" : "ecs";
-    const region = regionOf(req) ?? defaultRegion;
-    let input: unknown = {};
-    const record: CallRecord = {
-      seq: ++seq,
-      time: new Date().toISOString(),
-      service,
-      operation: op,
-      mutating: isMutating(op),
-      input: body,
-      status: 200,
-      region,
-    };
-    callLog.push(record);
-    try {
-      input = body === "" ? {} : JSON.parse(body);
-      record.input = input;
-    } catch {
-      record.status = 400;
-      record.errorType = "SerializationException";
-      return sendError(res, new AwsApiError("SerializationException", "Request body is not valid JSON."));
-    }
-    const fail = (e: AwsApiError): void => {
-      record.status = e.status;
-      record.errorType = e.type;
-      sendError(res, e);
-    };
-    if (prefix !== ECS_PREFIX && prefix !== ECR_PREFIX) {
-      return fail(new AwsApiError("UnknownOperationException", `Unknown target ${target}.`));
-    }
-    // Fault injection: latency, dropped connection, throttling (burst, then rate), 5xx.
-    const { fault, burstKey } = faultFor(op);
-    if (fault.latencyMs) await sleep(fault.latencyMs);
-    if (fault.dropRate && faultRng.next() < fault.dropRate) {
-      record.status = 0;
-      record.errorType = "ConnectionDropped";
-      req.socket.destroy();
-      return;
-    }
-    if (burstKey !== undefined) {
-      bursts.set(burstKey, (bursts.get(burstKey) ?? 1) - 1);
-      return fail(new AwsApiError("ThrottlingException", "Rate exceeded"));
-    }
-    if (fault.throttleRate && faultRng.next() < fault.throttleRate) {
-      return fail(new AwsApiError("ThrottlingException", "Rate exceeded"));
-    }
-    if (fault.errorRate && faultRng.next() < fault.errorRate) {
-      return fail(new AwsApiError("ServerException", "Service unavailable (injected fault).", 500));
-    }
-    const obj = typeof input === "object" && input !== null && !Array.isArray(input) ? (input as Record<string, unknown>) : {};
-    try {
-      const now = Date.now();
-      ecs.tick(now);
-      const out = service === "ecs" ? ecs.handle(op, obj, { region, account, now }) : ecr.handle(op, obj, { region, account, now, url });
-      if (out === undefined) return fail(new AwsApiError("UnknownOperationException", `Operation ${op} is not supported by the emulator.`));
-      send(res, 200, out);
-    } catch (error) {
-      if (error instanceof AwsApiError) return fail(error);
-      log(`emulator: ${op} failed: ${(error as Error).stack ?? String(error)}`);
-      return fail(new AwsApiError("ServerException", `Internal emulator error: ${(error as Error).message}`, 500));
-    }
-  };
-
   const server = createServer((req, res) => {
     void (async () => {
       const body = await readBody(req);
       const path = (req.url ?? "/").split("?")[0] ?? "/";
       if (path === CONTROL_PREFIX || path.startsWith(`${CONTROL_PREFIX}/`)) {
-        return handleControl(req, res, path.slice(CONTROL_PREFIX.length) || "/", body);
+        return handleControl(core, req, res, path.slice(CONTROL_PREFIX.length) || "/", body, () => void doClose("shutdown-endpoint"));
       }
       const target = req.headers["x-amz-target"];
-      if (req.method === "POST" && typeof target === "string") return handleApi(req, res, target, body);
+      if (req.method === "POST" && typeof target === "string") return handleApi(core, req, res, target, body, opts.onResponse);
       send(res, 404, { message: "lgtm-deploy emulator: POST / with x-amz-target, or use /_emulator/*" }, "application/json");
     })().catch((error: unknown) => {
-      log(`emulator: request failed: ${String(error)}`);
+      core.log(`emulator: request failed: ${String(error)}`);
       if (!res.headersSent) sendError(res, new AwsApiError("ServerException", "Internal emulator error.", 500));
       else res.destroy();
     });
@@ -321,8 +288,26 @@ export async function startEmulatorServer(opts: EmulatorOptions = {}): Promise<R
   });
   const address = server.address();
   const port = typeof address === "object" && address !== null ? address.port : 0;
-  url = `http://127.0.0.1:${port}`;
-  startTicker();
+  core.url = `http://127.0.0.1:${port}`;
+
+  let tickTimer: NodeJS.Timeout | undefined;
+  let tickEvery = 0;
+  const ticker = (): void => {
+    const every = core.timing.tickMs;
+    if (every === tickEvery && tickTimer) return;
+    if (tickTimer) clearInterval(tickTimer);
+    tickEvery = every;
+    tickTimer = setInterval(() => {
+      try {
+        core.tick();
+        ticker();
+      } catch (error) {
+        core.log(`emulator tick failed: ${(error as Error).stack ?? String(error)}`);
+      }
+    }, every);
+    tickTimer.unref();
+  };
+  ticker();
 
   const lifetime = setTimeout(() => void doClose("max-lifetime"), opts.maxLifetimeMs ?? DEFAULT_MAX_LIFETIME_MS);
   lifetime.unref();
@@ -339,20 +324,21 @@ export async function startEmulatorServer(opts: EmulatorOptions = {}): Promise<R
     return closing;
   }
 
+  const merge = (s: Partial<Scenario>, where: string): void => {
+    const patch = parsePartialScenario(s, where);
+    core.applyScenario(mergeScenarios(core.scenario, patch), patch);
+  };
   return {
-    url,
+    url: core.url,
     port,
     closed,
     closeReason: () => reason,
     close: () => doClose("close"),
-    setScenario: (s) => applyScenario(parseScenario(s, "setScenario")),
-    mergeScenario: (s) => {
-      const patch = parsePartialScenario(s, "mergeScenario");
-      applyScenario(mergeScenarios(scenario, patch), Object.keys(patch.api ?? {}), patch.seed !== undefined);
-    },
-    calls: () => callLog.map((c) => ({ ...c })),
+    setScenario: (s) => core.applyScenario(parseScenario(s, "setScenario")),
+    mergeScenario: (s) => merge(s, "mergeScenario"),
+    calls: () => core.callLog.map((c) => ({ ...c })),
     clearCalls: () => {
-      callLog.length = 0;
+      core.callLog.length = 0;
     },
   };
 }
