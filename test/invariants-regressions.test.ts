@@ -201,7 +201,35 @@ describe("issue #10 regressions (black-box)", { concurrency: 4 }, () => {
     assertClean(o, bad);
   });
 
-  test("task retirement and AZ rebalancing (ServiceSchedulerInitiated, exit 143/137) do not fail a good release", { skip: "needs scheduler stops with exit codes (issue #8 item 5) from branch emu" }, () => undefined);
+  test("task retirement (exit 143) and AZ rebalancing (exit 137) during the bake do not fail a good release", async () => {
+    const s = schedule(["grafana", "mimir"], {}, { bakeMs: 1_500, timeoutMs: 6_000 });
+    const acted: string[] = [];
+    const { o, bad } = await verify(s, ["I1", "LIVE"], {
+      setup: async (w) => {
+        // mimir's new containers exit 137 on SIGTERM (as if killed at stopTimeout); grafana's answer 143.
+        w.emu.mergeScenario({ images: { [w.digest("mimir", "B")!]: { behavior: "healthy", sigtermExitCode: 137 } } });
+        // Once both new deployments are COMPLETED (the bake has begun), AWS retires a grafana task and rebalances mimir.
+        void (async () => {
+          for (let i = 0; i < 400 && acted.length === 0; i++) {
+            const st = await w.state();
+            const done = (["grafana", "mimir"] as const).every((c) => {
+              const p = primaryOf(serviceOf(st, c)!);
+              return p && p.taskDefinition !== w.baseline.get(c)!.taskDefinition && p.rolloutState === "COMPLETED";
+            });
+            if (done) {
+              for (const a of [{ type: "retireTask", service: "lgtm-grafana" }, { type: "rebalance", service: "lgtm-mimir" }]) acted.push(`${a.type}:${(await w.action(a)).status}`);
+            }
+            await new Promise((r) => setTimeout(r, 20));
+          }
+        })();
+      },
+    });
+    assert.deepEqual(acted, ["retireTask:200", "rebalance:200"], `the maintenance ran during the bake${story(o)}`);
+    const stops = o.stateLater.ecs.tasks.filter((t) => t.stopCode === "ServiceSchedulerInitiated" && /maintenance|rebalancing/i.test(t.stoppedReason ?? "") && t.containers.some((c) => c.exitCode === 143 || c.exitCode === 137));
+    assert.ok(stops.length >= 1, "a new-revision task was stopped by the scheduler with exit 143/137");
+    assert.equal(o.exitCode, 0, `scheduler stops are not failures${story(o)}`);
+    assertClean(o, bad);
+  });
 
   test("desired count 0 is a precondition error, not a success", async () => {
     const p = copyProject();

@@ -244,7 +244,9 @@ function checkExit(x: Context): void {
  * fresh read of c (not a stale answer) was sent on after `since`.
  */
 function knewAt(x: Context, c: ComponentName, since: number): number | undefined {
-  return x.o.proxyCalls.find((k) => k.op === "DescribeServices" && k.outcome === "forwarded" && k.status === 200 && k.services.includes(serviceName(c)) && (k.forwardedAt ?? 0) > since)?.forwardedAt;
+  // With the emulator's own eventual consistency on, a read is surely fresh only lagMs after the event.
+  const lag = x.o.schedule.api.consistency?.lagMs ?? 0;
+  return x.o.proxyCalls.find((k) => k.op === "DescribeServices" && k.outcome === "forwarded" && k.status === 200 && k.services.includes(serviceName(c)) && (k.forwardedAt ?? 0) > since + lag)?.forwardedAt;
 }
 
 /** The tool's writes to service c that reached ECS and were sent after `t` (proxy arrival time). */

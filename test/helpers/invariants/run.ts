@@ -119,13 +119,18 @@ export async function prepare(s: Schedule): Promise<World> {
       if (b.kind === "earlyCrash" || b.kind === "lateCrash") images[digest] = { behavior: "crash", afterMs: b.afterMs, exitCode: b.exitCode };
       if (b.kind === "unhealthy") images[digest] = { behavior: "unhealthy" };
       if (b.kind === "slow") images[digest] = { behavior: "slow", startDelayMs: b.startDelayMs };
+      if (b.kind === "flaky") images[digest] = { behavior: "flaky", minUptimeMs: b.minUptimeMs, maxUptimeMs: b.maxUptimeMs, rate: b.rate };
+      if (b.kind === "degrade") images[digest] = { behavior: "degrade", afterMs: b.afterMs };
+      if (s.sigterm) images[digest] = { behavior: "healthy", ...images[digest], ...(s.sigterm === "exit0" ? { sigtermExitCode: 0 } : { ignoreSigterm: true }) };
     }
     if (s.previousBroken) images[w.digest(s.previousBroken, "A")!] = { behavior: "crash", afterMs: 0, exitCode: 1 };
     const api: Record<string, any> = {};
     const a = s.api;
     if (a.throttleRate || a.errorRate || a.dropRate || a.latencyMs) api["*"] = { throttleRate: a.throttleRate, errorRate: a.errorRate, dropRate: a.dropRate, latencyMs: a.latencyMs };
     if (a.describeBurst) api.DescribeServices = { ...(api["*"] ?? {}), throttleBurst: a.describeBurst };
-    w.emu.mergeScenario({ images, api });
+    const c = a.consistency;
+    const consistency = c ? { "*": { lagMs: c.lagMs, rate: c.rate, ...(c.afterWrites ? { after: ["UpdateService", "StopServiceDeployment"] } : {}) } } : undefined;
+    w.emu.mergeScenario({ images, api, ...(consistency ? { consistency } : {}) } as never);
     w.proxy.staleMs = a.staleMs;
     if (s.targeted) {
       const t = s.targeted;
@@ -148,6 +153,7 @@ function recordEvents(w: World, events: EventLog): { stop(): Promise<void> } {
   let stopped = false;
   const merge = (st: EmuState): void => {
     for (const svc of st.ecs.services) for (const e of svc.events) events.set(e.id, { createdAt: e.createdAt, message: e.message });
+    for (const e of st.ecs.events ?? []) events.set(e.id, { createdAt: e.createdAt, message: e.message });
   };
   const loop = (async () => {
     while (!stopped) {
@@ -195,6 +201,10 @@ export async function execute(s: Schedule, w: World, opts: ExecOptions = {}): Pr
     });
   }
   if (s.abort && "at" in s.abort) hookFor(w, s.abort.at, doAbort);
+  if (s.maintenance) {
+    const m = s.maintenance;
+    hookFor(w, m.at, async () => void (await w.action({ type: m.action, service: serviceName(m.component) })));
+  }
   // I4: the record must exist (this run's) while the watch runs — read it as the first watch call arrives.
   let earlyRecords: Map<ComponentName, any> | undefined;
   w.proxy.listeners.push((call) => {
@@ -216,7 +226,7 @@ export async function execute(s: Schedule, w: World, opts: ExecOptions = {}): Pr
   if (result === "overrun") {
     // Past every deadline (I7 fails anyway): SIGTERM, and stop waiting soon after, to keep the suite's time bounded.
     overran = true;
-    doAbort();
+    abort.abort("SIGTERM"); // the watchdog's, not the schedule's: tAbort stays the operator's
     const late = await Promise.race([running, after(s.flags.abortGraceMs + 5_000, "hung" as const)]);
     if (late === "hung") {
       hung = true;

@@ -19,7 +19,11 @@ export type Behaviour =
   /** The tag was never pushed: preflight must stop with exit 5, nothing changed. */
   | { kind: "missing" }
   /** Pushed and resolved at preflight, then expired from ECR before the tasks pull it. */
-  | { kind: "expired" };
+  | { kind: "expired" }
+  /** Runs, then a share `rate` of the tasks exit after a random uptime in [min, max] (emulator `flaky`). */
+  | { kind: "flaky"; minUptimeMs: number; maxUptimeMs: number; rate: number }
+  /** Turns unhealthy after `afterMs` (emulator `degrade`): noticed by ECS only with a health check or a load balancer. */
+  | { kind: "degrade"; afterMs: number };
 
 /** A call of the tool, counted by the proxy: the n-th `op` (about `component` when given). */
 export interface CallPoint {
@@ -34,6 +38,10 @@ export interface Schedule {
   behaviours: Partial<Record<ComponentName, Behaviour>>;
   /** The previous revision's image now crashes too: a rollback cannot become healthy (exit 4 expected). */
   previousBroken?: ComponentName;
+  /** How the new image's containers answer SIGTERM when ECS stops them: exit 143 (default), 0, or never (killed: 137). */
+  sigterm?: "exit0" | "ignore";
+  /** Fargate maintenance during the release: a task retired, or AZ rebalancing, at this point of the tool's calls. */
+  maintenance?: { component: ComponentName; action: "retireTask" | "rebalance"; at: CallPoint };
   /** A service's desired count was changed (autoscaling) after the baseline and before the release. */
   autoscaled?: { component: ComponentName; desired: number };
   api: {
@@ -44,8 +52,10 @@ export interface Schedule {
     latencyMs: number;
     /** The next N DescribeServices answer ThrottlingException. */
     describeBurst: number;
-    /** Reads of a service answered from before the latest write for this long (eventual consistency). */
+    /** Reads of a service answered from before the latest write for this long (eventual consistency, proxy). */
     staleMs: number;
+    /** The emulator's own eventual consistency for every read (DescribeServices, ListTasks, DescribeTasks, service deployments). */
+    consistency?: { lagMs: number; rate: number; afterWrites: boolean };
   };
   /** A fault on exact calls of the tool (proxy). */
   targeted?: { op: "UpdateService" | "DescribeServices" | "ListTasks" | "DescribeTasks" | "RegisterTaskDefinition"; component?: ComponentName; fromNth: number; count: number; action: FaultAction };
@@ -74,6 +84,8 @@ const misbehaviour: fc.Arbitrary<Behaviour> = fc.oneof(
   fc.constant<Behaviour>({ kind: "unhealthy" }),
   fc.record({ kind: fc.constant("slow" as const), startDelayMs: fc.integer({ min: 50, max: 4000 }) }),
   fc.constant<Behaviour>({ kind: "expired" }),
+  fc.record({ kind: fc.constant("flaky" as const), minUptimeMs: fc.integer({ min: 0, max: 400 }), maxUptimeMs: fc.integer({ min: 400, max: 3000 }), rate: fc.constantFrom(0.3, 0.5, 1) }),
+  fc.record({ kind: fc.constant("degrade" as const), afterMs: fc.integer({ min: 50, max: 1500 }) }),
 );
 
 /** About half the schedules release only healthy images; the rest give one or two components a misbehaviour. */
@@ -116,13 +128,16 @@ export function scheduleArb(): fc.Arbitrary<Schedule> {
       behaviours: behaviours(components),
       previousBroken: maybe(fc.constantFrom(...components), 0.08),
       autoscaled: maybe(fc.record({ component: fc.constantFrom(...components), desired: fc.integer({ min: 1, max: 4 }) }), 0.12),
+      sigterm: maybe(fc.constantFrom("exit0" as const, "ignore" as const), 0.15),
+      maintenance: maybe(fc.record({ component: fc.constantFrom(...components), action: fc.constantFrom("retireTask" as const, "rebalance" as const), at: callPoint(components) }), 0.15),
       api: fc.record({
         throttleRate: rate(0.15, 0.25),
         errorRate: rate(0.2, 0.25),
         dropRate: rate(0.15, 0.12),
         latencyMs: maybe(fc.integer({ min: 1, max: 40 }), 0.2).map((v) => v ?? 0),
         describeBurst: maybe(fc.integer({ min: 1, max: 6 }), 0.12).map((v) => v ?? 0),
-        staleMs: maybe(fc.integer({ min: 50, max: 1500 }), 0.25).map((v) => v ?? 0),
+        staleMs: maybe(fc.integer({ min: 50, max: 1500 }), 0.2).map((v) => v ?? 0),
+        consistency: maybe(fc.record({ lagMs: fc.integer({ min: 50, max: 1500 }), rate: fc.constantFrom(0.3, 1), afterWrites: fc.boolean() }), 0.15),
       }),
       targeted: maybe(
         fc.record({

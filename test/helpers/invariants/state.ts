@@ -68,8 +68,47 @@ export interface EmuServiceDeployment {
 
 export interface EmuState {
   time: string;
-  ecs: { services: EmuService[]; tasks: EmuTask[]; serviceDeployments: EmuServiceDeployment[]; taskDefinitions: { arn: string; status: string }[] };
+  /** Simulated now, wall-clock now and the time scale (emulators with a simulated clock). */
+  timeEpochMs?: number;
+  wallTime?: string;
+  timeScale?: number;
+  ecs: {
+    services: EmuService[];
+    tasks: EmuTask[];
+    serviceDeployments: EmuServiceDeployment[];
+    taskDefinitions: { arn: string; status: string }[];
+    /** Every service event (emulators that keep them all). */
+    events?: { serviceArn: string; id: string; createdAt: number; message: string }[];
+  };
   ecr: unknown;
+}
+
+/**
+ * The emulator's timestamps are simulated time (they run `timeScale` times faster than the wall clock); the tool's
+ * deadlines, its records and the harness are wall-clock. Rewrites every timestamp the oracle reads into wall-clock
+ * epoch seconds, so one time axis serves all checks. Identity for an emulator without a simulated clock.
+ */
+export function toWallClock(st: EmuState): EmuState {
+  if (st.timeEpochMs === undefined || st.wallTime === undefined) return st;
+  const scale = st.timeScale ?? 1;
+  const simNow = st.timeEpochMs;
+  const wallNow = Date.parse(st.wallTime);
+  const conv = (sec: number | undefined): number | undefined => (sec === undefined ? undefined : (wallNow - (simNow - sec * 1000) / scale) / 1000);
+  const fix = (o: any, keys: string[]): void => {
+    if (!o) return;
+    for (const k of keys) if (typeof o[k] === "number") o[k] = conv(o[k]);
+  };
+  for (const svc of st.ecs.services) {
+    for (const d of svc.deployments) fix(d, ["createdAt", "updatedAt"]);
+    for (const e of svc.events) fix(e, ["createdAt"]);
+  }
+  for (const t of st.ecs.tasks) fix(t, ["createdAt", "startedAt", "stoppingAt", "stoppedAt"]);
+  for (const d of st.ecs.serviceDeployments) {
+    fix(d, ["createdAt", "startedAt", "finishedAt", "stoppedAt", "updatedAt"]);
+    fix(d.rollback, ["startedAt"]);
+  }
+  for (const e of st.ecs.events ?? []) fix(e, ["createdAt"]);
+  return st;
 }
 
 export const serviceOf = (s: EmuState, c: ComponentName): EmuService | undefined => s.ecs.services.find((x) => x.serviceName === serviceName(c) && x.status === "ACTIVE");

@@ -17,7 +17,7 @@ import { startEmulator, type CallRecord, type Emulator, type Scenario } from "..
 import { REPO_ROOT } from "../cli.js";
 import { startProxy, type FaultProxy } from "./proxy.js";
 import type { EmuState } from "./state.js";
-import { primaryOf, serviceOf } from "./state.js";
+import { primaryOf, serviceOf, toWallClock } from "./state.js";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
@@ -56,6 +56,8 @@ export interface World {
   thirdPartyDeploy(c: ComponentName, taskDefinition: string): Promise<void>;
   setDesired(c: ComponentName, n: number): Promise<void>;
   deleteImage(c: ComponentName, sha: ShaName): Promise<void>;
+  /** POST /_emulator/actions (task retirement, AZ rebalancing): what AWS does at a moment of its choosing. */
+  action(a: Record<string, unknown>): Promise<{ status: number; body: unknown }>;
   waitSteady(cs: readonly ComponentName[], timeoutMs?: number): Promise<EmuState>;
   close(): Promise<void>;
 }
@@ -105,7 +107,7 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
   const tag = (c: ComponentName, sha: ShaName): ParsedTag => makeTag({ version: project.version(c), sha: SHA[sha] });
   const baseline = new Map<ComponentName, Baseline>();
 
-  const state = async (): Promise<EmuState> => (await (await fetch(`${emu.url}/_emulator/state`)).json()) as EmuState;
+  const state = async (): Promise<EmuState> => toWallClock((await (await fetch(`${emu.url}/_emulator/state`)).json()) as EmuState);
   const register = async (c: ComponentName, sha: ShaName): Promise<string> => {
     const t = tag(c, sha);
     const input = renderTaskDefinition(c, env, { tag: t, digest: digests.get(`${c}:${sha}`) }, project.templates(c).taskDefinition);
@@ -140,7 +142,8 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
     digest: (c, sha) => digests.get(`${c}:${sha}`),
     baseline,
     state,
-    calls: () => emu.calls(),
+    // The call log's `time` is simulated on emulators with a clock of their own; the oracle reads wall time.
+    calls: () => emu.calls().map((k) => ((k as { wallTime?: string }).wallTime ? { ...k, time: (k as { wallTime?: string }).wallTime! } : k)),
     recordPath: (c) => path.join(dir, `${c}.json`),
     register,
     thirdPartyDeploy: async (c, taskDefinition) => {
@@ -151,6 +154,10 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
     },
     deleteImage: async (c, sha) => {
       await ecr.send(new BatchDeleteImageCommand({ repositoryName: repositoryName(c, env.ecr.repositoryPrefix), imageIds: [{ imageTag: tag(c, sha).tag }] }));
+    },
+    action: async (a) => {
+      const r = await fetch(`${emu.url}/_emulator/actions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(a) });
+      return { status: r.status, body: await r.json().catch(() => undefined) };
     },
     waitSteady,
     close: async () => {
