@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { knownFailure } from "./helpers/invariants/known.js";
 import { UpdateServiceCommand } from "@aws-sdk/client-ecs";
 import type { ComponentName } from "../src/core/catalogue.js";
 import { REPO_ROOT } from "./helpers/cli.js";
@@ -54,13 +55,32 @@ function assertClean(o: Observation, bad: string): void {
 
 const primary = (o: Observation, c: ComponentName) => primaryOf(serviceOf(o.stateEnd, c)!)!;
 
+/** Tests the engine under test is known to fail: [part of the title, why] (see docs/testing.md, "Known engine failures"). */
+const KNOWN: [string, string][] = [
+  ["the rollback call fails because", "exit 1 'unexpected error', no record (main's engine)"],
+  ["a later component's UpdateService fails", "exit 1, the updated component left unwatched without a record (main's engine)"],
+  ["caught by the default bake", "the default --bake is 0: exit 0 (main's engine)"],
+  ["a stale DescribeServices", "a stale read is taken for a breaker rollback: exit 3 (main's engine)"],
+  ["the rollback target is the revision serving", "target captured at preflight (main's engine)"],
+  ["rollback --to previous skips", "picks the rejected revision (main's engine)"],
+  ["rollback --to <version> with several", "picks the newest revision of the version (main's engine)"],
+  ["never picks the failed build", "re-deploys the failed build (main's engine)"],
+  ["desired count 0", "desired 0 succeeds (main's engine)"],
+  ["throttling storm", "--timeout 15s stretched to ~45 s (main's engine)"],
+  ["autoscaled desired count", "reset to the template's count (main's engine)"],
+  ["a FAILED primary", "deploys over a FAILED primary, exit 0 (main's engine)"],
+  ["--atomic on the abort path", "the rollbacks are not baked before exit 3 (main's engine)"],
+  ["--atomic on the API-error path", "exit 1, nothing rolled back (main's engine)"],
+];
+const bug = (title: string, fn: () => Promise<void> | void): void => void test(title, knownFailure(KNOWN, title), fn);
+
 describe("issue #10 regressions (black-box)", { concurrency: 4 }, () => {
   for (const [name, action] of [
     ["its task definition was deregistered (ClientException)", { kind: "client", type: "ClientException", message: "TaskDefinition is inactive" }],
     ["ECS answers 5xx until past every retry", { kind: "error500" }],
     ["it is throttled past the SDK's retries", { kind: "throttle" }],
   ] as const) {
-    test(`the rollback call fails because ${name}: exit 4 with a record, never exit 1 without one`, async () => {
+    bug(`the rollback call fails because ${name}: exit 4 with a record, never exit 1 without one`, async () => {
       // The new revision never starts: --timeout fails it, so the rollback is the tool's own (not the breaker's).
       const s = schedule(["tempo"], {
         behaviours: { tempo: { kind: "slow", startDelayMs: 600_000 } },
@@ -75,7 +95,7 @@ describe("issue #10 regressions (black-box)", { concurrency: 4 }, () => {
     });
   }
 
-  test("a later component's UpdateService fails: the component already updated is still watched to a verdict", async () => {
+  bug("a later component's UpdateService fails: the component already updated is still watched to a verdict", async () => {
     // The second UpdateService of the release (whichever component it is) is refused, for good.
     const s = schedule(["loki", "tempo"], { targeted: { op: "UpdateService", fromNth: 2, count: 1, action: { kind: "client", type: "ClientException", message: "TaskDefinition is inactive" } } });
     const { o, bad } = await verify(s, ["I1", "I2", "I3", "I4", "I5", "REC"]);
@@ -86,7 +106,7 @@ describe("issue #10 regressions (black-box)", { concurrency: 4 }, () => {
     assertClean(o, bad);
   });
 
-  test("a crash after ECS declared COMPLETED is caught by the default bake: exit 3, never exit 0", async () => {
+  bug("a crash after ECS declared COMPLETED is caught by the default bake: exit 3, never exit 0", async () => {
     // stabilizeMs is 70 ms: the deployment COMPLETES, then every task crashes at 300 ms of uptime.
     const s = schedule(["tempo"], { behaviours: { tempo: { kind: "lateCrash", afterMs: 300, exitCode: 2 } } }, { timeoutMs: 120_000 });
     const { o, bad } = await verify(s, ["I1"], { argv: without("--bake") });
@@ -94,14 +114,14 @@ describe("issue #10 regressions (black-box)", { concurrency: 4 }, () => {
     assertClean(o, bad);
   });
 
-  test("a stale DescribeServices right after UpdateService is not taken for a breaker rollback", async () => {
+  bug("a stale DescribeServices right after UpdateService is not taken for a breaker rollback", async () => {
     const s = schedule(["tempo", "loki"], { api: { throttleRate: 0, errorRate: 0, dropRate: 0, latencyMs: 0, describeBurst: 0, staleMs: 1_500 } });
     const { o, bad } = await verify(s, ["I1", "I2", "I7", "LIVE"]);
     assert.equal(o.exitCode, 0, `a healthy release seen through eventually consistent reads must succeed${story(o)}`);
     assertClean(o, bad);
   });
 
-  test("another client's deployment mid-watch is not rolled back over: stop, say so, exit 4", async () => {
+  bug("another client's deployment mid-watch is not rolled back over: stop, say so, exit 4", async () => {
     const s = schedule(["tempo"], {
       behaviours: { tempo: { kind: "slow", startDelayMs: 2_000 } },
       thirdParty: { component: "tempo", at: { op: "DescribeServices", component: "tempo", nth: 4, when: "after" } },
@@ -113,7 +133,7 @@ describe("issue #10 regressions (black-box)", { concurrency: 4 }, () => {
     assertClean(o, bad);
   });
 
-  test("the rollback target is the revision serving when the service is updated, not the one seen at preflight", async () => {
+  bug("the rollback target is the revision serving when the service is updated, not the one seen at preflight", async () => {
     let c3 = "";
     const s = schedule(["tempo"], { behaviours: { tempo: { kind: "earlyCrash", afterMs: 5, exitCode: 1 } } });
     const { o, bad } = await verify(s, ["I2", "REC"], {
@@ -130,7 +150,7 @@ describe("issue #10 regressions (black-box)", { concurrency: 4 }, () => {
     assertClean(o, bad);
   });
 
-  test("rollback --to previous skips a revision the tool rejected (ECS had marked it successful before it crashed)", async () => {
+  bug("rollback --to previous skips a revision the tool rejected (ECS had marked it successful before it crashed)", async () => {
     const s = schedule(["tempo"], { behaviours: { tempo: { kind: "lateCrash", afterMs: 250, exitCode: 2 } } }, { bakeMs: 1_000 });
     const w = await prepare(s);
     try {
@@ -152,7 +172,7 @@ describe("issue #10 regressions (black-box)", { concurrency: 4 }, () => {
     }
   });
 
-  test("rollback --to <version> with several eligible revisions is an error listing them; nothing changes", async () => {
+  bug("rollback --to <version> with several eligible revisions is an error listing them; nothing changes", async () => {
     const s = schedule(["tempo"]);
     const w = await prepare(s);
     try {
@@ -172,7 +192,7 @@ describe("issue #10 regressions (black-box)", { concurrency: 4 }, () => {
     }
   });
 
-  test("rollback --to <version> never picks the failed build carrying that version", async () => {
+  bug("rollback --to <version> never picks the failed build carrying that version", async () => {
     const s = schedule(["tempo"], { behaviours: { tempo: { kind: "earlyCrash", afterMs: 5, exitCode: 1 } } });
     const w = await prepare(s);
     try {
@@ -188,7 +208,7 @@ describe("issue #10 regressions (black-box)", { concurrency: 4 }, () => {
     }
   });
 
-  test("scale-in during the watch (scheduler stops) does not fail a good release", async () => {
+  bug("scale-in during the watch (scheduler stops) does not fail a good release", async () => {
     // Grafana autoscaled to 3 tasks; mid-release the autoscaler scales in to 2 (ServiceSchedulerInitiated stops).
     const s = schedule(["grafana"], { behaviours: { grafana: { kind: "slow", startDelayMs: 150 } }, autoscaled: { component: "grafana", desired: 3 } });
     const { o, bad } = await verify(s, ["I1", "LIVE"], {
@@ -201,7 +221,7 @@ describe("issue #10 regressions (black-box)", { concurrency: 4 }, () => {
     assertClean(o, bad);
   });
 
-  test("task retirement (exit 143) and AZ rebalancing (exit 137) during the bake do not fail a good release", async () => {
+  bug("task retirement (exit 143) and AZ rebalancing (exit 137) during the bake do not fail a good release", async () => {
     const s = schedule(["grafana", "mimir"], {}, { bakeMs: 1_500, timeoutMs: 6_000 });
     const acted: string[] = [];
     const { o, bad } = await verify(s, ["I1", "LIVE"], {
@@ -231,7 +251,7 @@ describe("issue #10 regressions (black-box)", { concurrency: 4 }, () => {
     assertClean(o, bad);
   });
 
-  test("desired count 0 is a precondition error, not a success", async () => {
+  bug("desired count 0 is a precondition error, not a success", async () => {
     const p = copyProject();
     try {
       p.edit("environments/local.json", (e) => (e.components = { tempo: { desiredCount: 0 } }));
@@ -245,7 +265,7 @@ describe("issue #10 regressions (black-box)", { concurrency: 4 }, () => {
     }
   });
 
-  test("throttling storm against --timeout 15s: the deadline holds, and a completed rollback is reported as such", async () => {
+  bug("throttling storm against --timeout 15s: the deadline holds, and a completed rollback is reported as such", async () => {
     const s = schedule(["tempo"], {
       behaviours: { tempo: { kind: "slow", startDelayMs: 600_000 } },
       api: { throttleRate: 0.5, errorRate: 0, dropRate: 0, latencyMs: 0, describeBurst: 0, staleMs: 0 },
@@ -260,7 +280,7 @@ describe("issue #10 regressions (black-box)", { concurrency: 4 }, () => {
     assertClean(o, bad);
   });
 
-  test("an autoscaled desired count is kept by a release", async () => {
+  bug("an autoscaled desired count is kept by a release", async () => {
     const s = schedule(["tempo"], { autoscaled: { component: "tempo", desired: 3 } });
     const { o, bad } = await verify(s, ["I1", "DESIRED"]);
     assert.equal(o.exitCode, 0, story(o));
@@ -268,7 +288,7 @@ describe("issue #10 regressions (black-box)", { concurrency: 4 }, () => {
     assertClean(o, bad);
   });
 
-  test("a FAILED primary with no running task is not captured as the rollback target: exit 5 naming rollback --to", async () => {
+  bug("a FAILED primary with no running task is not captured as the rollback target: exit 5 naming rollback --to", async () => {
     const s = schedule(["tempo"]);
     const { o } = await verify(s, [], {
       setup: async (w) => {
@@ -289,7 +309,7 @@ describe("issue #10 regressions (black-box)", { concurrency: 4 }, () => {
     assert.deepEqual(o.emuCalls.filter((k) => k.operation === "UpdateService").map((k) => k.operation), [], "nothing changed");
   });
 
-  test("--atomic on the abort path: SIGTERM after both updates rolls back every component", async () => {
+  bug("--atomic on the abort path: SIGTERM after both updates rolls back every component", async () => {
     const s = schedule(["loki", "tempo"], {
       behaviours: { loki: { kind: "slow", startDelayMs: 60_000 }, tempo: { kind: "slow", startDelayMs: 60_000 } },
       abort: { at: { op: "DescribeServices", nth: 4, when: "after" } },
@@ -299,7 +319,7 @@ describe("issue #10 regressions (black-box)", { concurrency: 4 }, () => {
     assertClean(o, bad);
   });
 
-  test("--atomic on the API-error path: the second update is refused, the first component is rolled back", async () => {
+  bug("--atomic on the API-error path: the second update is refused, the first component is rolled back", async () => {
     const s = schedule(["loki", "tempo"], { targeted: { op: "UpdateService", fromNth: 2, count: 1, action: { kind: "client", type: "ClientException", message: "TaskDefinition is inactive" } } }, { atomic: true });
     const { o, bad } = await verify(s, ["I2", "I5"]);
     assert.notEqual(o.exitCode, 0, story(o));
@@ -307,7 +327,7 @@ describe("issue #10 regressions (black-box)", { concurrency: 4 }, () => {
     assertClean(o, bad);
   });
 
-  test("one hung task listing does not stall the other components' watch", async () => {
+  bug("one hung task listing does not stall the other components' watch", async () => {
     const s = schedule(["loki", "tempo", "grafana"], {
       behaviours: { loki: { kind: "earlyCrash", afterMs: 5, exitCode: 1 } },
       targeted: { op: "ListTasks", component: "loki", fromNth: 1, count: 1, action: { kind: "hangBefore" } },

@@ -30,7 +30,19 @@ const strict = process.env.LGTM_STRICT === "1";
  * their counterexamples; they are reported as todo instead of failing the suite unless LGTM_STRICT=1.
  * Empty this as the engine is fixed.
  */
-const KNOWN_BROKEN: Partial<Record<Invariant, string>> = {};
+const KNOWN_BROKEN: Partial<Record<Invariant, string>> = {
+  I1: "a crash after COMPLETED within the bake window is reported as success (main's engine)",
+  I2: "rollbacks are not baked; stale reads reported as breaker rollbacks (main's engine)",
+  I3: "no next step in the output; 'rolled back to: nothing' after an atomic rollback completed (main's engine)",
+  I4: "records written only at the end; none after exit 1 (main's engine)",
+  I5: "exit 1 leaves updated services without a record (main's engine)",
+  I6: "rolls back over another client's deployment and over ECS's breaker rollback (main's engine)",
+  I7: "no per-call deadlines: hung calls and throttling stretch --timeout (main's engine)",
+  REC: "the record's previous revision after a register-phase deployment (main's engine)",
+  LIVE: "healthy releases fail on stale reads (main's engine)",
+  ABORT: "--on-abort leave still rolls back (main's engine)",
+  DESIRED: "an autoscaled desired count is reset (main's engine)",
+};
 
 const INVARIANTS: [Invariant, string][] = [
   ["I1", "exit 0 ⇒ new revision PRIMARY, COMPLETED, running = desired > 0, no failed task through the bake"],

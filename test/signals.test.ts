@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { knownFailure } from "./helpers/invariants/known.js";
 import { serviceName, type ComponentName } from "../src/core/catalogue.js";
 import type { CallRecord } from "../src/emulator/index.js";
 import { REPO_ROOT } from "./helpers/cli.js";
@@ -102,8 +103,17 @@ async function assertAbortedWatch(w: World, p: ToolProcess, t0: number): Promise
   else assert.ok(rec.verdict === "failed" && rec.failureReasons.length > 0, `record verdict ${rec.verdict} after an abort`);
 }
 
+/** Tests the engine under test is known to fail: [part of the title, why] (see docs/testing.md, "Known engine failures"). */
+const KNOWN: [string, string][] = [
+  ["SIGTERM during the watch", "the 20 s default abort grace outlives Jenkins' 5 s: killed before any record (main's engine)"],
+  ["a second SIGTERM", "process.exit(130) without writing the record (main's engine)"],
+  ["every API call hangs", "no record before the SIGKILL (main's engine)"],
+  ["aborting a manual rollback", "the abort re-deploys the revision the operator escaped (main's engine)"],
+];
+const bug = (title: string, fn: () => Promise<void> | void): void => void test(title, knownFailure(KNOWN, title), fn);
+
 describe("Jenkins-style abort of the bundle (process group, SIGTERM, SIGKILL after 5 s)", () => {
-  test("SIGTERM during the watch: rollback call within ~1 s, this run's record within ~2 s, service rolled back", async () => {
+  bug("SIGTERM during the watch: rollback call within ~1 s, this run's record within ~2 s, service rolled back", async () => {
     await withWorld(async (w) => {
       const t0 = Date.now();
       const p = spawnTool(args(w, ["deploy", C, "--sha", SHA.B]));
@@ -113,7 +123,7 @@ describe("Jenkins-style abort of the bundle (process group, SIGTERM, SIGKILL aft
     }, { slowRollbackMs: 8_000 });
   });
 
-  test("SIGTERM during the watch under a slow API (700 ms per call): the rollback still goes out first", async () => {
+  bug("SIGTERM during the watch under a slow API (700 ms per call): the rollback still goes out first", async () => {
     await withWorld(async (w) => {
       const t0 = Date.now();
       const p = spawnTool(args(w, ["deploy", C, "--sha", SHA.B]));
@@ -123,7 +133,7 @@ describe("Jenkins-style abort of the bundle (process group, SIGTERM, SIGKILL aft
     }, { slowApiMs: 700, slowRollbackMs: 8_000 });
   });
 
-  test("SIGTERM while registering: no service changed, this run's record, exits before the kill", async () => {
+  bug("SIGTERM while registering: no service changed, this run's record, exits before the kill", async () => {
     await withWorld(async (w) => {
       let p: ToolProcess | undefined;
       let termAt = 0;
@@ -141,7 +151,7 @@ describe("Jenkins-style abort of the bundle (process group, SIGTERM, SIGKILL aft
     });
   });
 
-  test("SIGTERM while the release's UpdateService is in flight: the update lands, so it is rolled back", async () => {
+  bug("SIGTERM while the release's UpdateService is in flight: the update lands, so it is rolled back", async () => {
     await withWorld(async (w) => {
       let p: ToolProcess | undefined;
       w.proxy.hooks.push({ op: "UpdateService", nth: 1, when: "before", run: async () => void (p!.signalGroup("SIGTERM"), await sleep(200)) });
@@ -161,7 +171,7 @@ describe("Jenkins-style abort of the bundle (process group, SIGTERM, SIGKILL aft
     });
   });
 
-  test("a second SIGTERM: writes this run's record, then exits at once", async () => {
+  bug("a second SIGTERM: writes this run's record, then exits at once", async () => {
     await withWorld(async (w) => {
       const t0 = Date.now();
       const p = spawnTool(args(w, ["deploy", C, "--sha", SHA.B]));
@@ -174,7 +184,7 @@ describe("Jenkins-style abort of the bundle (process group, SIGTERM, SIGKILL aft
     });
   });
 
-  test("SIGTERM while every API call hangs: this run's record is at the path before the SIGKILL", async () => {
+  bug("SIGTERM while every API call hangs: this run's record is at the path before the SIGKILL", async () => {
     await withWorld(async (w) => {
       const t0 = Date.now();
       const p = spawnTool(args(w, ["deploy", C, "--sha", SHA.B]));
@@ -191,7 +201,7 @@ describe("Jenkins-style abort of the bundle (process group, SIGTERM, SIGKILL aft
     });
   });
 
-  test("aborting a manual rollback leaves the service on the rollback target", async () => {
+  bug("aborting a manual rollback leaves the service on the rollback target", async () => {
     await withWorld(async (w) => {
       // The service runs B (the bad release the operator is escaping); A's image starts slowly.
       const a = w.baseline.get(C)!.taskDefinition;
