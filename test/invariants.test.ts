@@ -7,7 +7,7 @@
  *   LGTM_RUNS=<n>          schedules (default 200)
  *   LGTM_CONCURRENCY=<n>   schedules at a time (default 6)
  *   LGTM_PATH=<i>          replay only schedule i of the seed, then shrink it
- *   LGTM_SCHEDULE='<json>' run exactly this schedule (as printed) and print everything
+ *   LGTM_SCHEDULE='<json>' run exactly this schedule (as printed) and print everything (LGTM_PROCESS=1: as a process)
  *   LGTM_STRICT=1          known engine failures fail the suite instead of being reported as todo
  *   LGTM_SHRINK=0|1        shrink the first failing schedule (default: only failures that are not known)
  *   LGTM_REPORT=<file>     write every outcome as JSON
@@ -61,7 +61,7 @@ const INVARIANTS: [Invariant, string][] = [
 if (process.env.LGTM_SCHEDULE) {
   test("one schedule (LGTM_SCHEDULE)", async () => {
     const s = parseSchedule(process.env.LGTM_SCHEDULE!);
-    const { o, v } = await observe(s);
+    const { o, v } = await observe(s, process.env.LGTM_PROCESS === "1");
     console.log([`exit ${o.exitCode} in ${o.tEnd - o.t0} ms`, ...o.out, ...o.err].join("\n"));
     console.log(o.proxyCalls.map((c) => `+${c.time - o.t0}ms ${c.op} ${c.services.join(",")} ${c.outcome} ${c.status ?? ""}`).join("\n"));
     assert.deepEqual(v, [], formatViolations(v));
@@ -81,7 +81,7 @@ if (process.env.LGTM_SCHEDULE) {
       const want = process.env.LGTM_SHRINK === "1" ? [...r.byInvariant.keys()][0] : process.env.LGTM_SHRINK === "0" ? undefined : failing[0];
       if (want === undefined) return;
       const first = r.byInvariant.get(want)![0]!;
-      console.log(await shrink(seed, first.index, want, 120_000));
+      console.log(await shrink(seed, first.index, want, 120_000, first.process));
     });
 
     test(`at least ${only === undefined ? runs : 1} schedules ran`, async () => {

@@ -137,7 +137,8 @@ describe("Jenkins-style abort of the bundle (process group, SIGTERM, SIGKILL aft
     await withWorld(async (w) => {
       let p: ToolProcess | undefined;
       let termAt = 0;
-      w.proxy.hooks.push({ op: "RegisterTaskDefinition", nth: 1, when: "before", run: () => void (termAt = p!.signalGroup("SIGTERM")) });
+      // SIGTERM, and give the process time to handle it, before its RegisterTaskDefinition is answered.
+      w.proxy.hooks.push({ op: "RegisterTaskDefinition", nth: 1, when: "before", run: async () => void ((termAt = p!.signalGroup("SIGTERM")), await sleep(150)) });
       const t0 = Date.now();
       p = spawnTool(args(w, ["deploy", C, "--sha", SHA.B]));
       const e = await Promise.race([p.exited, after(JENKINS_SOFT_KILL_MS + 1_000)]);
@@ -157,12 +158,13 @@ describe("Jenkins-style abort of the bundle (process group, SIGTERM, SIGKILL aft
       w.proxy.hooks.push({ op: "UpdateService", nth: 1, when: "before", run: async () => void (p!.signalGroup("SIGTERM"), await sleep(200)) });
       const t0 = Date.now();
       p = spawnTool(args(w, ["deploy", C, "--sha", SHA.B]));
-      await waitFor("the update", () => w.proxy.calls.find((k) => k.op === "UpdateService" && k.status === 200));
-      const updatedAt = Date.now();
+      const update = await waitFor("the update", () => w.proxy.calls.find((k) => k.op === "UpdateService" && k.status === 200));
+      const updatedAt = update.forwardedAt!;
       const e = await Promise.race([p.exited, after(JENKINS_SOFT_KILL_MS)]);
       if (!e) p.signalGroup("SIGKILL");
       const story = explainRun(p);
-      const rollback = writesTo(w, updatedAt)[0];
+      // The first write is the release's own update (sent after SIGTERM); the next one must be the rollback.
+      const rollback = writesTo(w, t0)[1];
       assert.ok(rollback, `the release's update landed after SIGTERM and was never rolled back${story}`);
       assert.ok(Date.parse(rollback.time) - updatedAt <= ROLLBACK_CALL_MS, `rollback ${Date.parse(rollback.time) - updatedAt} ms after the update landed`);
       assert.ok(thisRun(readRecord(w.recordPath(C)), t0), `no record of this run${story}`);
@@ -178,10 +180,11 @@ describe("Jenkins-style abort of the bundle (process group, SIGTERM, SIGKILL aft
       await watching(w);
       const a = await jenkinsAbort(p, w.recordPath(C), t0, { secondTermAfterMs: 300 });
       const story = explainRun(p);
+      assert.ok(a.aliveAtSecondTerm, `the tool had already exited before the second SIGTERM: the test proves nothing${story}`);
       assert.ok(!a.killed, `still alive ${JENKINS_SOFT_KILL_MS} ms after two SIGTERMs${story}`);
       assert.ok(a.exitAt - a.termAt <= 300 + 1_500, `exited ${a.exitAt - a.termAt} ms after the first SIGTERM (second at +300 ms)`);
       assert.ok(thisRun(readRecord(w.recordPath(C)), t0), `the record at the path is not this run's after a second signal${story}`);
-    });
+    }, { slowRollbackMs: 8_000 });
   });
 
   bug("SIGTERM while every API call hangs: this run's record is at the path before the SIGKILL", async () => {

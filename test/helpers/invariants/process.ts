@@ -75,6 +75,8 @@ export interface JenkinsAbort {
   killed: boolean;
   /** When the record at the path first changed after SIGTERM (mtime) and was this run's; undefined if never. */
   recordAt?: number;
+  /** Whether the process was still running when the second SIGTERM was sent (else that test proved nothing). */
+  aliveAtSecondTerm?: boolean;
 }
 
 /**
@@ -94,7 +96,14 @@ export async function jenkinsAbort(p: ToolProcess, recordFile: string, runStarte
       /* not there yet */
     }
   }, 20);
-  const second = opts.secondTermAfterMs === undefined ? undefined : setTimeout(() => p.signalGroup("SIGTERM"), opts.secondTermAfterMs);
+  let aliveAtSecondTerm: boolean | undefined;
+  const second =
+    opts.secondTermAfterMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          aliveAtSecondTerm = p.alive();
+          p.signalGroup("SIGTERM");
+        }, opts.secondTermAfterMs);
   let killed = false;
   const timer = setTimeout(() => {
     if (p.alive()) {
@@ -107,5 +116,5 @@ export async function jenkinsAbort(p: ToolProcess, recordFile: string, runStarte
   clearTimeout(second);
   await new Promise((r) => setTimeout(r, 40));
   clearInterval(watch);
-  return { termAt, exitAt: e.at, code: e.code, signal: e.signal, killed, recordAt };
+  return { termAt, exitAt: e.at, code: e.code, signal: e.signal, killed, recordAt, aliveAtSecondTerm };
 }

@@ -73,11 +73,21 @@ export interface FaultProxy {
 
 const target = (req: IncomingMessage): string => String(req.headers["x-amz-target"] ?? "");
 
-export function servicesOf(op: string, input: any): string[] {
+/**
+ * The services a call is about. `learned` maps deployment ids (ecs-svc/…) and task ids seen in earlier answers to
+ * their service, for ListTasks by startedBy and DescribeTasks by task.
+ */
+export function servicesOf(op: string, input: any, learned: ReadonlyMap<string, string> = new Map()): string[] {
   const name = (ref: unknown): string => String(ref ?? "").split("/").pop() ?? "";
   if (op === "DescribeServices") return (input?.services ?? []).map(name);
   if (op === "UpdateService" || op === "CreateService") return [name(input?.service ?? input?.serviceName)];
-  if (op === "ListTasks") return input?.serviceName ? [name(input.serviceName)] : [];
+  if (op === "ListTasks") {
+    if (input?.serviceName) return [name(input.serviceName)];
+    if (input?.family) return [String(input.family).split(":")[0]!];
+    const s = learned.get(String(input?.startedBy ?? ""));
+    return s ? [s] : [];
+  }
+  if (op === "DescribeTasks") return [...new Set((input?.tasks ?? []).map((t: string) => learned.get(String(t).split("/").pop() ?? "")).filter(Boolean) as string[])];
   if (op === "ListServiceDeployments") return [name(input?.service)];
   // In this project a task definition family is named after its service (lgtm-<component>).
   if (op === "RegisterTaskDefinition") return [String(input?.family ?? "")];
@@ -87,12 +97,26 @@ export function servicesOf(op: string, input: any): string[] {
   return [];
 }
 
+/** Remembers which service a deployment id or a task belongs to, from the answers the tool gets. */
+function learn(learned: Map<string, string>, op: string, body: Buffer): void {
+  if (op !== "DescribeServices" && op !== "UpdateService" && op !== "DescribeTasks") return;
+  try {
+    const parsed = JSON.parse(body.toString("utf8"));
+    const services = op === "UpdateService" ? [parsed.service] : (parsed.services ?? []);
+    for (const svc of services) for (const d of svc?.deployments ?? []) learned.set(d.id, svc.serviceName);
+    for (const t of parsed.tasks ?? []) if (t.group?.startsWith("service:")) learned.set(String(t.taskArn).split("/").pop()!, t.group.slice(8));
+  } catch {
+    /* not JSON: nothing to learn */
+  }
+}
+
 const MUTATING_SERVICE_OPS = new Set(["UpdateService", "StopServiceDeployment", "CreateService", "DeleteService"]);
 
 export async function startProxy(upstream: string): Promise<FaultProxy> {
   const up = new URL(upstream);
   const sockets = new Set<Socket>();
   const ordinals = new Map<string, number>();
+  const learned = new Map<string, string>();
   /** Last DescribeServices entry per service, with when it was captured. */
   const lastSeen = new Map<string, { at: number; entry: unknown }>();
   /** Per service: the answer from before the latest write, and when the write happened. */
@@ -130,7 +154,7 @@ export async function startProxy(upstream: string): Promise<FaultProxy> {
     } catch {
       /* forwarded as is: the emulator answers SerializationException */
     }
-    const services = servicesOf(op, input);
+    const services = servicesOf(op, input, learned);
     const callOrdinals: Record<string, number> = {};
     for (const s of ["", ...services]) {
       const k = `${op}/${s}`;
@@ -193,6 +217,7 @@ export async function startProxy(upstream: string): Promise<FaultProxy> {
         if (seen) frozen.set(s, { since: before, entry: seen.entry });
       }
     }
+    if (answer.status === 200) learn(learned, op, out);
     if (answer.status === 200 && op === "DescribeServices") {
       const parsed = JSON.parse(out.toString("utf8"));
       let replaced = false;

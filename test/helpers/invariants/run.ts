@@ -11,6 +11,7 @@ import type { ProxyCall } from "./proxy.js";
 import type { CallPoint, Schedule } from "./schedule.js";
 import type { EmuState } from "./state.js";
 import { startWorld, type Baseline, type World } from "./world.js";
+import { JENKINS_SOFT_KILL_MS, spawnTool } from "./process.js";
 
 /** The tool's poll interval in these runs (the oracle's grace periods depend on it). */
 export const POLL_MS = 40;
@@ -41,6 +42,8 @@ export interface Observation {
   /** The watchdog had to abort the run (it overran every deadline), or gave up waiting for it. */
   overran: boolean;
   hung: boolean;
+  /** Process runs: Jenkins' SIGKILL (5 s after SIGTERM) ended it. Its exit code is then not the tool's. */
+  killed: boolean;
   recordPath(c: ComponentName): string;
 }
 
@@ -173,19 +176,64 @@ function recordEvents(w: World, events: EventLog): { stop(): Promise<void> } {
 export interface ExecOptions {
   /** Rewrites the command line (a regression test drops --bake to get the default, runs `rollback`, …). */
   argv?: (argv: string[]) => string[];
+  /** Run the committed bundle as a process in its own process group; SIGTERM goes to the group, SIGKILL 5 s later. */
+  process?: boolean;
+}
+
+/** One run of the tool, in-process or as a process: how to start it, signal it, and wait for it. */
+interface Launched {
+  done: Promise<number>;
+  term(): void;
+  /** The watchdog's last resort. */
+  kill(): void;
+  killed(): boolean;
+}
+
+function launchInProcess(argv: string[], out: string[], err: string[]): Launched {
+  const abort = new AbortController();
+  const done = run(argv, { out: (l) => out.push(l), err: (l) => err.push(l), env: { ...process.env, NO_COLOR: "1" }, signal: abort.signal });
+  return { done, term: () => abort.abort("SIGTERM"), kill: () => abort.abort("SIGTERM"), killed: () => false };
+}
+
+function launchProcess(argv: string[], out: string[], err: string[]): Launched {
+  const p = spawnTool(argv);
+  let killed = false;
+  let killTimer: NodeJS.Timeout | undefined;
+  const done = p.exited.then((e) => {
+    clearTimeout(killTimer);
+    out.push(...p.out().split("\n").filter((l) => l !== ""));
+    err.push(...p.err().split("\n").filter((l) => l !== ""));
+    return e.code ?? 128 + (e.signal === "SIGKILL" ? 9 : 15);
+  });
+  const kill = (): void => {
+    if (!p.alive()) return;
+    killed = true;
+    p.signalGroup("SIGKILL");
+  };
+  return {
+    done,
+    // Jenkins: SIGTERM to the group, SIGKILL to the group if still alive after SoftKillWaitSeconds.
+    term: () => {
+      p.signalGroup("SIGTERM");
+      killTimer ??= setTimeout(kill, JENKINS_SOFT_KILL_MS);
+      killTimer.unref();
+    },
+    kill,
+    killed: () => killed,
+  };
 }
 
 export async function execute(s: Schedule, w: World, opts: ExecOptions = {}): Promise<Observation> {
-  const abort = new AbortController();
   const out: string[] = [];
   const err: string[] = [];
   const events: EventLog = new Map();
   const base = await argvFor(s, w);
   const argv = opts.argv ? opts.argv(base) : base;
   let tAbort: number | undefined;
+  let tool: Launched | undefined;
   const doAbort = (): void => {
     if (tAbort === undefined) tAbort = Date.now();
-    abort.abort("SIGTERM");
+    tool?.term();
   };
   let thirdParty: Observation["thirdParty"];
   if (s.thirdParty) {
@@ -217,16 +265,18 @@ export async function execute(s: Schedule, w: World, opts: ExecOptions = {}): Pr
   const t0 = Date.now();
   let abortTimer: NodeJS.Timeout | undefined;
   if (s.abort && "afterMs" in s.abort) abortTimer = setTimeout(doAbort, s.abort.afterMs);
-  const running = run(argv, { out: (l) => out.push(l), err: (l) => err.push(l), env: { ...process.env, NO_COLOR: "1" }, signal: abort.signal });
+  tool = opts.process ? launchProcess(argv, out, err) : launchInProcess(argv, out, err);
+  const running = tool.done;
   let overran = false;
   let hung = false;
   const bound = deadlineMs(s);
   const result = await Promise.race([running, after(bound + 2_000, "overrun" as const)]);
   let exitCode: number;
   if (result === "overrun") {
-    // Past every deadline (I7 fails anyway): SIGTERM, and stop waiting soon after, to keep the suite's time bounded.
+    // Past every deadline (I7 fails anyway): stop it, and stop waiting soon after, to keep the suite's time bounded.
+    // The watchdog's signal, not the schedule's: tAbort stays the operator's.
     overran = true;
-    abort.abort("SIGTERM"); // the watchdog's, not the schedule's: tAbort stays the operator's
+    tool.kill();
     const late = await Promise.race([running, after(s.flags.abortGraceMs + 5_000, "hung" as const)]);
     if (late === "hung") {
       hung = true;
@@ -260,6 +310,7 @@ export async function execute(s: Schedule, w: World, opts: ExecOptions = {}): Pr
     proxyCalls: [...w.proxy.calls],
     overran,
     hung,
+    killed: tool.killed(),
     recordPath: w.recordPath,
   };
 }

@@ -15,6 +15,8 @@ export interface Outcome {
   ms: number;
   violations: Violation[];
   tail: string[];
+  /** Ran as a real process (else in-process). */
+  process: boolean;
 }
 
 export interface Survey {
@@ -25,8 +27,11 @@ export interface Survey {
   byInvariant: Map<Invariant, Outcome[]>;
 }
 
-export async function observe(s: Schedule): Promise<{ o: Observation; v: Violation[] }> {
-  const o = await runSchedule(s);
+/** A third of the schedules with a SIGTERM run the committed bundle as a real process (real signals, Jenkins' SIGKILL). */
+export const asProcess = (s: Schedule, index: number): boolean => s.abort !== undefined && index % 3 === 0;
+
+export async function observe(s: Schedule, process = false): Promise<{ o: Observation; v: Violation[] }> {
+  const o = await runSchedule(s, { process });
   return { o, v: check(o) };
 }
 
@@ -42,11 +47,11 @@ export async function survey(seed: number, runs: number, concurrency: number, on
       const schedule = schedules[index]!;
       const t = Date.now();
       try {
-        const { o, v } = await observe(schedule);
-        outcomes.push({ index, schedule, exitCode: o.exitCode, ms: Date.now() - t, violations: v, tail: [...o.out, ...o.err].slice(-12) });
+        const { o, v } = await observe(schedule, asProcess(schedule, index));
+        outcomes.push({ index, schedule, exitCode: o.exitCode, ms: Date.now() - t, violations: v, tail: [...o.out, ...o.err].slice(-12), process: asProcess(schedule, index) });
       } catch (error) {
         // A harness failure is reported as such, never as a pass.
-        outcomes.push({ index, schedule, exitCode: -2, ms: Date.now() - t, violations: [{ invariant: "REC", message: `harness error: ${(error as Error).stack ?? String(error)}` }], tail: [] });
+        outcomes.push({ index, schedule, exitCode: -2, ms: Date.now() - t, violations: [{ invariant: "REC", message: `harness error: ${(error as Error).stack ?? String(error)}` }], tail: [], process: asProcess(schedule, index) });
       }
     }
   };
@@ -74,7 +79,7 @@ export function explain(s: Survey, inv: Invariant, max = 3): string {
   const os = s.byInvariant.get(inv) ?? [];
   return os
     .slice(0, max)
-    .map((o) => [`#${o.index} (exit ${o.exitCode}, ${o.ms} ms) replay: ${replayCommand(s.seed, o.index)}`, `schedule: ${describeSchedule(o.schedule)}`, formatViolations(o.violations.filter((v) => v.invariant === inv)), ...o.tail.map((l) => `    | ${l}`)].join("\n"))
+    .map((o) => [`#${o.index} (exit ${o.exitCode}, ${o.ms} ms${o.process ? ", the bundle as a process" : ""}) replay: ${replayCommand(s.seed, o.index)}`, `schedule: ${describeSchedule(o.schedule)}`, formatViolations(o.violations.filter((v) => v.invariant === inv)), ...o.tail.map((l) => `    | ${l}`)].join("\n"))
     .join("\n\n");
 }
 
@@ -86,17 +91,17 @@ export function writeReport(file: string, s: Survey): void {
  * Replays schedule `index` of `seed` through fast-check and shrinks it while it still violates `inv`.
  * Returns fast-check's report (seed, path, minimal counterexample) or a note that it did not reproduce.
  */
-export async function shrink(seed: number, index: number, inv: Invariant, timeLimitMs: number): Promise<string> {
+export async function shrink(seed: number, index: number, inv: Invariant, timeLimitMs: number, process = false): Promise<string> {
   const details = await fc.check(
     fc.asyncProperty(scheduleArb(), async (s) => {
-      const { v } = await observe(s);
+      const { v } = await observe(s, process && s.abort !== undefined);
       return !v.some((x) => x.invariant === inv);
     }),
     { seed, path: String(index), numRuns: index + 1, interruptAfterTimeLimit: timeLimitMs, markInterruptAsFailure: false },
   );
   if (!details.failed) return `schedule #${index} did not violate ${inv} again on replay (timing-dependent); seed ${seed}`;
   const minimal = details.counterexample?.[0] as Schedule | undefined;
-  const { v } = minimal ? await observe(minimal) : { v: [] };
+  const { v } = minimal ? await observe(minimal, process && minimal.abort !== undefined) : { v: [] };
   return [
     `minimal schedule violating ${inv} after ${details.numShrinks} shrink(s) (seed ${seed}, fast-check path "${details.counterexamplePath}"):`,
     minimal ? `LGTM_SCHEDULE='${describeSchedule(minimal)}'` : "(none)",
