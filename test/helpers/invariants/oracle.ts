@@ -231,6 +231,11 @@ function checkExit(x: Context): void {
   const { o } = x;
   if (o.hung) return add(x, "I7", undefined, `the run never ended (watchdog gave up after ${deadlineMs(o.schedule) + 10_000 + o.schedule.flags.abortGraceMs + 10_000} ms)`);
   if (![0, 1, 2, 3, 4, 5].includes(o.exitCode)) add(x, "REC", undefined, `undocumented exit code ${o.exitCode}`);
+  if (o.exitCode === 2 || o.exitCode === 5) {
+    // README: 2 and 5 mean "nothing was changed".
+    const writes = x.toolCalls.filter((k) => SERVICE_WRITES.has(k.operation) && k.status === 200);
+    if (writes.length > 0) add(x, "REC", undefined, `exit ${o.exitCode} ("nothing was changed") after ${writes.map((k) => `${k.operation} ${serviceOfCall(k)}`).join(", ")}`);
+  }
   const verdicts = o.schedule.components.map((c) => o.records.get(c)?.verdict);
   if (o.exitCode === 0 && verdicts.some((v) => v !== "succeeded")) add(x, "I1", undefined, `exit 0 with verdicts ${verdicts.join(",")}`);
   if (o.exitCode === 3 && verdicts.some((v) => v === "failed")) add(x, "I2", undefined, `exit 3 while a component's verdict is failed`);
