@@ -9,7 +9,7 @@
  *   LGTM_PATH=<i>          replay only schedule i of the seed, then shrink it
  *   LGTM_SCHEDULE='<json>' run exactly this schedule (as printed) and print everything (LGTM_PROCESS=1: as a process)
  *   LGTM_STRICT=1          known engine failures fail the suite instead of being reported as todo
- *   LGTM_SHRINK=0|1        shrink the first failing schedule (default: only failures that are not known)
+ *   LGTM_SHRINK=0|1|I<n>   shrink the first failing schedule (of that invariant; default: only failures not known)
  *   LGTM_REPORT=<file>     write every outcome as JSON
  */
 import assert from "node:assert/strict";
@@ -78,7 +78,9 @@ if (process.env.LGTM_SCHEDULE) {
     after(async () => {
       const r = await ready;
       const failing = [...r.byInvariant.keys()].filter((inv) => strict || !KNOWN_BROKEN[inv]);
-      const want = process.env.LGTM_SHRINK === "1" ? [...r.byInvariant.keys()][0] : process.env.LGTM_SHRINK === "0" ? undefined : failing[0];
+      const asked = process.env.LGTM_SHRINK;
+      const named = INVARIANTS.find(([inv]) => inv === asked)?.[0];
+      const want = named ? (r.byInvariant.has(named) ? named : undefined) : asked === "1" ? [...r.byInvariant.keys()][0] : asked === "0" ? undefined : failing[0];
       if (want === undefined) return;
       const first = r.byInvariant.get(want)![0]!;
       console.log(await shrink(seed, first.index, want, 120_000, first.process));
