@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -250,6 +250,68 @@ describe("time scale and the fargate timing profile", () => {
       assert.ok(c >= b);
       const h = runCli(["emulator", "--port", "0", "--time-scale", "0"]);
       await assert.rejects(h.done, (e: Error) => e.message.includes("--time-scale"));
+    } finally {
+      await emu.close();
+    }
+  });
+});
+
+describe("a newcomer's first release: emulator --seed", () => {
+  it("seeds the local environment so that deploy --all --env local --create-missing works right after", async () => {
+    const { REPO_ROOT, runCli: runTool } = await import("./helpers/cli.js");
+    // The README's three commands are the ones this test runs.
+    const readme = readFileSync(join(REPO_ROOT, "README.md"), "utf8");
+    assert.match(readme, /\nnode resources\/lgtm\/lgtm-deploy\.mjs emulator --seed +#/);
+    assert.match(readme, /\nexport AWS_ENDPOINT_URL=http:\/\/127\.0\.0\.1:4566 +#/);
+    assert.match(readme, /\nnode resources\/lgtm\/lgtm-deploy\.mjs deploy --all --env local --create-missing --sha "\$\(git rev-parse --short=12 HEAD\)"\n/);
+    const { execa: run } = await import("execa");
+    const h = runCli(["--json", "--root", REPO_ROOT, "emulator", "--port", "0", "--seed", "--time-scale", "50"]);
+    const records = mkdtempSync(join(tmpdir(), "emu-seed-"));
+    try {
+      const listening = JSON.parse(await firstLine(h)) as { url: string };
+      const seeded = JSON.parse((await waitFor(async () => h.out[1], (l) => l !== undefined, 10_000))!) as {
+        event: string;
+        cluster: string;
+        repositories: string[];
+        shas: string[];
+        tags: Record<string, string[]>;
+        next: string;
+      };
+      assert.equal(seeded.event, "seeded");
+      assert.equal(seeded.cluster, "lgtm");
+      assert.deepEqual(seeded.repositories, ["lgtm-mimir", "lgtm-loki", "lgtm-tempo", "lgtm-pyroscope", "lgtm-grafana", "lgtm-alloy"]);
+      const head = (await run("git", ["rev-parse", "--short=12", "HEAD"], { cwd: REPO_ROOT })).stdout.trim();
+      assert.equal(seeded.shas[0], head, "the current commit first");
+      assert.ok(seeded.shas.length >= 1 && seeded.shas.length <= 4);
+      assert.equal(seeded.tags[head]!.length, 6);
+      assert.equal(seeded.next, `AWS_ENDPOINT_URL=${listening.url} lgtm-deploy deploy --all --env local --create-missing --sha ${head}`);
+      const r = await runTool(
+        ["--root", REPO_ROOT, "--endpoint-url", listening.url, "deploy", "--all", "--env", "local", "--create-missing", "--sha", head, "--poll-interval", "100ms", "--bake", "1s", "--timeout", "2m", "--record", join(records, "{component}.json")],
+        { env: { AWS_ACCESS_KEY_ID: undefined, AWS_ENDPOINT_URL: undefined } },
+      );
+      assert.equal(r.code, 0, r.stderr);
+      const state = (await (await fetch(`${listening.url}/_emulator/state`)).json()) as { ecs: { services: { serviceName: string; steady: boolean }[] } };
+      assert.equal(state.ecs.services.length, 6);
+      assert.ok(state.ecs.services.every((s) => s.steady), JSON.stringify(state.ecs.services.map((s) => [s.serviceName, s.steady])));
+    } finally {
+      h.abort.abort();
+      await h.done;
+    }
+    assert.equal(h.code(), 0);
+  });
+
+  it("advice that cannot work against the emulator says what to do instead", async () => {
+    const { REPO_ROOT, runCli: runTool } = await import("./helpers/cli.js");
+    const emu = await startEmulator({ scenario: { timing: FAST } });
+    try {
+      const env = { AWS_ACCESS_KEY_ID: undefined, AWS_ENDPOINT_URL: undefined, LGTM_DOCKER: join(REPO_ROOT, "test/fixtures/emulator/docker-no-registry.mjs") };
+      const records = mkdtempSync(join(tmpdir(), "emu-push-"));
+      const push = await runTool(["--root", REPO_ROOT, "--endpoint-url", emu.url, "build", "tempo", "--env", "local", "--sha", "0123456abcde", "--push", "--record", join(records, "b.json")], { env });
+      assert.notEqual(push.code, 0);
+      assert.match(push.stderr, /the local emulator has no Docker registry to push to: seed it with images instead \(lgtm-deploy emulator --seed\)/);
+      const deploy = await runTool(["--root", REPO_ROOT, "--endpoint-url", emu.url, "deploy", "tempo", "--env", "local", "--sha", "0123456abcde", "--record", join(records, "{component}.json")], { env });
+      assert.equal(deploy.code, 5, deploy.stderr);
+      assert.match(deploy.stderr, /against the local emulator: lgtm-deploy emulator --seed/);
     } finally {
       await emu.close();
     }

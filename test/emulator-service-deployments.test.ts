@@ -86,3 +86,32 @@ describe("StopServiceDeployment", () => {
     assert.match(sd.statusReason!, /no previous service revision/);
   });
 });
+
+describe("deployment alarms (the alarm action)", () => {
+  it("an alarm in ALARM during the deployment fails it and rolls back; the service deployment shows the alarm", async (t) => {
+    const emu = await emulator(t, { timing: { stopMs: 300 }, images: { "grafana/grafana:slow": { behavior: "slow", startDelayMs: 400 } } });
+    const ecs = ecsClient(emu);
+    const alarms = { alarmNames: ["lgtm-grafana-5xx"], enable: true, rollback: true };
+    const td1 = await registerTd(ecs, "grafana", "grafana/grafana:11.3.0");
+    await createService(ecs, { name: "grafana", taskDefinition: td1, desiredCount: 1, deploymentConfiguration: { alarms } });
+    const before = await waitSteady(ecs, "grafana");
+    const act = (body: unknown) => fetch(`${emu.url}/_emulator/actions`, { method: "POST", body: JSON.stringify(body) });
+    assert.equal((await act({ type: "alarm", service: "grafana", alarmName: "lgtm-grafana-5xx" })).status, 409, "nothing is being deployed");
+    const td2 = await registerTd(ecs, "grafana", "grafana/grafana:slow");
+    const out = await ecs.send(new UpdateServiceCommand({ cluster: "lgtm", service: "grafana", taskDefinition: td2 }));
+    const arn = out.service!.currentServiceDeployment!;
+    const monitoring = await waitFor(() => describeSd(ecs, arn), (sd) => sd.status === "IN_PROGRESS");
+    assert.deepEqual(monitoring.alarms, { status: "MONITORING", alarmNames: ["lgtm-grafana-5xx"], triggeredAlarmNames: [] });
+    assert.equal((await act({ type: "alarm", service: "grafana", alarmName: "other" })).status, 409, "an alarm the service does not watch");
+    assert.equal((await act({ type: "alarm", service: "grafana", alarmName: "lgtm-grafana-5xx" })).status, 200);
+    const rolling = await describeSd(ecs, arn);
+    assert.equal(rolling.status, "ROLLBACK_IN_PROGRESS");
+    assert.deepEqual(rolling.alarms, { status: "TRIGGERED", alarmNames: ["lgtm-grafana-5xx"], triggeredAlarmNames: ["lgtm-grafana-5xx"] });
+    const done = await waitSteady(ecs, "grafana");
+    assert.equal(done.taskDefinition, td1);
+    assert.equal(done.deployments![0]!.id, before.deployments![0]!.id);
+    const messages = done.events!.map((e) => e.message);
+    assert.ok(messages.includes(`(service grafana) (deployment ${out.service!.deployments![0]!.id}) deployment failed: alarm detected.`), messages.join("\n"));
+    assert.equal((await describeSd(ecs, arn)).status, "ROLLBACK_SUCCESSFUL");
+  });
+});

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { describe, it, type TestContext } from "node:test";
+import { describe, it } from "node:test";
 import {
   DeregisterTaskDefinitionCommand,
   DescribeClustersCommand,
@@ -19,9 +19,7 @@ import {
   type RegisterTaskDefinitionCommandInput,
   type Service,
 } from "@aws-sdk/client-ecs";
-import { startEmulator, type Emulator, type Scenario } from "../src/emulator/index.js";
 import {
-  FAST,
   allTasks,
   createService,
   describeService,
@@ -31,13 +29,9 @@ import {
   sleep,
   waitFor,
   waitSteady,
+  emulator,
 } from "./fixtures/emulator/helpers.js";
 
-async function emulator(t: TestContext, scenario: Scenario = {}): Promise<Emulator> {
-  const emu = await startEmulator({ scenario: { ...scenario, timing: { ...FAST, ...(scenario.timing ?? {}) } } });
-  t.after(() => emu.close());
-  return emu;
-}
 
 const GOOD = "grafana/mimir:2.14.0";
 const GOOD2 = "grafana/mimir:2.14.1";

@@ -2,11 +2,11 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import * as z from "zod/mini";
 import { ActionSchema } from "./actions.js";
-import { ActionError } from "./ecs/sim/maintenance.js";
+import { ActionError } from "./errors.js";
 import { groundTruth } from "./ground-truth.js";
 import { send } from "./protocol.js";
 import { mergeScenarios, parsePartialScenario, parseScenario } from "./scenario.js";
-import type { Core } from "./server.js";
+import type { Core } from "./core.js";
 
 type Route = (core: Core, body: () => unknown, respond: (status: number, value: unknown) => void) => void;
 

@@ -14,7 +14,9 @@ export type FaultDecision =
   | { kind: "error"; latencyMs: number; error: AwsApiError; rule?: number };
 
 export const throttled = (): AwsApiError => new AwsApiError("ThrottlingException", "Rate exceeded");
-export const serverError = (): AwsApiError => new AwsApiError("ServerException", "Service unavailable (injected fault).", 500);
+/** A 5xx as the service names it: CloudWatch Logs has ServiceUnavailableException, ECS and ECR ServerException. */
+export const serverError = (service = "ecs"): AwsApiError =>
+  new AwsApiError(service === "logs" ? "ServiceUnavailableException" : "ServerException", "Service unavailable (injected fault).", 500);
 
 const last = (s: string): string => s.slice(s.lastIndexOf("/") + 1);
 
@@ -59,10 +61,11 @@ function matches(rule: FaultRule, op: string, input: Record<string, unknown>): b
   return true;
 }
 
-function ruleError(rule: FaultRule): AwsApiError {
+function ruleError(rule: FaultRule, service: string): AwsApiError {
   if (rule.fault === "throttle") return throttled();
-  const type = rule.errorType ?? "ServerException";
-  return new AwsApiError(type, rule.message ?? `Injected fault (${type}).`, rule.status ?? (type === "ServerException" ? 500 : 400));
+  if (rule.errorType === undefined) return serverError(service);
+  const type = rule.errorType;
+  return new AwsApiError(type, rule.message ?? `Injected fault (${type}).`, rule.status ?? (type === "ServerException" || type === "ServiceUnavailableException" ? 500 : 400));
 }
 
 export class FaultInjector {
@@ -93,7 +96,7 @@ export class FaultInjector {
   }
 
   /** The legacy per-operation faults: the fields of `*` and of the operation merged, the operation's own winning. */
-  private legacy(op: string): FaultDecision {
+  private legacy(op: string, service: string): FaultDecision {
     const api = this.scenario().api ?? {};
     const fault: ApiFault = { ...(api["*"] ?? {}), ...(api[op] ?? {}) };
     const latencyMs = fault.latencyMs ?? 0;
@@ -105,12 +108,12 @@ export class FaultInjector {
       return { kind: "error", latencyMs, error: throttled() };
     }
     if (fault.throttleRate && rng.next() < fault.throttleRate) return { kind: "error", latencyMs, error: throttled() };
-    if (fault.errorRate && rng.next() < fault.errorRate) return { kind: "error", latencyMs, error: serverError() };
+    if (fault.errorRate && rng.next() < fault.errorRate) return { kind: "error", latencyMs, error: serverError(service) };
     return { kind: "none", latencyMs };
   }
 
   /** The first targeted rule that fires for this call, if any. */
-  private targeted(op: string, input: Record<string, unknown>): FaultDecision | undefined {
+  private targeted(op: string, service: string, input: Record<string, unknown>): FaultDecision | undefined {
     const rules = this.scenario().faults ?? [];
     if (this.counters.length !== rules.length) this.resetRules();
     for (const [i, rule] of rules.entries()) {
@@ -130,16 +133,16 @@ export class FaultInjector {
         case "latency":
           return { kind: "none", latencyMs, rule: i };
         default:
-          return { kind: "error", latencyMs, error: ruleError(rule), rule: i };
+          return { kind: "error", latencyMs, error: ruleError(rule, service), rule: i };
       }
     }
     return undefined;
   }
 
-  decide(op: string, input: Record<string, unknown>): FaultDecision {
-    const hit = this.targeted(op, input);
+  decide(op: string, service: string, input: Record<string, unknown>): FaultDecision {
+    const hit = this.targeted(op, service, input);
     if (!hit || hit.kind === "none") {
-      const legacy = this.legacy(op);
+      const legacy = this.legacy(op, service);
       return hit ? { ...legacy, latencyMs: legacy.latencyMs + hit.latencyMs, rule: hit.rule } : legacy;
     }
     return hit;

@@ -2,7 +2,7 @@
  * GET /_emulator/state: the emulator's ground truth, never stale, for tests to use as an oracle. Timestamps are
  * simulated epoch seconds like the API's; `time`/`timeEpochMs` is the simulated now they are consistent with.
  */
-import type { Core } from "./server.js";
+import type { Core } from "./core.js";
 import { serviceKey } from "./ecs/read-view.js";
 import type { Service, Task } from "./ecs/model.js";
 import type { EcsState } from "./ecs/state.js";

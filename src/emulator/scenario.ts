@@ -4,8 +4,8 @@ import en from "zod/v4/locales/en.js";
 
 z.config(en());
 import { InvalidInputError } from "../core/errors.js";
-import { TimedActionSchema } from "./actions.js";
 import { parseJson } from "../core/json.js";
+import { TimedActionSchema } from "./actions.js";
 
 const ms = z.int().check(z.minimum(0), z.maximum(86_400_000));
 const rate = z.number().check(z.minimum(0), z.maximum(1));
@@ -56,6 +56,10 @@ export const ImageBehaviorSchema = z.strictObject({
   startDelayMs: z.optional(ms),
   /** crash/flaky: the container `reason` ECS reports (e.g. "OutOfMemoryError: …"; default none, as for a plain exit). */
   reason: z.optional(z.string().check(z.maxLength(1024))),
+  /** Lines the container prints to its awslogs stream, each afterMs after it starts RUNNING. */
+  logs: z.optional(z.array(z.strictObject({ afterMs: ms, message: z.string().check(z.maxLength(262_144)) })).check(z.maxLength(1000))),
+  /** crash/flaky: what the app prints when it exits (default 'panic: …'); degrade: when it starts failing. */
+  exitLog: z.optional(z.union([z.string().check(z.maxLength(262_144)), z.array(z.string().check(z.maxLength(262_144))).check(z.maxLength(1000))])),
   /** Exit code when the container exits on SIGTERM (default 143). */
   sigtermExitCode: z.optional(z.int().check(z.minimum(0), z.maximum(255))),
   /** How long the container takes to exit after SIGTERM (default 0); at the container's stopTimeout it is SIGKILLed (137). */

@@ -7,7 +7,7 @@ import { EcrState, registryOf, type ImageLookup } from "./ecr/state.js";
 import type { Task } from "./ecs/model.js";
 import { tick } from "./ecs/sim/scheduler.js";
 import { EcsState, type EcsDeps } from "./ecs/state.js";
-import { LogsState } from "./logs/state.js";
+import { LogsState, type LogStream } from "./logs/state.js";
 
 export interface Partition {
   account: string;
@@ -31,7 +31,10 @@ export class World {
       const ecsDeps: EcsDeps = {
         ...this.deps,
         lookupImage: (image, acct, reg) => this.lookupImage(image, acct, reg),
-        logs: { line: (task, container, at, message) => this.containerLine(task, container, at, message) },
+        logs: {
+          open: (task, container, at) => void this.streamOf(task, container, at),
+          line: (task, container, at, message) => this.containerLine(task, container, at, message),
+        },
       };
       p = { account, region, ecs: new EcsState(account, region, ecsDeps), ecr: new EcrState(account, region), logs: new LogsState(account, region) };
       this.partitions.set(key, p);
@@ -56,13 +59,17 @@ export class World {
     return this.partition(reg.account ?? account, reg.region ?? region).ecr.lookupPath(image.slice(slash + 1));
   }
 
-  /** A container's stdout line goes to its awslogs group (in the awslogs-region, if given). */
-  private containerLine(task: Task, containerName: string, at: number, message: string): void {
+  /** A container's awslogs stream (in the awslogs-region, if given), created with its group on first use. */
+  private streamOf(task: Task, containerName: string, at: number): LogStream | undefined {
     const c = task.containers.find((x) => x.name === containerName);
-    if (!c?.awslogs?.streamPrefix) return;
+    if (!c?.awslogs?.streamPrefix) return undefined;
     const logs = this.partition(task.cluster.account, c.awslogs.region ?? task.cluster.region).logs;
     const group = logs.groups.get(c.awslogs.group) ?? (c.awslogs.createGroup || this.deps.autoCreateLogGroups() ? logs.createGroup(c.awslogs.group, at) : undefined);
-    if (!group) return;
-    logs.append(group, `${c.awslogs.streamPrefix}/${c.name}/${task.id}`, at, message, this.deps.now());
+    return group ? logs.openStream(group, `${c.awslogs.streamPrefix}/${c.name}/${task.id}`, at) : undefined;
+  }
+
+  /** A container's stdout line goes to its awslogs stream. */
+  private containerLine(task: Task, containerName: string, at: number, message: string): void {
+    this.streamOf(task, containerName, at)?.events.push({ timestamp: at, message, ingestionTime: this.deps.now() });
   }
 }

@@ -258,7 +258,7 @@ function getLifecyclePolicy(ecr: EcrState, input: Record<string, unknown>): Reco
     registryId: ecr.account,
     repositoryName: r.name,
     lifecyclePolicyText: r.lifecyclePolicy.text,
-    lastEvaluatedAt: sec(r.lifecyclePolicy.at),
+    lastEvaluatedAt: sec(r.lifecyclePolicy.lastEvaluatedAt ?? r.lifecyclePolicy.at),
   };
 }
 

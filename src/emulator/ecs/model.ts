@@ -51,6 +51,7 @@ export interface Deployment {
   rollbackOf?: string;
   /** A replaced deployment keeps showing IN_PROGRESS until then, as recorded responses show, then FAILED. */
   failedReportAt?: number;
+  failedReportReason?: string;
 }
 
 export type ServiceDeploymentStatus =

@@ -10,7 +10,9 @@ import type { ResolvedTiming } from "../timing.js";
 import type { Cluster, Service, ServiceDeploymentRec, ServiceRevision, Task, TaskDef } from "./model.js";
 
 export interface ContainerLogSink {
-  /** A container wrote a line (awslogs): the Logs emulator stores it in `<prefix>/<container>/<task id>`. */
+  /** A container started: the awslogs driver creates its stream `<prefix>/<container>/<task id>`. */
+  open(task: Task, containerName: string, at: number): void;
+  /** A container wrote a line (awslogs): the Logs emulator stores it in that stream. */
   line(task: Task, containerName: string, at: number, message: string): void;
 }
 

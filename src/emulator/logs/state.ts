@@ -42,14 +42,14 @@ export class LogsState {
     return g;
   }
 
-  /** Appends a line; the stream is created on first use, as the awslogs driver does at container start. */
-  append(group: LogGroup, streamName: string, timestamp: number, message: string, now: number): void {
+  /** The stream, created on first use (the awslogs driver creates it when the container starts). */
+  openStream(group: LogGroup, streamName: string, at: number): LogStream {
     let s = group.streams.get(streamName);
     if (!s) {
-      s = { name: streamName, createdAt: now, events: [] };
+      s = { name: streamName, createdAt: at, events: [] };
       group.streams.set(streamName, s);
     }
-    s.events.push({ timestamp, message, ingestionTime: now });
+    return s;
   }
 
   snapshot(): unknown[] {

@@ -7,7 +7,8 @@
  * - rollback to the last COMPLETED deployment, which goes back to IN_PROGRESS; no COMPLETED deployment → stalled:
  *   https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-breaker.html
  */
-import type { CircuitBreakerConfig, Deployment, Service, Task } from "../model.js";
+import type { CircuitBreakerConfig, Deployment, Service, ServiceDeploymentRec, Task } from "../model.js";
+import { ActionError } from "../../errors.js";
 import type { EcsState } from "../state.js";
 import { deploymentFailedEvent, rollingBackEvent } from "./events.js";
 import { noteLaunchFailure } from "./throttle.js";
@@ -73,47 +74,74 @@ export function onTaskHealthy(ecs: EcsState, t: Task, at: number): void {
   ecs.touch();
 }
 
-function markFailed(dep: Deployment, at: number): void {
+/** What differs between the two failure detectors (the circuit breaker and deployment alarms). */
+const CAUSES = {
+  breaker: {
+    failedReason: "ECS deployment circuit breaker: tasks failed to start.",
+    event: deploymentFailedEvent,
+    stopped: "Service deployment stopped: the deployment circuit breaker threshold was exceeded.",
+    rolledBack: "Service deployment rolled back because the circuit breaker threshold was exceeded.",
+    rollingBack: (target: Deployment) => `ECS deployment circuit breaker: rolling back to deploymentId ${target.id}.`,
+  },
+  alarm: {
+    failedReason: "ECS deployment failed: alarm detected.",
+    event: (svc: Service, d: Deployment) => `(service ${svc.name}) (deployment ${d.id}) deployment failed: alarm detected.`,
+    stopped: "Service deployment stopped: a deployment alarm is in ALARM state.",
+    rolledBack: "Service deployment rolled back because a deployment alarm is in ALARM state.",
+    rollingBack: (target: Deployment) => `ECS deployment alarm: rolling back to deploymentId ${target.id}.`,
+  },
+};
+export type FailureCause = keyof typeof CAUSES;
+
+function markFailed(dep: Deployment, at: number, reason = CAUSES.breaker.failedReason): void {
   dep.rolloutState = "FAILED";
-  dep.rolloutStateReason = "ECS deployment circuit breaker: tasks failed to start.";
+  dep.rolloutStateReason = reason;
   dep.updatedAt = at;
   delete dep.failedReportAt;
+  delete dep.failedReportReason;
 }
 
-/** The threshold is reached: FAILED, then roll back to the last COMPLETED deployment or stall. */
-export function trip(ecs: EcsState, svc: Service, dep: Deployment, at: number): void {
-  const cb = svc.deploymentConfiguration.deploymentCircuitBreaker;
+/** No rollback (not configured, nothing COMPLETED, or the rollback itself failed): the deployment stalls. */
+function stall(dep: Deployment, rec: ServiceDeploymentRec | undefined, at: number, cause: FailureCause, rollback: boolean): void {
+  markFailed(dep, at, CAUSES[cause].failedReason);
+  dep.halted = true;
+  if (!rec) return;
+  if (!rollback) {
+    rec.status = "STOPPED";
+    rec.statusReason = CAUSES[cause].stopped;
+    rec.stoppedAt = at;
+  } else {
+    rec.status = "ROLLBACK_FAILED";
+    rec.statusReason =
+      dep.rollbackOf !== undefined
+        ? "Service deployment rollback failed: the rollback deployment's tasks failed to start."
+        : "Service deployment rollback failed: there is no COMPLETED deployment to roll back to.";
+  }
+  rec.finishedAt = at;
+  rec.updatedAt = at;
+}
+
+/** A failure detector fired: FAILED, then roll back to the last COMPLETED deployment (if configured) or stall. */
+export function trip(ecs: EcsState, svc: Service, dep: Deployment, at: number, cause: FailureCause = "breaker"): void {
+  const cfg = svc.deploymentConfiguration;
+  const rollback = cause === "breaker" ? cfg.deploymentCircuitBreaker.rollback : cfg.alarms.rollback;
   const recArn = dep.rollbackOf ?? dep.serviceDeploymentArn;
   const rec = ecs.serviceDeployments.get(recArn)?.rec;
-  ecs.event(svc, at, deploymentFailedEvent(svc, dep));
-  if (rec) rec.circuitBreaker.status = "TRIGGERED";
+  ecs.event(svc, at, CAUSES[cause].event(svc, dep));
+  if (rec && cause === "breaker") rec.circuitBreaker.status = "TRIGGERED";
   const target = svc.lastCompleted;
-  if (!cb.rollback || dep.rollbackOf !== undefined || !target || target === dep) {
-    markFailed(dep, at);
-    dep.halted = true;
-    if (!rec) return;
-    if (!cb.rollback) {
-      rec.status = "STOPPED";
-      rec.statusReason = "Service deployment stopped: the deployment circuit breaker threshold was exceeded.";
-      rec.stoppedAt = at;
-    } else {
-      rec.status = "ROLLBACK_FAILED";
-      rec.statusReason =
-        dep.rollbackOf !== undefined
-          ? "Service deployment rollback failed: the rollback deployment's tasks failed to start."
-          : "Service deployment rollback failed: there is no COMPLETED deployment to roll back to.";
-    }
-    rec.finishedAt = at;
-    rec.updatedAt = at;
-    return;
-  }
+  if (!rollback || dep.rollbackOf !== undefined || !target || target === dep) return stall(dep, rec, at, cause, rollback);
   const lag = ecs.deps.timing().failedStateLagMs;
-  if (lag > 0) dep.failedReportAt = at + lag;
-  else markFailed(dep, at);
-  revive(ecs, svc, target, recArn, at, `ECS deployment circuit breaker: rolling back to deploymentId ${target.id}.`);
+  if (lag > 0) {
+    dep.failedReportAt = at + lag;
+    dep.failedReportReason = CAUSES[cause].failedReason;
+  } else {
+    markFailed(dep, at, CAUSES[cause].failedReason);
+  }
+  revive(ecs, svc, target, recArn, at, CAUSES[cause].rollingBack(target));
   if (rec) {
     rec.status = "ROLLBACK_IN_PROGRESS";
-    rec.statusReason = "Service deployment rolled back because the circuit breaker threshold was exceeded.";
+    rec.statusReason = CAUSES[cause].rolledBack;
     rec.rollback = { reason: rec.statusReason, startedAt: at, serviceRevisionArn: target.serviceRevisionArn };
     rec.updatedAt = at;
   }
@@ -147,5 +175,24 @@ export function revive(ecs: EcsState, svc: Service, target: Deployment, recArn: 
 
 /** Replaced deployments whose FAILED state is now reported. */
 export function reportLateFailures(svc: Service, now: number): void {
-  for (const d of svc.deployments) if (d.failedReportAt !== undefined && d.failedReportAt <= now) markFailed(d, d.failedReportAt);
+  for (const d of svc.deployments) if (d.failedReportAt !== undefined && d.failedReportAt <= now) markFailed(d, d.failedReportAt, d.failedReportReason);
+}
+
+/**
+ * A deployment alarm went into ALARM (the `alarm` action): while the PRIMARY is IN_PROGRESS the deployment fails
+ * ("deployment failed: alarm detected.") and, with alarms.rollback, rolls back like the circuit breaker does
+ * (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-alarm-failure.html).
+ */
+export function alarmFired(ecs: EcsState, svc: Service, alarmName: string, at: number): Deployment {
+  const a = svc.deploymentConfiguration.alarms;
+  if (!a.enable || !a.alarmNames.includes(alarmName)) throw new ActionError(409, `service ${svc.name} does not watch alarm ${alarmName} during deployments`);
+  const dep = svc.deployments[0];
+  if (!dep || dep.rolloutState !== "IN_PROGRESS" || dep.failedReportAt !== undefined) throw new ActionError(409, `no deployment of service ${svc.name} is in progress`);
+  const rec = ecs.serviceDeployments.get(dep.rollbackOf ?? dep.serviceDeploymentArn)?.rec;
+  if (rec) {
+    rec.alarms.status = "TRIGGERED";
+    if (!rec.alarms.triggeredAlarmNames.includes(alarmName)) rec.alarms.triggeredAlarmNames.push(alarmName);
+  }
+  trip(ecs, svc, dep, at, "alarm");
+  return dep;
 }

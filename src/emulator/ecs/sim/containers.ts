@@ -13,6 +13,12 @@ import { onTaskFailed, onTaskHealthy } from "./breaker.js";
 import { healthCheckFailedEvent } from "./events.js";
 import { beginStopping, stopTask } from "./task-lifecycle.js";
 
+/** A scripted line (image `logs`, or the `log` action), written if the container is still running. */
+export function printLine(ecs: EcsState, t: Task, name: string, at: number, message: string): void {
+  const c = t.containers.find((x) => x.name === name);
+  if (c?.lastStatus === "RUNNING") ecs.deps.logs.line(t, name, at, message);
+}
+
 export function addTimer(t: Task, timer: TaskTimer): void {
   t.timers.push(timer);
   t.timers.sort((a, b) => a.at - b.at);
@@ -29,10 +35,23 @@ function flakyExitAt(ecs: EcsState, c: ContainerState, at: number): number | und
   return at + min + Math.floor(rng.next() * (max - min + 1));
 }
 
+/** What the app prints when it exits (crash, flaky) or starts failing (degrade): its `exitLog`, or a default line. */
+function printExit(ecs: EcsState, t: Task, c: ContainerState, at: number): void {
+  const b = c.behavior;
+  if (!b) return;
+  const dflt =
+    b.behavior === "degrade"
+      ? 'level=error msg="health check failing" (emulated degrade)'
+      : `panic: emulated ${b.behavior} (exit code ${b.exitCode ?? 1})`;
+  const lines = b.exitLog === undefined ? [dflt] : Array.isArray(b.exitLog) ? b.exitLog : [b.exitLog];
+  for (const line of lines) ecs.deps.logs.line(t, c.name, at, line);
+}
+
 /** The timers a container's behaviour sets when it starts RUNNING. */
 export function scheduleBehaviour(ecs: EcsState, t: Task, c: ContainerState, at: number): void {
   const b = c.behavior;
   if (!b) return;
+  for (const l of b.logs ?? []) addTimer(t, { at: at + l.afterMs, kind: "log", container: c.name, message: l.message });
   if (b.behavior === "crash") addTimer(t, { at: at + (b.afterMs ?? 1000), kind: "crash", container: c.name });
   if (b.behavior === "flaky") {
     const exitAt = flakyExitAt(ecs, c, at);
@@ -45,8 +64,10 @@ export function scheduleBehaviour(ecs: EcsState, t: Task, c: ContainerState, at:
 export function crash(ecs: EcsState, t: Task, at: number, name: string): void {
   const c = t.containers.find((x) => x.name === name);
   if (!c || c.lastStatus !== "RUNNING") return;
+  printExit(ecs, t, c, at);
   c.lastStatus = "STOPPED";
   c.exitCode = c.behavior?.exitCode ?? 1;
+  // `reason` is what ECS reports (e.g. OutOfMemoryError); an ordinary non-zero exit has none. The app's panic is a log line.
   if (c.behavior?.reason !== undefined) c.reason = c.behavior.reason;
   if (!c.essential) return;
   t.desiredStatus = "STOPPED";
@@ -98,6 +119,7 @@ export function becomeHealthy(ecs: EcsState, t: Task, at: number): void {
 export function degrade(ecs: EcsState, t: Task, at: number, name: string): void {
   const c = t.containers.find((x) => x.name === name);
   if (!c || c.lastStatus !== "RUNNING") return;
+  printExit(ecs, t, c, at);
   const svc = ecs.serviceOfTask(t);
   if (c.hasHealthCheck) {
     c.healthStatus = "UNHEALTHY";

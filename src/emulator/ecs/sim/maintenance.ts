@@ -9,21 +9,13 @@
  * Both stop with ServiceSchedulerInitiated and the container answers SIGTERM (task-lifecycle.ts).
  */
 import type { Service, Task } from "../model.js";
+import { ActionError } from "../../errors.js";
 import type { EcsState } from "../state.js";
 import { isHealthy, stopTask } from "./task-lifecycle.js";
 
 export const RETIREMENT_REASON = "ECS is performing maintenance on the underlying infrastructure hosting the task";
 /** Not documented; the emulator's wording. */
 export const REBALANCE_REASON = "Task stopped by Amazon ECS for Availability Zone rebalancing";
-
-export class ActionError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 const running = (ecs: EcsState, svc: Service): Task[] => ecs.tasksOf(svc).filter((t) => t.desiredStatus === "RUNNING" && t.lastStatus === "RUNNING");
 

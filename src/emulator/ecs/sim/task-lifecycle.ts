@@ -8,7 +8,7 @@ import { arr, num, obj, str } from "../../util.js";
 import type { ContainerState, Deployment, Service, Task, TaskTimer } from "../model.js";
 import type { EcsState } from "../state.js";
 import { onTaskFailed } from "./breaker.js";
-import { addTimer, becomeHealthy, crash, degrade, healthVerdict, scheduleBehaviour } from "./containers.js";
+import { addTimer, becomeHealthy, crash, degrade, healthVerdict, printLine, scheduleBehaviour } from "./containers.js";
 import { zoneCounts } from "./maintenance.js";
 import { resetThrottle } from "./throttle.js";
 
@@ -173,6 +173,7 @@ function startRunning(ecs: EcsState, t: Task, at: number): void {
   if (svc) resetThrottle(svc);
   for (const c of t.containers) {
     c.lastStatus = "RUNNING";
+    ecs.deps.logs.open(t, c.name, at);
     scheduleBehaviour(ecs, t, c, at);
   }
   // Without a container health check ECS waits 40 s (healthyWithoutCheckMs) before the task counts as healthy.
@@ -186,6 +187,8 @@ function fireTimer(ecs: EcsState, t: Task, timer: TaskTimer): void {
       return crash(ecs, t, timer.at, timer.container!);
     case "degrade":
       return degrade(ecs, t, timer.at, timer.container!);
+    case "log":
+      return printLine(ecs, t, timer.container!, timer.at, timer.message!);
     case "health":
       return healthVerdict(ecs, t, timer.at);
     case "healthy":
