@@ -314,21 +314,36 @@ function checkTiming(x: Context): void {
   }
 }
 
-/** README promises beyond safety: a healthy release succeeds; a missing image stops preflight with nothing changed. */
+/** Behaviours whose outcome does not depend on timing: healthy (or briefly slow) succeeds, these fail. */
+const DETERMINISTIC_FAILURES = new Set(["earlyCrash", "unhealthy", "expired"]);
+const TIMED_OUT = /timed? ?out|timeout|deadline/i;
+
+/**
+ * README promises beyond safety, and I7's "faults change only the timing of a verdict": when nothing but the API
+ * misbehaves (faults, stale reads, maintenance), a healthy component succeeds and a deterministically failing one
+ * is rolled back (with --atomic: all are rolled back if one fails). A verdict the deadline decided (the record says
+ * it timed out) is exempt: a slower API may legitimately exhaust --timeout. A missing image stops preflight.
+ */
 function checkLiveness(x: Context): void {
   const { o } = x;
   const s = o.schedule;
-  const kinds = s.components.map((c) => s.behaviours[c]?.kind ?? "healthy");
-  if (kinds.includes("missing")) {
+  const kind = (c: ComponentName): string => s.behaviours[c]?.kind ?? "healthy";
+  if (s.components.some((c) => kind(c) === "missing")) {
     if (o.exitCode !== 5) add(x, "LIVE", undefined, `an image is missing from ECR: expected exit 5 (precondition), got ${o.exitCode}`);
     const writes = x.toolCalls.filter((k) => SERVICE_WRITES.has(k.operation) && k.status === 200);
     if (writes.length > 0) add(x, "LIVE", undefined, `an image is missing from ECR, yet the tool changed services (${writes.map((k) => k.operation).join(",")})`);
     return;
   }
-  const benign =
-    s.components.every((c) => kinds[s.components.indexOf(c)] === "healthy" || (s.behaviours[c]?.kind === "slow" && (s.behaviours[c] as { startDelayMs: number }).startDelayMs <= 300)) &&
-    !s.previousBroken && !s.thirdParty && !s.abort && (!s.targeted || s.targeted.action.kind === "delay");
-  if (benign && o.exitCode !== 0) add(x, "LIVE", undefined, `a healthy release under API faults only should succeed (README: the watch survives throttling, 5xx, drops): exit ${o.exitCode}`);
+  const healthy = (c: ComponentName): boolean => kind(c) === "healthy" || (kind(c) === "slow" && (s.behaviours[c] as { startDelayMs: number }).startDelayMs <= 300);
+  const onlyApi = !s.previousBroken && !s.thirdParty && !s.abort && (!s.targeted || s.targeted.action.kind === "delay");
+  if (!onlyApi || !s.components.every((c) => healthy(c) || DETERMINISTIC_FAILURES.has(kind(c)))) return;
+  const anyFails = s.components.some((c) => !healthy(c));
+  for (const c of s.components) {
+    const rec = o.records.get(c);
+    const want = !anyFails ? "succeeded" : !healthy(c) || s.flags.atomic ? "rolled-back" : "succeeded";
+    if (rec?.verdict === want || TIMED_OUT.test((rec?.failureReasons ?? []).join(" "))) continue;
+    add(x, "LIVE", c, `${kind(c)} image${anyFails && s.flags.atomic ? " in an atomic release with a failing component" : ""}, only the API misbehaving: expected ${want}, got ${rec?.verdict ?? "no record"} (exit ${o.exitCode}) — README: the watch survives throttling, 5xx, dropped connections`);
+  }
 }
 
 export function check(o: Observation): Violation[] {
