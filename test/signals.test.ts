@@ -91,6 +91,7 @@ async function assertAbortedWatch(w: World, p: ToolProcess, t0: number): Promise
   if (rollback.operation === "UpdateService") assert.equal((rollback.input as any).taskDefinition, prev, "the rollback goes to the revision that was serving");
   assert.ok(a.recordAt !== undefined, `no record of this run was written after SIGTERM (killed: ${a.killed})${story}`);
   assert.ok(a.recordAt - a.termAt <= RECORD_MS, `the record was written ${a.recordAt - a.termAt} ms after SIGTERM (want ≤ ~2 s)`);
+  assert.ok(!a.torn, "a read of the record found it half-written: it must be replaced atomically");
   const rec = readRecord(w.recordPath(C));
   assert.ok(thisRun(rec, t0), `the record at the path is not this run's: ${JSON.stringify(rec)?.slice(0, 300)}`);
   // The service's final state: rolled back (ECS finishes the rollback deployment even if the tool was killed).

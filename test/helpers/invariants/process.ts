@@ -77,6 +77,8 @@ export interface JenkinsAbort {
   recordAt?: number;
   /** Whether the process was still running when the second SIGTERM was sent (else that test proved nothing). */
   aliveAtSecondTerm?: boolean;
+  /** A read of the record file found it half-written (not replaced atomically). */
+  torn: boolean;
 }
 
 /**
@@ -86,11 +88,13 @@ export interface JenkinsAbort {
 export async function jenkinsAbort(p: ToolProcess, recordFile: string, runStartedAt: number, opts: { softKillMs?: number; secondTermAfterMs?: number } = {}): Promise<JenkinsAbort> {
   const termAt = p.signalGroup("SIGTERM");
   let recordAt: number | undefined;
+  let torn = false;
   const watch = setInterval(() => {
-    if (recordAt !== undefined) return;
     try {
       const m = statSync(recordFile).mtimeMs;
       const rec = readRecord(recordFile);
+      if (rec?.unreadable !== undefined) torn = true;
+      if (recordAt !== undefined) return;
       if (m >= termAt - 5 && rec && Date.parse(rec.startedAt) >= runStartedAt - 2_000) recordAt = Date.now();
     } catch {
       /* not there yet */
@@ -116,5 +120,5 @@ export async function jenkinsAbort(p: ToolProcess, recordFile: string, runStarte
   clearTimeout(second);
   await new Promise((r) => setTimeout(r, 40));
   clearInterval(watch);
-  return { termAt, exitAt: e.at, code: e.code, signal: e.signal, killed, recordAt, aliveAtSecondTerm };
+  return { termAt, exitAt: e.at, code: e.code, signal: e.signal, killed, recordAt, aliveAtSecondTerm, torn };
 }
