@@ -10,7 +10,7 @@ import {
   FilterLogEventsCommand,
   GetLogEventsCommand,
 } from "@aws-sdk/client-cloudwatch-logs";
-import type { ContainerDefinition } from "@aws-sdk/client-ecs";
+import { UpdateServiceCommand, type ContainerDefinition } from "@aws-sdk/client-ecs";
 import type { Emulator } from "../src/emulator/index.js";
 import { allTasks, createService, ecsClient, emulator, registerTd, waitFor, waitSteady } from "./fixtures/emulator/helpers.js";
 
@@ -38,6 +38,8 @@ describe("CloudWatch Logs", () => {
     const td = await registerTd(ecs, "loki", "grafana/loki:bad", awslogs("loki"));
     await createService(ecs, { name: "loki", taskDefinition: td, desiredCount: 1 });
     const tasks = await waitFor(() => allTasks(ecs, "loki"), (ts) => ts.filter((x) => x.lastStatus === "STOPPED").length >= 2);
+    // Enough crashes seen: end the crash loop.
+    await ecs.send(new UpdateServiceCommand({ cluster: "lgtm", service: "loki", desiredCount: 0 }));
     const crashed = tasks.filter((x) => x.lastStatus === "STOPPED");
     for (const x of crashed) {
       assert.equal(x.containers![0]!.exitCode, 1);
@@ -112,7 +114,6 @@ describe("CloudWatch Logs", () => {
 
     // The log action: scripted lines for a running task.
     const ok = await registerTd(ecs, "grafana", "grafana/grafana:11.3.0", awslogs("grafana"));
-    const { UpdateServiceCommand } = await import("@aws-sdk/client-ecs");
     await ecs.send(new UpdateServiceCommand({ cluster: "lgtm", service: "grafana", taskDefinition: ok }));
     await waitSteady(ecs, "grafana");
     const running = (await allTasks(ecs, "grafana")).find((x) => x.lastStatus === "RUNNING")!;

@@ -81,7 +81,7 @@ describe("targeted faults", () => {
     // Leave one call hanging: close() must not wait for it.
     emu.mergeScenario({ faults: [{ operation: "ListClusters", fault: "hang" }] });
     const pending = fetch(emu.url, { method: "POST", headers: { "x-amz-target": "AmazonEC2ContainerServiceV20141113.ListClusters" }, body: "{}" }).catch(() => "closed");
-    await sleep(30);
+    await waitFor(async () => emu.calls().some((c) => c.operation === "ListClusters" && c.errorType === "Hung"), (hung) => hung);
     const closing = Date.now();
     await emu.close();
     assert.ok(Date.now() - closing < 1000);

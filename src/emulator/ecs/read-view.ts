@@ -16,7 +16,8 @@ export interface TaskRow {
   desiredStatus: string;
   lastStatus: string;
   createdAt: number;
-  json: Record<string, unknown>;
+  /** DescribeTasks' entry, built only when asked for (ListTasks needs none). */
+  json: () => Record<string, unknown>;
 }
 
 export interface BriefRow {
@@ -78,7 +79,7 @@ export class LiveView implements ReadView {
         desiredStatus: t.desiredStatus,
         lastStatus: t.lastStatus,
         createdAt: t.createdAt,
-        json: taskJson(t, true),
+        json: () => taskJson(t, true),
       });
     }
     return rows;
@@ -111,7 +112,16 @@ export class SnapshotView implements ReadView {
       this.services.set(key, serviceJson(ecs, s, true));
       this.histories.set(key, live.history(key)!);
     }
-    for (const c of ecs.clusters.values()) this.taskRows.set(c.name, live.tasks(c.name));
+    // Frozen now: a snapshot must not change when the task does.
+    for (const c of ecs.clusters.values()) {
+      this.taskRows.set(
+        c.name,
+        live.tasks(c.name).map((r) => {
+          const frozen = r.json();
+          return { ...r, json: () => frozen };
+        }),
+      );
+    }
     for (const arn of ecs.serviceDeployments.keys()) this.recs.set(arn, live.serviceDeployment(arn)!);
   }
 

@@ -42,8 +42,11 @@ export class EcsState {
   readonly tasks = new Map<string, Task>();
   readonly serviceDeployments = new Map<string, { svc: Service; rec: ServiceDeploymentRec }>();
   readonly revisions = new Map<string, ServiceRevision>();
-  /** Tasks per service (`cluster/service`), so a tick does not scan every task of every service. */
-  readonly bySvc = new Map<string, Task[]>();
+  /** Tasks that are not STOPPED, overall and per service (`cluster/service`): a tick only looks at these. */
+  readonly active = new Set<Task>();
+  private readonly activeBySvc = new Map<string, Set<Task>>();
+  /** STOPPED tasks in the order they stopped, for pruning after the retention window. */
+  private readonly stoppedQueue: Task[] = [];
   /** Bumped on every change, so stale-read snapshots are taken only when something changed. */
   version = 0;
 
@@ -110,8 +113,9 @@ export class EcsState {
     return td;
   }
 
+  /** The service's tasks that are not STOPPED yet (every scheduler decision is about these). */
   tasksOf(svc: Service): Task[] {
-    return this.bySvc.get(`${svc.cluster.name}/${svc.name}`) ?? [];
+    return [...(this.activeBySvc.get(`${svc.cluster.name}/${svc.name}`) ?? [])];
   }
 
   serviceOfTask(t: Task): Service | undefined {
@@ -120,25 +124,32 @@ export class EcsState {
 
   addTask(svc: Service, task: Task): void {
     this.tasks.set(task.arn, task);
+    this.active.add(task);
     const key = `${svc.cluster.name}/${svc.name}`;
-    const list = this.bySvc.get(key);
-    if (list) list.push(task);
-    else this.bySvc.set(key, [task]);
+    const set = this.activeBySvc.get(key);
+    if (set) set.add(task);
+    else this.activeBySvc.set(key, new Set([task]));
+    this.touch();
+  }
+
+  /** A task reached STOPPED. */
+  markStopped(task: Task): void {
+    this.active.delete(task);
+    if (task.serviceName !== undefined) this.activeBySvc.get(`${task.cluster.name}/${task.serviceName}`)?.delete(task);
+    this.stoppedQueue.push(task);
     this.touch();
   }
 
   /** Forgets STOPPED tasks older than the retention window (DescribeTasks shows stopped tasks for about an hour). */
   pruneStopped(now: number): void {
     const retention = this.deps.timing().stoppedTaskRetentionMs;
-    let pruned = false;
-    for (const t of this.tasks.values()) {
-      if (t.lastStatus === "STOPPED" && t.stoppedAt !== undefined && now - t.stoppedAt > retention) {
-        this.tasks.delete(t.arn);
-        pruned = true;
-      }
+    let pruned = 0;
+    while (pruned < this.stoppedQueue.length && now - (this.stoppedQueue[pruned]!.stoppedAt ?? now) > retention) {
+      this.tasks.delete(this.stoppedQueue[pruned]!.arn);
+      pruned += 1;
     }
-    if (!pruned) return;
-    for (const [key, list] of this.bySvc) this.bySvc.set(key, list.filter((t) => this.tasks.has(t.arn)));
+    if (pruned === 0) return;
+    this.stoppedQueue.splice(0, pruned);
     this.touch();
   }
 

@@ -220,7 +220,7 @@ export function revisionJson(r: ServiceRevision): Record<string, unknown> {
 export function clusterJson(ecs: EcsState, c: Cluster, withTags = true): Record<string, unknown> {
   let running = 0;
   let pending = 0;
-  for (const t of ecs.tasks.values()) {
+  for (const t of ecs.active) {
     if (t.cluster !== c || t.desiredStatus !== "RUNNING") continue;
     if (t.lastStatus === "RUNNING") running += 1;
     else if (t.lastStatus === "PENDING" || t.lastStatus === "PROVISIONING" || t.lastStatus === "ACTIVATING") pending += 1;

@@ -71,7 +71,7 @@ export function describeTasks(ecs: EcsState, input: Record<string, unknown>, ctx
     ecs.checkOwnArn(ref);
     const row = rows.get(lastSegment(ref));
     if (row) {
-      const { tags, ...rest } = row.json;
+      const { tags, ...rest } = row.json();
       tasks.push(withTags ? { ...rest, tags } : rest);
     } else {
       failures.push({ arn: ref.startsWith("arn:") ? ref : `arn:aws:ecs:${cluster.region}:${ecs.account}:task/${cluster.name}/${ref}`, reason: "MISSING" });

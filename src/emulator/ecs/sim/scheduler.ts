@@ -117,7 +117,7 @@ export function schedule(ecs: EcsState, svc: Service, now: number): void {
   retireDrained(ecs, svc, now);
   checkCompletion(ecs, svc, now);
   steadyCheck(ecs, svc, primary, now);
-  if (svc.status === "DRAINING" && ecs.tasksOf(svc).every((t) => t.lastStatus === "STOPPED")) {
+  if (svc.status === "DRAINING" && ecs.tasksOf(svc).length === 0) {
     svc.status = "INACTIVE";
     svc.deployments = [];
     ecs.touch();
@@ -127,6 +127,6 @@ export function schedule(ecs: EcsState, svc: Service, now: number): void {
 /** Advances the simulation to `now`: task lifecycles, then the service scheduler. */
 export function tick(ecs: EcsState, now: number): void {
   ecs.pruneStopped(now);
-  for (const t of ecs.tasks.values()) if (t.lastStatus !== "STOPPED") advanceTask(ecs, t, now);
+  for (const t of [...ecs.active]) advanceTask(ecs, t, now);
   for (const svc of ecs.services.values()) if (svc.status !== "INACTIVE") schedule(ecs, svc, now);
 }

@@ -160,6 +160,7 @@ function failToStart(ecs: EcsState, t: Task, at: number, reason: string): void {
     if (c.pullError !== undefined) c.reason = c.pullError;
   }
   t.next = Infinity;
+  ecs.markStopped(t);
   onTaskFailed(ecs, t, at, "start");
 }
 
@@ -198,7 +199,7 @@ function fireTimer(ecs: EcsState, t: Task, timer: TaskTimer): void {
   }
 }
 
-function finishStopping(t: Task, at: number): void {
+function finishStopping(ecs: EcsState, t: Task, at: number): void {
   t.lastStatus = "STOPPED";
   t.executionStoppedAt = at;
   t.stoppedAt = at;
@@ -209,6 +210,7 @@ function finishStopping(t: Task, at: number): void {
     delete c.pendingExit;
   }
   t.next = Infinity;
+  ecs.markStopped(t);
 }
 
 /** One state transition that is due at `at`. */
@@ -231,7 +233,7 @@ function transition(ecs: EcsState, t: Task, at: number): void {
     case "DEACTIVATING":
       return beginStopping(ecs, t, at);
     case "STOPPING":
-      return finishStopping(t, at);
+      return finishStopping(ecs, t, at);
     default:
       t.next = Infinity;
   }
