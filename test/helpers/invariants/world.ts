@@ -171,7 +171,8 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
 
   try {
     const { createCluster, createRepository, pushManifest } = await import("../../../src/rehearsal/seed.js");
-    const clients = { ecs, ecr, counter: undefined as never, destroy: () => undefined };
+    // The seed helpers use only the ECS and ECR clients.
+    const clients = { ecs, ecr } as unknown as Parameters<typeof createCluster>[0];
     await createCluster(clients, env);
     for (const c of opts.components) {
       await createRepository(clients, env, c);
