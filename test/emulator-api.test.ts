@@ -5,6 +5,7 @@ import { describe, it } from "node:test";
 import { CreateRepositoryCommand, DescribeRepositoriesCommand } from "@aws-sdk/client-ecr";
 import {
   CreateClusterCommand,
+  DeregisterTaskDefinitionCommand,
   DescribeClustersCommand,
   DescribeServiceDeploymentsCommand,
   DescribeServicesCommand,
@@ -90,6 +91,11 @@ describe("UpdateService response and identifiers", () => {
     const after = await describeService(ecs, "pyro");
     assert.equal(after.deployments!.length, 1, "a rejected update starts no deployment");
     assert.equal(after.desiredCount, 1, "and changes no setting");
+    // An INACTIVE (deregistered) task definition is refused by UpdateService and CreateService.
+    const old = await registerTd(ecs, "pyro", GOOD2);
+    await ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition: old }));
+    await assert.rejects(ecs.send(new UpdateServiceCommand({ cluster: "lgtm", service: "pyro", taskDefinition: old })), { name: "ClientException", message: "TaskDefinition is inactive." });
+    await assert.rejects(createService(ecs, { name: "pyro2", taskDefinition: old, desiredCount: 1 }), { name: "ClientException", message: "TaskDefinition is inactive." });
     const scaled = await ecs.send(new UpdateServiceCommand({ cluster: "lgtm", service: "pyro", desiredCount: 2 }));
     assert.equal(scaled.service!.deployments!.length, 1);
     assert.equal(scaled.service!.deployments![0]!.id, before.deployments![0]!.id);

@@ -96,6 +96,20 @@ describe("late failures", () => {
     const s = await describeService(ecs, "grafana");
     assert.ok(s.events!.some((e) => e.message === `(service grafana) (port 3000) is unhealthy in (target-group ${tg}) due to (reason Health checks failed).`));
   });
+
+  it("healthCheckGracePeriodSeconds: failing load balancer checks are ignored until the grace period ends", async (t) => {
+    // Time scale 20: the 1 s grace period takes 50 ms of wall time; timestamps are simulated.
+    const emu = await emulator(t, { images: { "grafana/grafana:rot": { behavior: "degrade", afterMs: 30 } } }, { timeScale: 20 });
+    const ecs = ecsClient(emu);
+    const td = await registerTd(ecs, "grafana", "grafana/grafana:rot", { portMappings: [{ containerPort: 3000 }] });
+    const tg = "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/grafana/0123456789abcdef";
+    await createService(ecs, { name: "grafana", taskDefinition: td, desiredCount: 1, loadBalancers: [{ targetGroupArn: tg, containerName: "grafana", containerPort: 3000 }], healthCheckGracePeriodSeconds: 1 });
+    const tasks = await waitFor(() => allTasks(ecs, "grafana"), (ts) => ts.some((x) => x.lastStatus === "STOPPED"), 5000);
+    const stopped = tasks.find((x) => x.lastStatus === "STOPPED")!;
+    assert.equal(stopped.stoppedReason, `Task failed ELB health checks in (target-group ${tg})`);
+    const after = stopped.stoppingAt!.getTime() - stopped.startedAt!.getTime();
+    assert.ok(after >= 1000 && after < 1300, `stopped ${after} ms after starting (grace 1000 ms, failing from 30 ms)`);
+  });
 });
 
 describe("failedTasks and the circuit breaker configuration", () => {

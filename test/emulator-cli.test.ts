@@ -274,7 +274,7 @@ describe("a newcomer's first release: emulator --seed", () => {
         cluster: string;
         repositories: string[];
         shas: string[];
-        tags: Record<string, string[]>;
+        images: Record<string, string[]>;
         next: string;
       };
       assert.equal(seeded.event, "seeded");
@@ -283,7 +283,10 @@ describe("a newcomer's first release: emulator --seed", () => {
       const head = (await run("git", ["rev-parse", "--short=12", "HEAD"], { cwd: REPO_ROOT })).stdout.trim();
       assert.equal(seeded.shas[0], head, "the current commit first");
       assert.ok(seeded.shas.length >= 1 && seeded.shas.length <= 4);
-      assert.equal(seeded.tags[head]!.length, 6);
+      assert.deepEqual(Object.keys(seeded.images), ["mimir", "loki", "tempo", "pyroscope", "grafana", "alloy"]);
+      const lokiVersion = readFileSync(join(REPO_ROOT, "dockerfiles/loki/VERSION"), "utf8").trim();
+      assert.equal(seeded.images.loki![0], `${lokiVersion}_g${head}`);
+      assert.equal(seeded.images.loki!.length, seeded.shas.length);
       assert.equal(seeded.next, `AWS_ENDPOINT_URL=${listening.url} lgtm-deploy deploy --all --env local --create-missing --sha ${head}`);
       const r = await runTool(
         ["--root", REPO_ROOT, "--endpoint-url", listening.url, "deploy", "--all", "--env", "local", "--create-missing", "--sha", head, "--poll-interval", "100ms", "--bake", "1s", "--timeout", "2m", "--record", join(records, "{component}.json")],

@@ -61,15 +61,15 @@ async function runSeed(io: Io, json: boolean, emu: RunningEmulator, plan: SeedPl
   const [{ createAwsClients }, { seedEnvironment }] = await Promise.all([import("../adapters/aws.js"), import("../rehearsal/seed.js")]);
   const clients: AwsClients = await createAwsClients({ region: plan.env.region, endpointUrl: emu.url, env: {} });
   try {
-    const tags = await seedEnvironment(clients, plan.env, plan.tagFor, plan.shas);
+    const images = await seedEnvironment(clients, plan.env, plan.tagFor, plan.shas);
     const repositories = COMPONENT_NAMES.map((c) => `${plan.env.ecr.repositoryPrefix}${c}`);
     const next = `AWS_ENDPOINT_URL=${emu.url} lgtm-deploy deploy --all --env ${plan.envName} --create-missing --sha ${plan.shas[0]}`;
     if (json) {
-      io.out(JSON.stringify({ event: "seeded", env: plan.envName, region: plan.env.region, cluster: plan.env.cluster, repositories, shas: plan.shas, tags: Object.fromEntries(tags), next }));
+      io.out(JSON.stringify({ event: "seeded", env: plan.envName, region: plan.env.region, cluster: plan.env.cluster, repositories, shas: plan.shas, images, next }));
       return;
     }
     io.err(`seeded for environment ${plan.envName} (${plan.env.region}): cluster ${plan.env.cluster}, repositories ${repositories.join(", ")}`);
-    io.err(`images for ${plan.shas.length} commit(s), newest first: ${plan.shas.join(", ")} (e.g. ${tags.get(plan.shas[0]!)![0]})`);
+    io.err(`images for ${plan.shas.length} commit(s), newest first: ${plan.shas.join(", ")} (e.g. ${repositories[0]}:${images.mimir[0]})`);
     io.err(`next: ${next}`);
   } finally {
     clients.destroy();

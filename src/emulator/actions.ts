@@ -78,14 +78,16 @@ function serviceIn(p: Partition, cluster: string | undefined, name: string) {
   return svc;
 }
 
+function taskById(p: Partition, ref: string): Task {
+  const id = lastSegment(ref);
+  const t = [...p.ecs.tasks.values()].find((x) => x.id === id);
+  if (!t) throw new ActionError(404, `no task ${ref} (${p.account}/${p.region})`);
+  return t;
+}
+
 function taskFor(p: Partition, a: Extract<Action, { type: "retireTask" }>): Task {
   if ((a.task === undefined) === (a.service === undefined)) throw new ActionError(400, "retireTask needs exactly one of task and service");
-  if (a.task !== undefined) {
-    const id = lastSegment(a.task);
-    const t = [...p.ecs.tasks.values()].find((x) => x.id === id);
-    if (!t) throw new ActionError(404, `no task ${a.task} (${p.account}/${p.region})`);
-    return t;
-  }
+  if (a.task !== undefined) return taskById(p, a.task);
   const svc = serviceIn(p, a.cluster, a.service!);
   const t = p.ecs
     .tasksOf(svc)
@@ -111,7 +113,7 @@ function expireImage(p: Partition, a: Extract<Action, { type: "expireImage" }>):
 }
 
 function writeLines(p: Partition, a: Extract<Action, { type: "log" }>, now: number): ActionResult {
-  const t = taskFor(p, { type: "retireTask", task: a.task });
+  const t = taskById(p, a.task);
   const c = a.container !== undefined ? t.containers.find((x) => x.name === a.container) : (t.containers.find((x) => x.essential) ?? t.containers[0]);
   if (!c) throw new ActionError(404, `task ${t.id} has no container ${a.container}`);
   if (c.lastStatus !== "RUNNING") throw new ActionError(409, `container ${c.name} of task ${t.id} is not running`);

@@ -39,18 +39,19 @@ export async function pushManifest(clients: AwsClients, env: Environment, compon
 
 /**
  * What a first release against the emulator needs (`lgtm-deploy emulator --seed`): the environment's cluster, the six
- * ECR repositories and, for each SHA, every component's release tag. Returns the tags per SHA.
+ * ECR repositories and, for each SHA, every component's release tag. Returns the tags pushed per component.
  */
-export async function seedEnvironment(clients: AwsClients, env: Environment, tagFor: (component: ComponentName, sha: string) => string, shas: readonly string[]): Promise<Map<string, string[]>> {
+export async function seedEnvironment(clients: AwsClients, env: Environment, tagFor: (component: ComponentName, sha: string) => string, shas: readonly string[]): Promise<Record<ComponentName, string[]>> {
   await createCluster(clients, env);
-  const tags = new Map<string, string[]>();
+  const images = {} as Record<ComponentName, string[]>;
   for (const component of COMPONENT_NAMES) {
     await createRepository(clients, env, component);
+    images[component] = [];
     for (const sha of shas) {
       const tag = tagFor(component, sha);
       await pushManifest(clients, env, component, tag);
-      tags.set(sha, [...(tags.get(sha) ?? []), tag]);
+      images[component].push(tag);
     }
   }
-  return tags;
+  return images;
 }

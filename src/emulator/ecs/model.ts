@@ -219,7 +219,7 @@ export interface Task {
 
 export interface TaskTimer {
   at: number;
-  kind: "crash" | "health" | "degrade" | "log" | "healthy";
+  kind: "crash" | "health" | "degrade" | "degradeRetry" | "log" | "healthy";
   container?: string;
   message?: string;
 }

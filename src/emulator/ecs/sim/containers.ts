@@ -116,10 +116,10 @@ export function becomeHealthy(ecs: EcsState, t: Task, at: number): void {
  * A degrading app starts failing its checks: a container health check turns UNHEALTHY; behind a load balancer the
  * target turns unhealthy. With neither, ECS does not notice.
  */
-export function degrade(ecs: EcsState, t: Task, at: number, name: string): void {
+export function degrade(ecs: EcsState, t: Task, at: number, name: string, retry = false): void {
   const c = t.containers.find((x) => x.name === name);
   if (!c || c.lastStatus !== "RUNNING") return;
-  printExit(ecs, t, c, at);
+  if (!retry) printExit(ecs, t, c, at);
   const svc = ecs.serviceOfTask(t);
   if (c.hasHealthCheck) {
     c.healthStatus = "UNHEALTHY";
@@ -128,6 +128,12 @@ export function degrade(ecs: EcsState, t: Task, at: number, name: string): void 
     return;
   }
   const tg = targetGroupOf(svc);
+  // The scheduler ignores load balancer health checks for healthCheckGracePeriodSeconds after the task started.
+  const graceEnd = (t.startedAt ?? at) + (svc?.healthCheckGracePeriodSeconds ?? 0) * 1000;
+  if (svc && tg && at < graceEnd) {
+    addTimer(t, { at: graceEnd, kind: "degradeRetry", container: name });
+    return;
+  }
   if (svc && tg) {
     failHealth(
       ecs,

@@ -188,6 +188,8 @@ function fireTimer(ecs: EcsState, t: Task, timer: TaskTimer): void {
       return crash(ecs, t, timer.at, timer.container!);
     case "degrade":
       return degrade(ecs, t, timer.at, timer.container!);
+    case "degradeRetry":
+      return degrade(ecs, t, timer.at, timer.container!, true);
     case "log":
       return printLine(ecs, t, timer.container!, timer.at, timer.message!);
     case "health":
