@@ -11,6 +11,8 @@ import {
   breakerRollbacks,
   completedAt,
   failuresBetween,
+  isFailedTask,
+  ms,
   primaryOf,
   runningAt,
   serviceOf,
@@ -152,7 +154,10 @@ function checkSucceeded(x: Context, c: ComponentName, rec: any): void {
   const early = failuresBetween(o.stateLater, c, td, o.t0, cAt);
   if (early.length >= o.schedule.flags.maxFailedTasks) add(x, "I1", c, `${early.length} failed task(s) during the rollout, limit --max-failed-tasks ${o.schedule.flags.maxFailedTasks}`);
   const running = runningAt(o.stateLater, c, td, bakeEnd);
-  if (running < p.desiredCount) add(x, "I1", c, `${running}/${p.desiredCount} tasks of the new revision running at the end of the bake`);
+  // AWS maintenance (retirement, AZ rebalancing) may stop a task before its replacement runs (minimum healthy 0 %):
+  // not a failure, so a short count then is not held against the release.
+  const maintenance = tasksOf(o.stateLater, c).some((t) => t.taskDefinitionArn === td && t.stopCode === "ServiceSchedulerInitiated" && !isFailedTask(t) && (ms(t.stoppingAt) ?? ms(t.stoppedAt) ?? 0) >= cAt && (ms(t.stoppingAt) ?? 0) <= bakeEnd);
+  if (running < p.desiredCount && !maintenance) add(x, "I1", c, `${running}/${p.desiredCount} tasks of the new revision running at the end of the bake`);
   const auto = o.schedule.autoscaled;
   if (auto?.component === c && p.desiredCount !== o.baseline.get(c)!.desiredCount) {
     add(x, "DESIRED", c, `the service's autoscaled desired count ${o.baseline.get(c)!.desiredCount} was reset to ${p.desiredCount}`);
