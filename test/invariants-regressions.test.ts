@@ -89,11 +89,15 @@ describe("issue #10 regressions (black-box)", { concurrency: 4 }, () => {
   ] as const) {
     bug(`the rollback call fails because ${name}: exit 4 with a record, never exit 1 without one`, async () => {
       // The new revision never starts: --timeout fails it, so the rollback is the tool's own (not the breaker's).
+      // The rollback call is whichever the tool uses: UpdateService back to the previous revision (the 2nd
+      // UpdateService), or StopServiceDeployment(ROLLBACK) — both fail.
       const s = schedule(["tempo"], {
         behaviours: { tempo: { kind: "slow", startDelayMs: 600_000 } },
         targeted: { op: "UpdateService", component: "tempo", fromNth: 2, count: Infinity, action },
       }, { timeoutMs: 1_500 });
-      const { o, bad } = await verify(s, ["I3", "I4", "I5", "REC"]);
+      const { o, bad } = await verify(s, ["I3", "I4", "I5", "REC"], {
+        setup: async (w) => void w.proxy.rules.push({ op: "StopServiceDeployment", service: "lgtm-tempo", fromNth: 1, count: Infinity, action }),
+      });
       assertInjected(o);
       assert.equal(o.exitCode, 4, `expected exit 4 (the rollback failed: needs attention)${story(o)}`);
       const rec = o.records.get("tempo");
@@ -150,7 +154,8 @@ describe("issue #10 regressions (black-box)", { concurrency: 4 }, () => {
       setup: async (w) => {
         c3 = await w.register("tempo", "C");
         // While the tool registers, another deployment finishes: revision C is what serves when the tool updates.
-        w.proxy.hooks.push({ op: "RegisterTaskDefinition", nth: 1, when: "after", run: async () => (await w.thirdPartyDeploy("tempo", c3), void (await w.waitSteady(["tempo"]))) });
+        // (Before the tool's RegisterTaskDefinition is answered: the tool re-checks only after it.)
+        w.proxy.hooks.push({ op: "RegisterTaskDefinition", nth: 1, when: "before", run: async () => (await w.thirdPartyDeploy("tempo", c3), void (await w.waitSteady(["tempo"]))) });
       },
     });
     const rec = o.records.get("tempo");
@@ -315,7 +320,7 @@ describe("issue #10 regressions (black-box)", { concurrency: 4 }, () => {
       },
     });
     assert.equal(o.exitCode, 5, story(o));
-    assert.match([...o.out, ...o.err].join("\n"), /rollback --to/, "the message names rollback --to");
+    assert.match([...o.out, ...o.err].join("\n"), /rollback\b.*--to\b/, `the message names rollback --to${story(o)}`);
     assert.deepEqual(o.emuCalls.filter((k) => k.operation === "UpdateService").map((k) => k.operation), [], "nothing changed");
   });
 
