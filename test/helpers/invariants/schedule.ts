@@ -58,7 +58,13 @@ export interface Schedule {
     consistency?: { lagMs: number; rate: number; afterWrites: boolean };
   };
   /** A fault on exact calls of the tool (proxy). */
-  targeted?: { op: "UpdateService" | "DescribeServices" | "ListTasks" | "DescribeTasks" | "RegisterTaskDefinition"; component?: ComponentName; fromNth: number; count: number; action: FaultAction };
+  targeted?: {
+    op: "UpdateService" | "StopServiceDeployment" | "DescribeServices" | "DescribeServiceDeployments" | "ListTasks" | "DescribeTasks" | "RegisterTaskDefinition";
+    component?: ComponentName;
+    fromNth: number;
+    count: number;
+    action: FaultAction;
+  };
   /** Another client deploys revision "C" of a component at this point of the tool's calls. */
   thirdParty?: { component: ComponentName; at: CallPoint };
   /** SIGTERM (the Io signal aborted) at this point of the tool's calls, or after this many ms. */
@@ -141,7 +147,16 @@ export function scheduleArb(): fc.Arbitrary<Schedule> {
       }),
       targeted: maybe(
         fc.record({
-          op: fc.constantFrom("UpdateService" as const, "UpdateService" as const, "DescribeServices" as const, "ListTasks" as const, "DescribeTasks" as const, "RegisterTaskDefinition" as const),
+          op: fc.constantFrom(
+            "UpdateService" as const,
+            "UpdateService" as const,
+            "StopServiceDeployment" as const,
+            "DescribeServices" as const,
+            "DescribeServiceDeployments" as const,
+            "ListTasks" as const,
+            "DescribeTasks" as const,
+            "RegisterTaskDefinition" as const,
+          ),
           component: fc.option(fc.constantFrom(...components), { nil: undefined }),
           fromNth: fc.integer({ min: 1, max: 3 }),
           count: fc.constantFrom(1, 2, 3, Infinity),
