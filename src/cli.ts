@@ -104,10 +104,15 @@ function main(): void {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   const args = process.argv.slice(2);
   const abort = new AbortController();
+  const hardStop = new AbortController();
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals): void => {
     signals += 1;
-    if (signals > 1) process.exit(130); // a second signal means "stop now"
+    if (signals > 1) {
+      // A second signal means "stop now": listeners write their records synchronously, then the process ends.
+      hardStop.abort(sig);
+      process.exit(130);
+    }
     process.stderr.write(`lgtm-deploy: received ${sig}, stopping the watch\n`);
     abort.abort(sig);
   };
@@ -141,6 +146,7 @@ function main(): void {
     env: process.env,
     isTTY: process.stdout.isTTY === true,
     signal: abort.signal,
+    hardStop: hardStop.signal,
   };
   run(args, io).then(
     (code) => {

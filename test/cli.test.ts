@@ -94,7 +94,7 @@ test("the bundle as a process: release, then SIGTERM mid-watch rolls back, again
       body: JSON.stringify({ timing: { provisioningMs: 20, pendingMs: 20, healthCheckMs: 20, drainMs: 10, stopMs: 10 }, images: { [slowDigest]: { behavior: "slow", startDelayMs: 60_000 } } }),
     });
     assert.equal(res.status, 200);
-    const common = ["--endpoint-url", url, "deploy", "tempo", "--env", "local", "--poll-interval", "50ms"];
+    const common = ["--endpoint-url", url, "deploy", "tempo", "--env", "local", "--poll-interval", "50ms", "--bake", "200ms"];
     const first = await runBundle([...common, "--tag", a!, "--create-missing", "--record", path.join(dir, "first.json")]);
     assert.equal(first.code, 0, first.stdout + first.stderr);
     assert.equal(JSON.parse(readFileSync(path.join(dir, "first.json"), "utf8")).verdict, "succeeded");
@@ -107,7 +107,8 @@ test("the bundle as a process: release, then SIGTERM mid-watch rolls back, again
     const r = await release;
     assert.equal(r.exitCode, 3, `${r.stdout}\n${r.stderr}`);
     assert.match(r.stderr, /received SIGTERM, stopping the watch/);
-    assert.match(r.stdout, /aborted: rolling back/);
+    assert.match(r.stdout, /release failed: release aborted \(SIGINT\/SIGTERM\)/);
+    assert.match(r.stdout, /rolling back to lgtm-tempo:1/);
     const rec = JSON.parse(readFileSync(path.join(dir, "second.json"), "utf8"));
     assert.equal(rec.verdict, "rolled-back");
     assert.match(rec.taskDefinition.rolledBackTo, /lgtm-tempo:1$/);

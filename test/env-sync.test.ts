@@ -84,6 +84,15 @@ describe("env sync on a realistic describe-stacks output", () => {
       return;
     }
     const env = { AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test", AWS_MAX_ATTEMPTS: "1", AWS_PAGER: "", AWS_DEFAULT_REGION: "ap-northeast-2" };
+    // Debian's awscli 2.9.19 predates the circuit breaker's thresholdConfiguration and resetOnHealthyTask (ECS API,
+    // 2025): its model would reject them as unknown. The SDK's types check them (test/release-plan.test.ts).
+    for (const c of COMPONENT_NAMES) {
+      const file = path.join(out, "svc", `${c}.create-service.json`);
+      const input = JSON.parse(readFileSync(file, "utf8"));
+      delete input.deploymentConfiguration.deploymentCircuitBreaker.thresholdConfiguration;
+      delete input.deploymentConfiguration.deploymentCircuitBreaker.resetOnHealthyTask;
+      writeFileSync(file, JSON.stringify(input));
+    }
     // Reaching the connection stage means the CLI's client-side parameter validation accepted the input.
     const checks = [
       ...COMPONENT_NAMES.map((c) => [["ecs", "register-task-definition"], path.join(out, "td", `${c}.taskdef.json`)] as const),

@@ -14,7 +14,7 @@ Map defaultConfig() {
         rollback: true,           // roll back automatically when the release fails
         maxFailedTasks: null,     // fail the release after this many stopped tasks (helper default when null)
         atomic: false,            // all-or-nothing release (helper --atomic)
-        bake: null,               // keep watching the new version this long after it is stable (e.g. 5m)
+        bake: null,               // how long the new version must stay healthy after it is stable (helper default: 40s + one health-check cycle)
         createMissing: false,     // create the ECS service if it does not exist yet
         waitForIdle: false,       // wait for an in-flight deployment to finish instead of failing with exit 5
         pollInterval: null,       // how often the helper polls ECS (helper default 5s)

@@ -495,6 +495,7 @@ if [ "${LGTM_DRY_RUN:-}" = true ]; then set -- "$@" --dry-run; fi
 String rollbackScript() {
     return 'set -e\nset -- rollback "$LGTM_COMPONENT" "--env=$LGTM_ENVIRONMENT" "--to=$LGTM_TO" ' +
         '"--reason=$LGTM_REASON" "--timeout=$LGTM_TIMEOUT" "--record=$LGTM_RECORD"\n' +
+        'if [ -n "${LGTM_BAKE:-}" ]; then set -- "$@" "--bake=$LGTM_BAKE"; fi\n' +
         watchFlagsScript() + commonFlagsScript() + 'exec node "$LGTM_BUNDLE" "$@"\n'
 }
 

@@ -11,6 +11,7 @@ Map defaultConfig() {
         to: 'previous',           // previous, a revision number, a task definition ARN or a version/tag
         reason: null,             // required: why (kept in the rollback record and the build log)
         timeout: '20m',           // how long the rollback may take (90s, 20m, 1h30m)
+        bake: null,               // how long the target must stay healthy after it is stable (helper default: 40s + one health-check cycle)
         waitForIdle: false,       // wait for an in-flight deployment to finish instead of failing with exit 5
         pollInterval: null,       // how often the helper polls ECS (helper default 5s)
         awsCredentialsId: null,   // Jenkins "AWS Credentials" ID bound to AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY
@@ -32,6 +33,9 @@ def call(Map userConfig = [:]) {
         "LGTM_TIMEOUT=${cfg.timeout}",
         "LGTM_RECORD=${pwd()}/${record}",
     ])
+    if (cfg.bake) {
+        envVars.add("LGTM_BAKE=${cfg.bake}")
+    }
     envVars.addAll(lgtmInternal.watchEnv(cfg))
     echo("lgtmRollback: rolling ${cfg.component} in ${cfg.environment} back to ${cfg.to}")
     int rc = 0
@@ -60,6 +64,7 @@ Map validate(Map userConfig) {
     cfg.to = lgtmInternal.rollbackTarget(step, cfg.component, cfg.to)
     cfg.reason = lgtmInternal.reasonText(step, cfg.reason)
     cfg.timeout = lgtmInternal.duration(step, 'timeout', cfg.timeout, false)
+    cfg.bake = lgtmInternal.duration(step, 'bake', cfg.bake, true)
     cfg.pollInterval = lgtmInternal.duration(step, 'pollInterval', cfg.pollInterval, true)
     cfg.waitForIdle = lgtmInternal.flag(step, 'waitForIdle', cfg.waitForIdle)
     lgtmInternal.validateAws(step, cfg)

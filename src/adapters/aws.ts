@@ -60,6 +60,11 @@ export interface AwsSettings {
 export interface AwsClients {
   ecs: ECSClient;
   ecr: ECRClient;
+  /**
+   * ECS for the changes a release makes (register, update, roll back): standard retry mode and its own rate limiter,
+   * so a throttling storm on the polling client's adaptive limiter never holds a rollback call back.
+   */
+  ecsWrites: ECSClient;
   /** CloudWatch Logs, only for the failure report's log lines (src/adapters/logs.ts). */
   logs: CloudWatchLogsClient;
   counter: CallCounter;
@@ -174,17 +179,21 @@ export async function createAwsClients(settings: AwsSettings, counter = new Call
   const file = settings.environmentFile === undefined ? {} : { environmentFile: settings.environmentFile };
   instrument(ecs, "ECS", counter, { region: settings.region, ...(ecsConfig.endpoint ? { endpoint: ecsConfig.endpoint } : {}), ...file });
   instrument(ecr, "ECR", counter, { region: settings.region, ...(ecrConfig.endpoint ? { endpoint: ecrConfig.endpoint } : {}), ...file });
+  const ecsWrites = new ECSClient({ ...common, retryMode: "standard", ...ecsConfig.config });
+  instrument(ecsWrites, "ECS", counter, { region: settings.region, ...(ecsConfig.endpoint ? { endpoint: ecsConfig.endpoint } : {}), ...file });
   // Logs serves only the failure report: two attempts at most, the report must not wait for CloudWatch.
   const logs = new CloudWatchLogsClient({ ...common, maxAttempts: 2, ...logsConfig.config });
   instrument(logs, "Logs", counter, { region: settings.region, ...(logsConfig.endpoint ? { endpoint: logsConfig.endpoint } : {}), ...file });
   return {
     ecs,
     ecr,
+    ecsWrites,
     logs,
     counter,
     destroy() {
       ecs.destroy();
       ecr.destroy();
+      ecsWrites.destroy();
       logs.destroy();
     },
   };

@@ -24,6 +24,8 @@ export interface Io {
   isTTY?: boolean;
   /** AbortSignal raised on SIGINT/SIGTERM. */
   signal: AbortSignal;
+  /** Raised on a second SIGINT/SIGTERM: write what must be written, synchronously; the process exits right after. */
+  hardStop?: AbortSignal;
 }
 
 /** Result of a command: the exit code the entry point will use. */

@@ -1,17 +1,19 @@
 import { Command } from "commander";
 import type { AwsClients } from "../adapters/aws.js";
+import { systemClock } from "../adapters/clock.js";
 import { Project, parseComponents } from "../adapters/files.js";
-import { describeServices, describeTaskDefinition } from "../adapters/ecs.js";
-import { repositoryName, serviceName } from "../core/catalogue.js";
+import { describeTaskDefinition } from "../adapters/ecs.js";
+import { serviceName } from "../core/catalogue.js";
 import { diffTaskDefinitions, formatDiff, normalizeRunning } from "../core/diff.js";
 import { InvalidInputError, LgtmError } from "../core/errors.js";
+import { seconds, shortTd } from "../core/names.js";
 import { imageReference, renderService, renderTaskDefinition, warnings } from "../core/render.js";
-import { resolveDigest } from "../engine/images.js";
-import { writeRecord } from "../engine/record.js";
-import { notStartedRecord, runRelease, type ComponentPlan } from "../engine/release.js";
+import { changedKeys } from "../core/service-settings.js";
+import { runRelease } from "../engine/driver.js";
+import { planDeploy, type PlannedComponent } from "../engine/plan.js";
 import { globals, type Io } from "./context.js";
 import { addTagOptions, resolveTag, type TagOptions } from "./options.js";
-import { addWatchOptions, clientsFor, engineOptions, finishRelease, recordPath, type WatchFlags } from "./release-options.js";
+import { LOOPBACK_URL, addWatchOptions, clientsFor, ecsEndpoint, engineOptions, finishRelease, recordPaths, validateWatchFlags, writeNotStarted, type WatchFlags } from "./release-options.js";
 
 interface DeployFlags extends WatchFlags, TagOptions {
   env: string;
@@ -24,12 +26,12 @@ interface DeployFlags extends WatchFlags, TagOptions {
 export function registerDeploy(program: Command, io: Io, setResult: (code: number) => void): void {
   const cmd = program
     .command("deploy")
-    .description("release components: register, UpdateService (forceNewDeployment), watch, roll back on failure")
+    .description("release components: plan (read-only checks), register, UpdateService, watch and bake, roll back on failure")
     .argument("[components...]", "components to release")
     .requiredOption("--env <name>", "environment (environments/<name>.json)")
     .option("--all", "release all six components", false)
-    .option("--atomic", "roll back every component of the release when any one fails", false)
-    .option("--dry-run", "print the rendered task definition, the diff and the calls it would make; change nothing", false)
+    .option("--atomic", "roll back every component of the release when any one fails (or on abort)", false)
+    .option("--dry-run", "print the plan: checks, rendered task definition, diff and the calls it would make; change nothing", false)
     .option("--create-missing", "create a service that does not exist yet (first release of a migration)", false);
   addWatchOptions(addTagOptions(cmd, { allowTag: true })).action(async (names: string[], flags: DeployFlags, c: Command) => {
     const g = globals(c);
@@ -39,47 +41,29 @@ export function registerDeploy(program: Command, io: Io, setResult: (code: numbe
       // One tag cannot fit several components: each has its own VERSION.
       throw new InvalidInputError("--tag applies to a single component; use --sha to release several");
     }
+    validateWatchFlags(flags, { loopback: LOOPBACK_URL.test(ecsEndpoint(g, io) ?? "") });
     const env = project.environment(flags.env);
     for (const w of warnings(env)) if (components.includes(w.component)) io.err(`warning: ${w.message}`);
-    const prepared = [];
+    const paths = recordPaths(flags.record, components);
+    const items = [];
     for (const component of components) {
       const tag = await resolveTag(project, component, flags, { releaseBranch: env.releaseBranch });
-      prepared.push({ component, tag, templates: project.templates(component) });
+      const templates = project.templates(component);
+      // Rendered once without the digest: bad templates fail here, before any AWS call.
+      renderTaskDefinition(component, env, { tag }, templates.taskDefinition);
+      renderService(component, env, { tag }, templates.service);
+      items.push({ component, tag, templates, recordPath: paths.get(component)! });
     }
-    // Rendered once without the digest first: bad templates fail here, before any AWS call.
-    const byTag: ComponentPlan[] = prepared.map((p) => ({
-      component: p.component,
-      serviceName: serviceName(p.component),
-      target: { kind: "register", input: renderTaskDefinition(p.component, env, { tag: p.tag }, p.templates.taskDefinition), image: imageReference(p.component, env, { tag: p.tag }), digest: null, tag: p.tag },
-      createService: renderService(p.component, env, { tag: p.tag }, p.templates.service),
-    }));
     const clients = await clientsFor(g, env, io);
-    const options = engineOptions("deploy", g, env, io, flags, clients, { atomic: flags.atomic, createMissing: flags.createMissing });
-    const plans: ComponentPlan[] = [];
+    const options = engineOptions("deploy", g, env, io, flags, clients, { atomic: flags.atomic });
     try {
-      for (const p of prepared) {
-        const repo = repositoryName(p.component, env.ecr.repositoryPrefix);
-        const digest = await resolveDigest(clients.ecr, repo, p.tag.tag, env.ecr.registry);
-        const image = { tag: p.tag, digest };
-        plans.push({
-          component: p.component,
-          serviceName: serviceName(p.component),
-          target: { kind: "register", input: renderTaskDefinition(p.component, env, image, p.templates.taskDefinition), image: imageReference(p.component, env, image), digest, tag: p.tag },
-          createService: renderService(p.component, env, image, p.templates.service),
-        });
-      }
-      if (flags.dryRun) {
-        await dryRun(plans, env.cluster, clients, io, g.json);
-        return;
-      }
-      setResult(finishRelease(await runRelease(plans, options), flags, io, g.json));
+      const plan = await planDeploy(items, { env, clients, flags, clock: systemClock, signal: io.signal, say: (component, message) => options.emit({ component, phase: "plan", kind: "waiting", message }) }, { createMissing: flags.createMissing });
+      if (flags.dryRun) return await dryRun(plan, env.cluster, clients, io, g.json);
+      setResult(finishRelease(await runRelease(plan, options), paths, io, g.json));
     } catch (error) {
-      // Stopped before anything changed (missing image, missing service, deployment in flight): still leave a record.
+      // Stopped by the plan: nothing changed. Still leave a record of this run at every record path.
       if (error instanceof LgtmError && !flags.dryRun) {
-        for (const fallback of byTag) {
-          const plan = plans.find((x) => x.component === fallback.component) ?? fallback;
-          writeRecord(recordPath(flags.record, plan.component, byTag.length > 1), notStartedRecord(plan, options, error, options.clock.now(), clients.counter.snapshot()));
-        }
+        writeNotStarted(error, items.map((i) => ({ component: i.component, service: serviceName(i.component), image: imageReference(i.component, env, { tag: i.tag }), digest: null, tag: i.tag, recordPath: i.recordPath })), options);
       }
       throw error;
     } finally {
@@ -88,31 +72,38 @@ export function registerDeploy(program: Command, io: Io, setResult: (code: numbe
   });
 }
 
-async function dryRun(plans: ComponentPlan[], cluster: string, clients: AwsClients, io: Io, json: boolean): Promise<void> {
-  const services = await describeServices(clients.ecs, cluster, plans.map((p) => p.serviceName));
+async function dryRun(plans: PlannedComponent[], cluster: string, clients: AwsClients, io: Io, json: boolean): Promise<void> {
   for (const plan of plans) {
-    if (plan.target.kind !== "register") continue;
-    const svc = services.get(plan.serviceName);
-    const runningArn = svc?.status === "ACTIVE" ? (svc.deployments?.find((d) => d.status === "PRIMARY")?.taskDefinition ?? svc.taskDefinition) : undefined;
-    const running = runningArn ? await describeTaskDefinition(clients.ecs, runningArn) : undefined;
-    const diff = await diffTaskDefinitions(running ? normalizeRunning(running.taskDefinition, running.tags) : undefined, plan.target.input);
+    const svc = plan.service;
+    const running = plan.spec.plannedPrevious;
+    const current = running ? await describeTaskDefinition(clients.ecs, running) : undefined;
+    const diff = await diffTaskDefinitions(current ? normalizeRunning(current.taskDefinition, current.tags) : undefined, plan.register!);
+    const settings = svc ? changedKeys(plan.spec.settings, svc) : [];
+    const rules = plan.spec.rules;
+    const checks = [
+      `image ${plan.image} (resolved from ${plan.tag?.tag})`,
+      svc ? `service ${plan.spec.service} ACTIVE, idle, running ${shortTd(running)} (desired ${svc.desiredCount})` : `service ${plan.spec.service} does not exist: it will be created`,
+      running ? `if this release fails, it rolls back to ${shortTd(running)} (ACTIVE, image still in ECR)` : "no previous revision: a failure cannot be rolled back",
+      `watch: timeout ${seconds(rules.timeoutMs)}, bake ${seconds(rules.bakeMs)}, max failed tasks ${rules.maxFailedTasks}${rules.failFast ? ", deterministic first failure fails at once" : ""}, rollback timeout ${seconds(rules.rollbackTimeoutMs)}`,
+      `desired count: ${typeof plan.spec.settings.desiredCount === "number" ? `${plan.spec.settings.desiredCount} (from the environment)` : "kept as the service has it"}`,
+      `service settings this release changes: ${settings.length > 0 ? settings.join(", ") : "none"}`,
+    ];
     const calls = [
-      `ECS RegisterTaskDefinition family=${plan.target.input.family} image=${plan.target.image}`,
-      svc?.status === "ACTIVE"
-        ? `ECS UpdateService cluster=${cluster} service=${plan.serviceName} taskDefinition=<new revision> forceNewDeployment=true`
-        : `ECS CreateService cluster=${cluster} service=${plan.serviceName} (needs --create-missing)`,
-      `watch deployment; on failure: ECS UpdateService taskDefinition=${runningArn ?? "(no previous revision: rollback impossible)"} forceNewDeployment=true`,
+      `ECS RegisterTaskDefinition family=${plan.register!.family}`,
+      svc ? `ECS UpdateService cluster=${cluster} service=${plan.spec.service} taskDefinition=<new revision> forceNewDeployment=true` : `ECS CreateService cluster=${cluster} service=${plan.spec.service}`,
+      `on failure: ECS StopServiceDeployment ROLLBACK while in progress, else UpdateService taskDefinition=${shortTd(running)}`,
     ];
     if (json) {
-      io.out(JSON.stringify({ kind: "dry-run", component: plan.component, taskDefinition: plan.target.input, runningTaskDefinition: runningArn ?? null, diff, calls }));
+      io.out(JSON.stringify({ kind: "dry-run", component: plan.component, checks, taskDefinition: plan.register, runningTaskDefinition: running, settingsChanged: settings, rules, diff, calls }));
       continue;
     }
+    io.out(`== ${plan.component}: plan (read-only checks passed)`);
+    for (const line of checks) io.out(`  ${line}`);
     io.out(`== ${plan.component}: rendered task definition`);
-    io.out(JSON.stringify(plan.target.input, null, 2));
-    io.out(`== ${plan.component}: changes against ${runningArn ?? "(no running revision)"}`);
+    io.out(JSON.stringify(plan.register, null, 2));
+    io.out(`== ${plan.component}: changes against ${running ? shortTd(running) : "(no running revision)"}`);
     for (const line of formatDiff(diff)) io.out(line);
     io.out(`== ${plan.component}: calls it would make (dry run: none made)`);
     for (const call of calls) io.out(`  ${call}`);
   }
 }
-

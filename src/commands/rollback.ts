@@ -1,13 +1,15 @@
 import { Command } from "commander";
 import { Project, parseComponent } from "../adapters/files.js";
 import { describeServices } from "../adapters/ecs.js";
+import { defaultBakeMs } from "../core/bake.js";
 import { familyName, serviceName } from "../core/catalogue.js";
 import { InvalidInputError, LgtmError, PreconditionError } from "../core/errors.js";
-import { writeRecord } from "../engine/record.js";
-import { notStartedRecord, runRelease, type ComponentPlan } from "../engine/release.js";
-import { resolveRollbackTarget } from "../engine/targets.js";
+import { shortTd } from "../core/names.js";
+import { runRelease, type ComponentPlan } from "../engine/driver.js";
+import { checkCluster } from "../engine/plan.js";
+import { resolveRollbackTarget, unusable } from "../engine/targets.js";
 import { globals, type Io } from "./context.js";
-import { addWatchOptions, clientsFor, engineOptions, finishRelease, recordPath, type WatchFlags } from "./release-options.js";
+import { LOOPBACK_URL, addWatchOptions, checkBake, clientsFor, ecsEndpoint, engineOptions, finishRelease, recordPaths, rulesFor, validateWatchFlags, writeNotStarted, type WatchFlags } from "./release-options.js";
 
 interface RollbackFlags extends WatchFlags {
   env: string;
@@ -18,7 +20,7 @@ interface RollbackFlags extends WatchFlags {
 export function registerRollback(program: Command, io: Io, setResult: (code: number) => void): void {
   const cmd = program
     .command("rollback")
-    .description("roll a component back to an earlier task definition, watched like a release")
+    .description("roll a component back to an earlier task definition, watched and baked like a release")
     .argument("<component>", "component to roll back")
     .requiredOption("--env <name>", "environment (environments/<name>.json)")
     .option("--to <target>", "previous | <revision number> | <task definition ARN> | <version or tag>", "previous")
@@ -27,26 +29,40 @@ export function registerRollback(program: Command, io: Io, setResult: (code: num
     const g = globals(c);
     const component = parseComponent(componentArg);
     if (flags.reason !== undefined && flags.reason.length > 1000) throw new InvalidInputError("--reason is longer than 1000 characters");
+    if (flags.to.trim() === "") throw new InvalidInputError("--to is empty: give previous, a revision number, a task definition ARN, a version or an image tag");
+    validateWatchFlags(flags, { loopback: LOOPBACK_URL.test(ecsEndpoint(g, io) ?? "") });
     const env = new Project(g.root).environment(flags.env);
+    const paths = recordPaths(flags.record, [component]);
     const clients = await clientsFor(g, env, io);
+    const options = engineOptions("rollback", g, env, io, flags, clients, { reason: flags.reason });
+    const service = serviceName(component);
     try {
-      const service = serviceName(component);
-      const svc = (await describeServices(clients.ecs, env.cluster, [service])).get(service);
+      // The plan: read-only, complete before the first change.
+      await checkCluster(clients, env);
+      const svc = (await describeServices(clients.ecs, env.cluster, [service], { timeoutMs: 30_000 })).get(service);
       if (svc === undefined || svc.status !== "ACTIVE") throw new PreconditionError(`service "${service}" does not exist in cluster "${env.cluster}"`);
       const current = svc.deployments?.find((d) => d.status === "PRIMARY")?.taskDefinition ?? svc.taskDefinition;
-      const target = await resolveRollbackTarget(clients.ecs, env.cluster, service, familyName(component), current, flags.to);
-      if (target.taskDefinitionArn === current) throw new PreconditionError(`${service} already runs ${current} (${target.how}); nothing to roll back`);
-      const plan: ComponentPlan = { component, serviceName: service, target: { kind: "existing", taskDefinitionArn: target.taskDefinitionArn, image: target.image, tag: target.tag } };
-      io.err(`rolling ${component} back to ${target.taskDefinitionArn} (${target.how}${target.tag ? `, version ${target.tag.version}` : ""})${flags.reason ? `: ${flags.reason}` : ""}`);
-      const options = engineOptions("rollback", g, env, io, flags, clients, { reason: flags.reason });
-      let outcomes;
-      try {
-        outcomes = await runRelease([plan], options);
-      } catch (error) {
-        if (error instanceof LgtmError) writeRecord(recordPath(flags.record, component, false), notStartedRecord(plan, options, error, options.clock.now(), clients.counter.snapshot()));
-        throw error;
-      }
-      setResult(finishRelease(outcomes, flags, io, g.json));
+      const target = await resolveRollbackTarget(clients, env, component, service, familyName(component), current, flags.to);
+      if (target.arn === current) throw new PreconditionError(`${service} already runs ${shortTd(current)} (${target.how}); nothing to roll back`);
+      const why = await unusable(clients, env, target);
+      if (why !== undefined) throw new PreconditionError(`--to ${flags.to}: ${why}`);
+      if ((svc.desiredCount ?? 0) === 0 && !flags.allowZeroDesired) throw new PreconditionError(`${service} has desired count 0: nothing would run, so nothing could be verified (--allow-zero-desired to roll back anyway)`);
+      const bakeMs = flags.bake ?? defaultBakeMs({ containerDefinitions: target.containerDefinitions });
+      checkBake(bakeMs, flags, flags.bake === undefined ? `the default bake of ${component}` : "--bake");
+      const plan: ComponentPlan = {
+        component,
+        spec: { component, service, command: "rollback", existingTd: target.arn, creates: false, settings: {}, plannedPrevious: current ?? null, rules: rulesFor(flags, bakeMs) },
+        image: target.image,
+        digest: target.image?.split("@")[1] ?? null,
+        tag: target.tag,
+        recordPath: paths.get(component)!,
+        essentialContainers: target.containerDefinitions.filter((d) => d.essential !== false).map((d) => d.name!),
+      };
+      io.err(`rolling ${component} back from ${shortTd(current)} to ${shortTd(target.arn)} (${target.how}${target.tag ? `, version ${target.tag.version}` : ""})${flags.reason ? `: ${flags.reason}` : ""}`);
+      setResult(finishRelease(await runRelease([plan], options), paths, io, g.json));
+    } catch (error) {
+      if (error instanceof LgtmError) writeNotStarted(error, [{ component, service, image: null, digest: null, tag: null, recordPath: paths.get(component)! }], options, flags.reason);
+      throw error;
     } finally {
       clients.destroy();
     }

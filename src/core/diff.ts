@@ -26,7 +26,9 @@ function dropDefaults(node: unknown): unknown {
 export function normalizeRunning(td: TaskDefinition, tags: readonly Tag[]): Record<string, unknown> {
   const out: Record<string, unknown> = JSON.parse(JSON.stringify(td));
   for (const f of SERVER_FIELDS) delete out[f];
-  if (tags.length > 0) out.tags = tags;
+  // lgtm:outcome* tags record how a release of this revision went (engine/targets.ts); they are not rendered.
+  const rendered = tags.filter((t) => !t.key?.startsWith("lgtm:outcome"));
+  if (rendered.length > 0) out.tags = rendered;
   const cleaned = dropDefaults(out) as Record<string, unknown>;
   if (Array.isArray(cleaned.containerDefinitions)) {
     cleaned.containerDefinitions = cleaned.containerDefinitions.map((c: Record<string, unknown>) => {

@@ -32,6 +32,7 @@ const secretRef = pattern(
 );
 
 const componentOverride = z.strictObject({
+  /** When set, every release sets the service's desired count; when absent, a release keeps the service's own (autoscaling). */
   desiredCount: z.optional(int(0, 100)),
   cpu: z.optional(int(1, 16384)),
   memory: z.optional(int(1, 122880)),

@@ -7,6 +7,7 @@ import { CATALOGUE, COMPONENT_NAMES, discoveryName, familyName, repositoryName, 
 import { requireOutputs, type Environment } from "./environment.js";
 import { InvalidInputError } from "./errors.js";
 import { FARGATE_MAX_STOP_TIMEOUT, fargatePairError } from "./fargate.js";
+import { DEFAULT_MAX_FAILED_TASKS } from "./rollout-state.js";
 import type { ParsedTag } from "./tag.js";
 import { renderTemplate, type Locate, type TemplateValue } from "./template.js";
 
@@ -27,6 +28,7 @@ export const VOCABULARY: ReadonlySet<string> = new Set([
   "subnets", "securityGroups", "assignPublicIp", "serviceRegistryArn", "loadBalancers", "healthCheckGracePeriodSeconds",
   "grafanaAdminPasswordSecret", "grafanaDbPasswordSecret", "grafanaDbType", "grafanaDbHost", "grafanaDbName",
   "grafanaDbUser", "grafanaDbSslMode", "tags",
+  "maxFailedTasks", "deploymentAlarms",
 ]);
 
 export function imageReference(component: ComponentName, env: Environment, image: ImageRef): string {
@@ -114,6 +116,11 @@ export function templateValues(component: ComponentName, env: Environment, image
     grafanaDbUser: env.grafana.database.user,
     grafanaDbSslMode: env.grafana.database.sslMode,
     tags: Object.entries(tags).map(([key, value]) => ({ key, value })),
+    // The service's own circuit breaker counts failed tasks like lgtm-deploy does, so it still protects the service when
+    // Jenkins dies mid-release (deploy sets it from --max-failed-tasks).
+    maxFailedTasks: DEFAULT_MAX_FAILED_TASKS,
+    // The stack's alarms for the component (target 5xx, unhealthy hosts): ECS rolls a deployment back when one fires.
+    deploymentAlarms: (out.deploymentAlarms[component] ?? []).length > 0 ? { alarmNames: [...out.deploymentAlarms[component]!], enable: true, rollback: true } : null,
   };
 }
 

@@ -1,17 +1,14 @@
 /**
- * The rollout verdict: a pure function from DescribeServices/DescribeTasks snapshots to progress events and a
- * verdict. No I/O and no clock: the caller passes `now`.
+ * What one snapshot says about one watched deployment: pure reading of DescribeServices, DescribeServiceDeployments
+ * and the stopped tasks, no decisions about what to do (that is core/rollout.ts).
+ *
+ * The ECS API is eventually consistent: a snapshot may be older than the last one, or than our own UpdateService.
+ * So absence proves nothing. Only positive evidence counts: a deployment that exists, a status that was reported.
  */
-import type { Deployment, Service, Task } from "@aws-sdk/client-ecs";
-import { classifyStoppedTask, type Classification } from "./classify.js";
+import type { Deployment, Service, ServiceDeployment } from "@aws-sdk/client-ecs";
+import type { Classification } from "./classify.js";
 
-export interface WatchRules {
-  /** Stopped tasks of the watched deployment that fail the release (ours is sooner than ECS's breaker: >= 3). */
-  maxFailedTasks: number;
-  timeoutMs: number;
-  /** How long the deployment must stay COMPLETED before success. */
-  bakeMs: number;
-}
+export type { FailureKind } from "./classify.js";
 
 export interface StoppedTask {
   taskArn: string;
@@ -20,167 +17,114 @@ export interface StoppedTask {
   stopCode?: string;
   stoppedReason?: string;
   healthStatus?: string;
+  startedAt?: string;
   stoppedAt?: string;
   containers: Array<{ name?: string; exitCode?: number; reason?: string; healthStatus?: string }>;
-  /** Whether this stop counts as a failed task (crash, failed start, failed health check): classification.kind !== "none". */
+  /** Whether this stop counts as a failure: classification.kind !== "none". */
   failed: boolean;
-  /** Why (src/core/classify.ts): none / transient / deterministic, with the rule and a one-line summary. */
-  classification?: Classification;
+  /** Why (core/classify.ts): none / transient / deterministic, the rule and a one-line summary. */
+  classification: Classification;
 }
 
-export type Verdict =
-  | { kind: "pending" }
-  | { kind: "success"; reason: string }
-  | {
-      kind: "failure";
-      reason: string;
-      /** ECS's circuit breaker already started its own rollback: do not issue another one; watch this deployment. */
-      breakerRollback?: { deploymentId: string; taskDefinition?: string };
-    };
+/** Who rolled a release back when lgtm-deploy did not. */
+export type RollbackBy = "lgtm-deploy" | "ecs-circuit-breaker" | "ecs-alarm" | "ecs" | "someone-else";
 
-export interface WatchState {
-  deploymentId: string;
-  taskDefinitionArn: string;
-  startedAt: number;
-  seenEventIds: string[];
-  seenStoppedTasks: string[];
-  failedTaskArns: string[];
-  lastSummary?: string;
-  healthySince?: number;
-  verdict: Verdict;
+export interface WatchTarget {
+  /** ECS deployment id (ecs-svc/…) once known. */
+  id: string | null;
+  /** The task definition this deployment rolls out. */
+  taskDefinition: string;
+  /** Deployments that existed before (a stale read may show them as PRIMARY; they are never "ours"). */
+  exclude: readonly string[];
+  /**
+   * ECS time (ms) of our release's UpdateService. A deployment from `exclude` counts again when ECS updated it after
+   * this: a rollback (breaker, alarm, StopServiceDeployment) re-activates the last COMPLETED deployment with its old
+   * id, while a stale read can only show it as it was before.
+   */
+  since?: number | null;
+  /** Deployments that are never the watched one nor a newcomer (our own release, while its rollback is watched). */
+  never?: readonly string[];
 }
 
-export type ProgressKind = "state" | "service-event" | "stopped-task" | "verdict";
-
-export interface ProgressEvent {
-  kind: ProgressKind;
-  message: string;
-  data?: Record<string, unknown>;
+/** Whether `d` is new to the watch: not one that existed before, or one ECS has acted on since our release. */
+function fresh(d: Deployment, t: WatchTarget): boolean {
+  if (d.id === undefined || t.never?.includes(d.id)) return false;
+  if (!t.exclude.includes(d.id)) return true;
+  return t.since !== undefined && t.since !== null && (d.updatedAt?.getTime() ?? 0) > t.since;
 }
 
-export interface Snapshot {
-  now: number;
-  /** undefined: DescribeServices reported the service missing. */
-  service: Service | undefined;
-  /** Newly described stopped tasks started by the watched deployment (may repeat already seen ones). */
-  stoppedTasks: readonly StoppedTask[];
+export interface Facts {
+  /** The service is gone or going (positive evidence: status INACTIVE or DRAINING). */
+  serviceGone: boolean;
+  /** Our deployment as DescribeServices shows it (undefined: not visible in this snapshot). */
+  ours?: Deployment;
+  /** A PRIMARY deployment that is neither ours nor one that existed before. */
+  newcomer?: Deployment;
+  /** Ours is PRIMARY, COMPLETED (or the only one with running == desired without rollout state), running == desired. */
+  steady: boolean;
+  desired: number;
+  running: number;
+  /** ECS is rolling back (or has rolled back) the service deployment, with who and why. */
+  ecsRollback?: { by: RollbackBy; reason: string };
+  /** The service deployment's terminal failure without a rollback (ROLLBACK_FAILED, STOPPED). */
+  sdStatus?: string;
+  sdReason?: string;
+  breaker?: { failureCount: number; threshold: number; status?: string };
+  alarms?: { status?: string; triggered: string[] };
 }
 
-export function initialWatchState(deploymentId: string, taskDefinitionArn: string, startedAt: number, knownEventIds: readonly string[] = []): WatchState {
-  return { deploymentId, taskDefinitionArn, startedAt, seenEventIds: [...knownEventIds], seenStoppedTasks: [], failedTaskArns: [], verdict: { kind: "pending" } };
+export function findOurs(svc: Service | undefined, t: WatchTarget): Deployment | undefined {
+  const deps = svc?.deployments ?? [];
+  if (t.id !== null) return deps.find((d) => d.id === t.id);
+  const candidates = deps.filter((d) => d.taskDefinition === t.taskDefinition && fresh(d, t));
+  return candidates.find((d) => d.status === "PRIMARY") ?? candidates[0];
 }
 
-/** Which stopped tasks are failures: the classifier decides (scheduler, user and Spot stops are not, unless the
- * reason is a health check). Without the watcher's context (used with .map), so a crash's "quick" is by timestamps alone. */
-export function toStoppedTask(task: Task): StoppedTask {
-  const containers = (task.containers ?? []).map((c) => ({ name: c.name, exitCode: c.exitCode, reason: c.reason, healthStatus: c.healthStatus }));
-  const classification = classifyStoppedTask(task);
-  const taskId = (task.taskArn ?? "").split("/").pop() ?? "";
-  return {
-    taskArn: task.taskArn ?? "",
-    taskId,
-    taskDefinitionArn: task.taskDefinitionArn,
-    stopCode: task.stopCode,
-    stoppedReason: task.stoppedReason,
-    healthStatus: task.healthStatus,
-    stoppedAt: task.stoppedAt?.toISOString(),
-    containers,
-    failed: classification.kind !== "none",
-    classification,
-  };
+const ROLLBACK_STATES = new Set(["ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS", "ROLLBACK_SUCCESSFUL"]);
+
+/** Reads the service deployment: circuit breaker, alarms and whether ECS is rolling it back. */
+function readServiceDeployment(sd: ServiceDeployment | undefined, weRequested: boolean): Pick<Facts, "ecsRollback" | "sdStatus" | "sdReason" | "breaker" | "alarms"> {
+  if (sd === undefined) return {};
+  const out: Pick<Facts, "ecsRollback" | "sdStatus" | "sdReason" | "breaker" | "alarms"> = { sdStatus: sd.status, ...(sd.statusReason ? { sdReason: sd.statusReason } : {}) };
+  const cb = sd.deploymentCircuitBreaker;
+  if (cb !== undefined && cb.status !== "DISABLED") out.breaker = { failureCount: cb.failureCount ?? 0, threshold: cb.threshold ?? 0, status: cb.status };
+  const al = sd.alarms;
+  if (al !== undefined && al.status !== "DISABLED") out.alarms = { status: al.status, triggered: al.triggeredAlarmNames ?? [] };
+  if (ROLLBACK_STATES.has(sd.status ?? "") && !weRequested) {
+    const reason = sd.rollback?.reason ?? sd.statusReason ?? "no reason given";
+    const by: RollbackBy = al?.status === "TRIGGERED" ? "ecs-alarm" : cb?.status === "TRIGGERED" ? "ecs-circuit-breaker" : "ecs";
+    out.ecsRollback = { by, reason: by === "ecs-alarm" && (al?.triggeredAlarmNames?.length ?? 0) > 0 ? `alarm ${al!.triggeredAlarmNames!.join(", ")} fired: ${reason}` : reason };
+  }
+  return out;
 }
 
-export function describeStoppedTask(t: StoppedTask): string {
-  const exits = t.containers
-    .filter((c) => c.exitCode !== undefined || c.reason)
-    .map((c) => `${c.name ?? "?"} exit ${c.exitCode ?? "-"}${c.reason ? ` (${c.reason})` : ""}`)
-    .join(", ");
-  return `task ${t.taskId} stopped: ${t.stoppedReason ?? "no reason given"} [${t.stopCode ?? "no stopCode"}]${exits ? `; ${exits}` : ""}${t.failed ? "" : " (not counted as a failure)"}`;
+/**
+ * Reads a snapshot for one watched deployment. `previousTd` lets a breaker rollback seen only in DescribeServices
+ * (our deployment FAILED and a newer PRIMARY with the previous revision) count as positive evidence.
+ */
+export function readSnapshot(
+  svc: Service | undefined,
+  sd: ServiceDeployment | undefined,
+  t: WatchTarget,
+  o: { previousTd: string | null; weRequestedRollback: boolean; allowZeroDesired: boolean },
+): Facts {
+  const serviceGone = svc !== undefined && (svc.status === "INACTIVE" || svc.status === "DRAINING");
+  const ours = findOurs(svc, t);
+  const deps = svc?.deployments ?? [];
+  const newcomer = deps.find((d) => d.status === "PRIMARY" && d.id !== undefined && d.id !== ours?.id && d.id !== t.id && fresh(d, t));
+  const desired = ours?.desiredCount ?? 0;
+  const running = ours?.runningCount ?? 0;
+  const completed = ours?.rolloutState === "COMPLETED" || (ours?.rolloutState === undefined && deps.length === 1);
+  const steady = ours !== undefined && ours.status === "PRIMARY" && completed && running === desired && (desired > 0 || o.allowZeroDesired) && newcomer === undefined;
+  const facts: Facts = { serviceGone, ours, newcomer, steady, desired, running, ...readServiceDeployment(sd, o.weRequestedRollback) };
+  if (facts.ecsRollback === undefined && !o.weRequestedRollback && ours?.rolloutState === "FAILED" && newcomer !== undefined && newcomer.taskDefinition === o.previousTd) {
+    facts.ecsRollback = { by: "ecs-circuit-breaker", reason: ours.rolloutStateReason ?? "rollout FAILED" };
+  }
+  return facts;
 }
 
-function summary(dep: Deployment, failed: number): string {
-  return `rollout ${dep.rolloutState ?? "n/a"} (${dep.status}), running ${dep.runningCount ?? 0}/${dep.desiredCount ?? 0}, pending ${dep.pendingCount ?? 0}, failed tasks ${failed}`;
-}
-
-/** Advances the watch by one snapshot. Returns the new state and the events worth printing (only what changed). */
-export function observe(state: WatchState, snap: Snapshot, rules: WatchRules): { state: WatchState; events: ProgressEvent[] } {
-  if (state.verdict.kind !== "pending") return { state, events: [] };
-  const events: ProgressEvent[] = [];
-  const next: WatchState = { ...state, seenEventIds: [...state.seenEventIds], seenStoppedTasks: [...state.seenStoppedTasks], failedTaskArns: [...state.failedTaskArns] };
-  const decide = (verdict: Verdict): { state: WatchState; events: ProgressEvent[] } => {
-    next.verdict = verdict;
-    if (verdict.kind !== "pending") events.push({ kind: "verdict", message: `${verdict.kind}: ${verdict.reason}`, data: { verdict } });
-    return { state: next, events };
-  };
-
-  const svc = snap.service;
-  if (svc === undefined || svc.status === "INACTIVE" || svc.status === "DRAINING") {
-    return decide({ kind: "failure", reason: `the service is ${svc?.status ?? "missing"}` });
-  }
-
-  // Service events, oldest first, each once. ECS keeps the newest 100.
-  const fresh = (svc.events ?? []).filter((e) => e.id !== undefined && !next.seenEventIds.includes(e.id)).reverse();
-  for (const e of fresh) {
-    next.seenEventIds.push(e.id!);
-    events.push({ kind: "service-event", message: e.message ?? "", data: { id: e.id, createdAt: e.createdAt?.toISOString() } });
-  }
-  if (next.seenEventIds.length > 300) next.seenEventIds = next.seenEventIds.slice(-200);
-
-  for (const t of snap.stoppedTasks) {
-    if (next.seenStoppedTasks.includes(t.taskArn)) continue;
-    next.seenStoppedTasks.push(t.taskArn);
-    if (t.failed) next.failedTaskArns.push(t.taskArn);
-    events.push({ kind: "stopped-task", message: describeStoppedTask(t), data: { ...t } });
-  }
-
-  const deployments = svc.deployments ?? [];
-  const ours = deployments.find((d) => d.id === state.deploymentId);
-  const primary = deployments.find((d) => d.status === "PRIMARY");
-  const failedCount = Math.max(next.failedTaskArns.length, ours?.failedTasks ?? 0);
-
-  if (ours !== undefined) {
-    const line = summary(ours, failedCount);
-    if (line !== state.lastSummary) {
-      next.lastSummary = line;
-      events.push({ kind: "state", message: line, data: { deploymentId: ours.id, rolloutState: ours.rolloutState, running: ours.runningCount, pending: ours.pendingCount, desired: ours.desiredCount, failedTasks: failedCount } });
-    }
-  }
-
-  // The breaker (or someone else) replaced our deployment: that is never success.
-  if (ours === undefined || ours.status !== "PRIMARY") {
-    const by = primary && primary.id !== state.deploymentId ? primary : undefined;
-    const rollingBack = by !== undefined && (ours?.rolloutState === "FAILED" || ours === undefined);
-    const reason =
-      ours === undefined
-        ? `deployment ${state.deploymentId} disappeared from the service${by ? `; deployment ${by.id} (${by.taskDefinition}) is PRIMARY now — ECS's circuit breaker rolled the release back` : ""}`
-        : `deployment ${state.deploymentId} is no longer PRIMARY (${ours.status}, rollout ${ours.rolloutState ?? "n/a"}${ours.rolloutStateReason ? `: ${ours.rolloutStateReason}` : ""})${by ? `; ${by.id} (${by.taskDefinition}) replaced it` : ""}`;
-    return decide({ kind: "failure", reason, ...(rollingBack && by?.id ? { breakerRollback: { deploymentId: by.id, taskDefinition: by.taskDefinition } } : {}) });
-  }
-
-  if (ours.rolloutState === "FAILED") {
-    return decide({ kind: "failure", reason: `ECS marked the rollout FAILED: ${ours.rolloutStateReason ?? "no reason given"}` });
-  }
-
-  if (failedCount >= rules.maxFailedTasks) {
-    return decide({ kind: "failure", reason: `${failedCount} task(s) of the new task definition failed (limit --max-failed-tasks ${rules.maxFailedTasks})` });
-  }
-
-  const desired = ours.desiredCount ?? 0;
-  const steady =
-    ours.rolloutState === "COMPLETED" ||
-    (ours.rolloutState === undefined && deployments.length === 1 && (ours.runningCount ?? 0) === desired);
-  if (steady) {
-    next.healthySince ??= snap.now;
-    if (snap.now - next.healthySince >= rules.bakeMs) {
-      const baked = rules.bakeMs > 0 ? ` and stayed healthy for ${Math.round(rules.bakeMs / 1000)}s` : "";
-      return decide({ kind: "success", reason: `deployment ${ours.id} reached steady state with ${ours.runningCount ?? 0}/${desired} tasks${baked}` });
-    }
-  } else {
-    next.healthySince = undefined;
-  }
-
-  if (snap.now - state.startedAt >= rules.timeoutMs) {
-    return decide({ kind: "failure", reason: `timed out after ${Math.round(rules.timeoutMs / 1000)}s without reaching steady state (${summary(ours, failedCount)})` });
-  }
-  return decide({ kind: "pending" });
+/** The counts line's key: the stopped tasks are listed again only when it changes. */
+export function countsKey(d: Deployment | undefined, newestEventId: string | undefined): string {
+  if (d === undefined) return "invisible";
+  return `${d.id}:${d.runningCount ?? 0}/${d.pendingCount ?? 0}/${d.failedTasks ?? 0}/${d.desiredCount ?? 0}/${d.rolloutState ?? "-"}/${newestEventId ?? "-"}`;
 }

@@ -1,13 +1,15 @@
 /**
- * Progress as events: one timestamped line per change, per component. Plain text for a Jenkins console (colour only
- * on a TTY and never with NO_COLOR), or one JSON object per line with --json.
+ * Progress as events: one timestamped line per change, per component. Plain text for a Jenkins console (lines of at
+ * most 120 characters, wrapped rather than cut; `lgtm-loki:7` rather than ARNs, 12-character digests and task ids;
+ * --verbose prints the full forms; colour only on a TTY and never with NO_COLOR), or one JSON object per line with --json (full forms).
  */
 import type { Io } from "../commands/context.js";
+import { shorten, wrap } from "../core/names.js";
 
 export interface ReleaseEvent {
   time: number;
   component: string;
-  /** phase: preflight, register, update, watch, rollback, summary ... ; kind: what happened. */
+  /** phase: the state machine's phase (registering, watching, rolling-back …) or summary; kind: what happened. */
   phase: string;
   kind: string;
   message: string;
@@ -18,8 +20,9 @@ export interface ReleaseEvent {
 export type Emit = (event: Omit<ReleaseEvent, "time">) => void;
 
 const COLORS = { warn: "\u001b[33m", error: "\u001b[31m", success: "\u001b[32m", reset: "\u001b[0m" };
+export const CONSOLE_WIDTH = 120;
 
-export function makeEmitter(io: Io, opts: { json: boolean; now: () => number }): Emit {
+export function makeEmitter(io: Io, opts: { json: boolean; now: () => number; verbose?: boolean }): Emit {
   const color = io.isTTY === true && io.env.NO_COLOR === undefined && io.env.TERM !== "dumb";
   return (partial) => {
     const event: ReleaseEvent = { time: opts.now(), ...partial };
@@ -28,11 +31,8 @@ export function makeEmitter(io: Io, opts: { json: boolean; now: () => number }):
       return;
     }
     const ts = new Date(event.time).toISOString().replace(/\.\d+Z$/, "Z");
-    let text = `${ts} [${event.component}] ${event.message}`;
-    if (color) {
-      const c = event.level === "error" ? COLORS.error : event.level === "warn" ? COLORS.warn : event.kind === "success" ? COLORS.success : undefined;
-      if (c) text = `${c}${text}${COLORS.reset}`;
-    }
-    io.out(text);
+    const line = `${ts} [${event.component}] ${opts.verbose ? event.message : shorten(event.message)}`;
+    const c = !color ? undefined : event.level === "error" ? COLORS.error : event.level === "warn" ? COLORS.warn : event.kind === "released" ? COLORS.success : undefined;
+    for (const text of opts.verbose ? [line] : wrap(line, CONSOLE_WIDTH)) io.out(c ? `${c}${text}${COLORS.reset}` : text);
   };
 }

@@ -127,7 +127,7 @@ class E2EReleaseTest {
     private Map release(String sha, boolean createMissing) {
         PipelineHarness h = harness()
         Map args = [component: 'mimir', environment: 'local', sha: sha, root: REPO.path, endpointUrl: url,
-                    region: 'us-east-1', awsCredentialsId: 'e2e-aws', timeout: '3m', createMissing: createMissing, pollInterval: '1s']
+                    region: 'us-east-1', awsCredentialsId: 'e2e-aws', timeout: '3m', createMissing: createMissing, pollInterval: '1s', bake: '2s']
         PipelineHarness.PipelineError e = h.stepError('lgtmDeploy', args)
         return [h: h, error: e?.message]
     }
@@ -183,7 +183,7 @@ class E2EReleaseTest {
         PipelineHarness h4 = harness()
         PipelineHarness.PipelineError e = h4.stepError('lgtmRollback', [component: 'mimir', environment: 'local', to: goodTag,
             reason: 'e2e: back to the first release', root: REPO.path, endpointUrl: url, region: 'us-east-1',
-            awsCredentialsId: 'e2e-aws', timeout: '3m', pollInterval: '1s'])
+            awsCredentialsId: 'e2e-aws', timeout: '3m', pollInterval: '1s', bake: '2s'])
         assert e == null: "rollback failed: ${e?.message}\n${explain(h4)}"
         assert h4.currentBuild.description == "mimir -> local: rolled back to ${goodTag}"
         assert new File(h4.workspace, 'lgtm-rollback-mimir.json').isFile()

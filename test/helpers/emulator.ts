@@ -29,6 +29,12 @@ export interface Rig {
   close(): Promise<void>;
 }
 
+/** Fast polling, a short bake (the default bake is ~70 s of real time) and records in the rig's directory. */
+function releaseDefaults(args: string[], dir: string): string[] {
+  const has = (flag: string) => args.some((a) => a === flag || a.startsWith(`${flag}=`));
+  return [...(has("--poll-interval") ? [] : ["--poll-interval", "20ms"]), ...(has("--bake") ? [] : ["--bake", "150ms"]), ...(has("--record") ? [] : ["--record", path.join(dir, "{component}.json")])];
+}
+
 export async function startRig(components: readonly ComponentName[], shas: readonly string[], scenario: Scenario = {}): Promise<Rig> {
   // Every response the emulator gives a release is checked against the AWS models; close() fails on a mismatch.
   const conformance = new ConformanceLog();
@@ -52,7 +58,7 @@ export async function startRig(components: readonly ComponentName[], shas: reado
     tag: (c, sha) => makeTag({ version: project.version(c), sha }).tag,
     digest: (c, sha) => digests.get(`${c}:${sha}`)!,
     cli: (args, opts) =>
-      runCli(["--root", REPO_ROOT, "--endpoint-url", emu.url, ...args, ...(args[0] === "deploy" || args[0] === "rollback" ? ["--poll-interval", "20ms", "--record", path.join(dir, "{component}.json")] : [])], opts),
+      runCli(["--root", REPO_ROOT, "--endpoint-url", emu.url, ...args, ...(args.includes("deploy") || args.includes("rollback") ? releaseDefaults(args, dir) : [])], opts),
     record: (name) => JSON.parse(readFileSync(path.join(dir, `${name}.json`), "utf8")),
     mutatingCalls: () => emu.calls().filter((c) => c.mutating).map((c) => c.operation),
     close: async () => {

@@ -1,0 +1,261 @@
+/**
+ * The watch transitions: what a snapshot (DescribeServices + DescribeServiceDeployments + newly stopped tasks) does to
+ * a component that is watching, baking, rolling back or judging its rollback. Pure; see core/rollout.ts.
+ *
+ * Evidence rules: a deployment that is not visible proves nothing (stale reads); ECS rolling back is recognised only
+ * from the service deployment's ROLLBACK_* status, or our deployment FAILED with a newer PRIMARY on the previous
+ * revision; a newer PRIMARY on any other revision is someone else's deployment, which is never undone.
+ */
+import type { Deployment, Service } from "@aws-sdk/client-ecs";
+import { shortTd, seconds } from "./names.js";
+import { Tx, lastLookAtRelease, newWatch, restoreOutsideRevision, rollbackTarget, startRollback, statusHint, type Observation, type RollbackRef, type State, type Watch } from "./rollout-state.js";
+import { countsKey, findOurs, readSnapshot, type Facts, type RollbackBy, type StoppedTask } from "./verdict.js";
+
+type Snapshot = Extract<Observation, { kind: "snapshot" }>;
+
+const WATCHED = new Set(["watching", "baking", "rolling-back", "rollback-watching", "rollback-baking"]);
+
+/**
+ * The deployment whose stopped tasks the driver should list now, or null: only when its counts or the newest event
+ * changed, a listing is owed, or a bake is about to end (a last look before the verdict).
+ */
+export function listingFor(s: State, svc: Service | undefined, now: number, bakeMs: number): string | null {
+  const w = s.watch;
+  if (!WATCHED.has(s.phase) || w === null || svc === undefined) return null;
+  const dep = findOurs(svc, w.target);
+  if (dep?.id === undefined) return null;
+  const bakeDue = w.bakeFrom !== null && now - w.bakeFrom >= bakeMs;
+  return countsKey(dep, svc.events?.[0]?.id) !== w.lastKey || w.listingOwed || bakeDue ? dep.id : null;
+}
+
+export function onSnapshot(tx: Tx, obs: Snapshot): void {
+  const { s } = tx;
+  if (!WATCHED.has(s.phase) || s.watch === null) return;
+  const w = s.watch;
+  newEvents(tx, obs.service);
+  const ours0 = findOurs(obs.service, w.target);
+  // A listing started before the watch moved on (release → rollback) is about the old deployment: not ours now.
+  const stale = obs.listedFor !== undefined && obs.listedFor !== (w.target.id ?? ours0?.id);
+  const tasks = stale ? [] : obs.stoppedTasks.filter((t) => t.taskDefinitionArn === undefined || t.taskDefinitionArn === w.target.taskDefinition);
+  const fresh = newStopped(tx, w, tasks);
+  if (stale) {
+    // nothing learned about the watched deployment's tasks
+  } else if (obs.listing === "done") {
+    w.lastKey = countsKey(ours0, obs.service?.events?.[0]?.id);
+    w.listingOwed = false;
+  } else if (obs.listing === "failed") w.listingOwed = true;
+  const releaseSd = s.release?.arn ? obs.deployments.find((d) => d.serviceDeploymentArn === s.release!.arn) : undefined;
+  if (releaseSd?.status) s.releaseSdStatus = releaseSd.status;
+  const rollbackPhase = s.phase !== "watching" && s.phase !== "baking";
+  const sdArn = rollbackPhase && s.rollback?.via === "update-service" ? s.rollback.arn : (s.release?.arn ?? null);
+  const sd = sdArn === null ? undefined : obs.deployments.find((d) => d.serviceDeploymentArn === sdArn);
+  const weRequested = s.phase === "rolling-back" || s.rollback?.via === "stop-deployment";
+  const facts = readSnapshot(obs.service, sd, w.target, { previousTd: s.previous, weRequestedRollback: weRequested, allowZeroDesired: tx.spec.rules.allowZeroDesired });
+  // The report's breaker and alarms are the release's, not those of a rollback deployment.
+  if (sd !== undefined && sd === releaseSd) {
+    if (facts.breaker) s.breaker = facts.breaker;
+    if (facts.alarms) s.alarms = facts.alarms;
+  }
+  if (w.target.id === null && facts.ours?.id !== undefined) {
+    w.target.id = facts.ours.id;
+    if (!rollbackPhase && s.release) s.release.id = facts.ours.id;
+    if (rollbackPhase && s.rollback) s.rollback.id = facts.ours.id;
+  }
+  if (obs.service) s.serviceNow = describeService(obs.service);
+  stateLine(tx, w, facts);
+  const listed = obs.listing === "done" && !stale;
+  if (s.phase === "watching" || s.phase === "baking") return judgeRelease(tx, w, facts, fresh, listed);
+  if (s.phase === "rolling-back") return noticeEcsRollback(tx, facts);
+  judgeRollback(tx, w, facts, fresh, listed);
+}
+
+function newEvents(tx: Tx, svc: Service | undefined): void {
+  const { s } = tx;
+  const fresh = (svc?.events ?? []).filter((e) => e.id !== undefined && !s.seenEvents.includes(e.id)).reverse();
+  for (const e of fresh) {
+    s.seenEvents.push(e.id!);
+    s.events.push(e.message ?? "");
+    tx.emit("info", "service-event", e.message ?? "", { id: e.id, createdAt: e.createdAt?.toISOString() });
+  }
+  if (s.seenEvents.length > 300) s.seenEvents = s.seenEvents.slice(-200);
+  if (s.events.length > 10) s.events = s.events.slice(-10);
+}
+
+function newStopped(tx: Tx, w: Watch, tasks: readonly StoppedTask[]): StoppedTask[] {
+  const fresh: StoppedTask[] = [];
+  for (const t of tasks) {
+    if (w.seenTasks.includes(t.taskArn)) continue;
+    w.seenTasks.push(t.taskArn);
+    const kind = t.classification.kind;
+    if (kind !== "none") w.failures.push(t.taskArn);
+    fresh.push(t);
+    tx.s.stoppedTasks.push(t);
+    tx.emit(kind === "none" ? "info" : "warn", "stopped-task", `task ${t.taskId} stopped: ${t.classification.summary}${kind === "none" ? " (not counted as a failure)" : ` (${kind} failure)`}`, { ...t });
+  }
+  if (tx.s.stoppedTasks.length > 50) tx.s.stoppedTasks = tx.s.stoppedTasks.slice(-50);
+  return fresh;
+}
+
+export function describeService(svc: Service): string {
+  const deps = (svc.deployments ?? []).map((d) => `${d.status} ${shortTd(d.taskDefinition)} ${d.rolloutState ?? ""} ${d.runningCount ?? 0}/${d.desiredCount ?? 0}`.replace(/\s+/g, " "));
+  return deps.length > 0 ? deps.join("; ") : `${svc.status ?? "unknown"}, no deployments`;
+}
+
+function stateLine(tx: Tx, w: Watch, f: Facts): void {
+  const d = f.ours;
+  if (d === undefined) return;
+  const breaker = f.breaker ? `, breaker ${f.breaker.failureCount}/${f.breaker.threshold}` : "";
+  const line = `${shortTd(d.taskDefinition)} rollout ${d.rolloutState ?? "n/a"} (${d.status}): ${d.runningCount ?? 0}/${d.desiredCount ?? 0} running, ${d.pendingCount ?? 0} pending, ${w.failures.length} failed${breaker}`;
+  if (line === w.lastLine) return;
+  w.lastLine = line;
+  tx.emit("info", "state", line, { deploymentId: d.id, rolloutState: d.rolloutState, running: d.runningCount, pending: d.pendingCount, desired: d.desiredCount, failedTasks: w.failures.length, breaker: f.breaker });
+}
+
+const failuresText = (tasks: StoppedTask[]): string => tasks.map((t) => `${t.taskId}: ${t.classification.summary}`).join("; ");
+
+function judgeRelease(tx: Tx, w: Watch, f: Facts, fresh: StoppedTask[], listed: boolean): void {
+  const { s, spec } = tx;
+  const rules = spec.rules;
+  if (f.serviceGone) return tx.finish({ verdict: "failed", exitCode: 4, message: `${spec.service} is ${s.serviceNow ?? "gone"}: it was deleted or is being deleted`, nextStep: statusHint(spec) });
+  if (f.ecsRollback) return adopt(tx, f.ecsRollback.by, `ECS is rolling the release back (${f.ecsRollback.by}): ${f.ecsRollback.reason}`, f.newcomer);
+  if (f.sdStatus === "ROLLBACK_FAILED" || f.sdStatus === "STOPPED") {
+    if (f.newcomer === undefined) return tx.finish({ verdict: "failed", exitCode: 4, message: `ECS reports the release's service deployment ${f.sdStatus}${f.sdReason ? ` (${f.sdReason})` : ""}; ${spec.service}: ${s.serviceNow ?? "state unknown"}`, nextStep: statusHint(spec) });
+  }
+  if (f.newcomer !== undefined) {
+    if (f.newcomer.taskDefinition === s.previous && s.previous !== null) return adopt(tx, "someone-else", `deployment ${f.newcomer.id} put ${shortTd(s.previous)} back while the release was watched`, f.newcomer);
+    return foreign(tx, f.newcomer);
+  }
+  if (f.ours?.rolloutState === "FAILED") return startRollback(tx, `ECS marked the rollout FAILED: ${f.ours.rolloutStateReason ?? "no reason given"}`);
+  const counted = fresh.filter((t) => t.classification.kind !== "none");
+  if (w.completedOnce && counted.length > 0) return startRollback(tx, `a task of ${shortTd(s.newTd)} failed after the deployment COMPLETED (during the bake): ${failuresText(counted)}`);
+  const deterministic = counted.find((t) => t.classification.kind === "deterministic");
+  if (deterministic && rules.failFast) return startRollback(tx, `the first failure is deterministic: ${deterministic.classification.summary} — not waiting for another launch`);
+  if (w.failures.length >= rules.maxFailedTasks) {
+    const all = s.stoppedTasks.filter((t) => w.failures.includes(t.taskArn));
+    return startRollback(tx, `${w.failures.length} task(s) of ${shortTd(s.newTd)} failed (--max-failed-tasks ${rules.maxFailedTasks}): ${failuresText(all)}`);
+  }
+  if (!f.steady) {
+    if (s.phase === "baking" && f.ours !== undefined) {
+      s.phase = "watching";
+      w.bakeFrom = null;
+      tx.emit("warn", "bake", `left steady state (${f.running}/${f.desired} running): the bake starts again when it is back`);
+    }
+    return;
+  }
+  if (s.phase === "watching") {
+    s.phase = "baking";
+    w.bakeFrom = tx.now;
+    w.completedOnce = true;
+    if (rules.bakeMs > 0) tx.emit("info", "bake", `COMPLETED with ${f.running}/${f.desired} running; baking for ${seconds(rules.bakeMs)}: any failed task of ${shortTd(s.newTd)} fails the release`);
+  }
+  if (tx.now - w.bakeFrom! >= rules.bakeMs && (listed || rules.bakeMs === 0)) {
+    s.phase = "released";
+    tx.emit("info", "released", `${shortTd(s.newTd)} is COMPLETED with ${f.running}/${f.desired} running${rules.bakeMs > 0 ? ` and stayed healthy for ${seconds(rules.bakeMs)}` : ""}`);
+    tx.act({ kind: "record" });
+  }
+}
+
+/** ECS (breaker, alarm) or someone else is already rolling back to the previous revision: watch it, do not fight it. */
+function adopt(tx: Tx, by: RollbackBy, reason: string, newcomer: Deployment | undefined): void {
+  const { s, spec } = tx;
+  s.failureReasons.push(reason);
+  tx.emit("warn", "adopt", `${reason}; watching that rollback instead of issuing another`);
+  if (s.previous === null) return tx.finish({ verdict: "failed", exitCode: 4, message: `${reason}, but there is no previous revision to return to`, nextStep: statusHint(spec) });
+  const id = newcomer?.taskDefinition === s.previous ? (newcomer.id ?? null) : null;
+  const ref: RollbackRef = { id, arn: s.release?.arn ?? null, by, via: "adopted" };
+  s.rollback = ref;
+  s.phase = "rollback-watching";
+  s.retry = null;
+  s.deadline = tx.now + spec.rules.rollbackTimeoutMs;
+  if (s.abortDeadline !== null) s.deadline = Math.min(s.deadline, s.abortDeadline);
+  s.watch = newWatch(rollbackTarget(s, id), tx.now);
+  if (by !== "someone-else") restoreOutsideRevision(tx);
+  tx.act({ kind: "record" });
+  lastLookAtRelease(tx);
+}
+
+/** The release deployment's stopped tasks, looked at once more after the watch moved on: reported, not judged. */
+export function onReleaseTasks(tx: Tx, tasks: readonly StoppedTask[]): void {
+  const known = new Set(tx.s.stoppedTasks.map((t) => t.taskArn));
+  for (const t of tasks) {
+    if (known.has(t.taskArn)) continue;
+    tx.s.stoppedTasks.push(t);
+    const kind = t.classification.kind;
+    tx.emit(kind === "none" ? "info" : "warn", "stopped-task", `task ${t.taskId} stopped: ${t.classification.summary}${kind === "none" ? " (not counted as a failure)" : ` (${kind} failure)`}`, { ...t });
+  }
+  if (tx.s.stoppedTasks.length > 50) tx.s.stoppedTasks = tx.s.stoppedTasks.slice(-50);
+}
+
+function foreign(tx: Tx, d: Deployment): void {
+  const { s, spec } = tx;
+  tx.finish({
+    verdict: "failed",
+    exitCode: 4,
+    message: `deployment ${d.id} (${shortTd(d.taskDefinition)}) replaced ${s.phase.startsWith("rollback") ? "the rollback" : "this release"} while it was watched; lgtm-deploy does not undo a deployment it did not start`,
+    nextStep: statusHint(spec),
+  });
+}
+
+/**
+ * While our rollback call is out or being retried, ECS may roll back by itself (breaker, alarm): then stop retrying
+ * and watch its rollback. A call of ours that lands later is handled where its answer arrives (core/rollout.ts).
+ */
+function noticeEcsRollback(tx: Tx, f: Facts): void {
+  const { s } = tx;
+  const nc = f.newcomer;
+  if (nc === undefined || nc.taskDefinition !== s.previous) return;
+  if (s.inFlight && s.rollbackCall === "stop-deployment") return; // most likely our own StopServiceDeployment at work
+  s.inFlight = false;
+  adopt(tx, f.ecsRollback?.by ?? "ecs", `deployment ${nc.id} already rolls ${tx.spec.service} back to ${shortTd(s.previous)}${f.ecsRollback ? ` (${f.ecsRollback.reason})` : ""}`, nc);
+}
+
+function judgeRollback(tx: Tx, w: Watch, f: Facts, fresh: StoppedTask[], listed: boolean): void {
+  const { s, spec } = tx;
+  const rules = spec.rules;
+  const fail = (message: string) => tx.finish({ verdict: "failed", exitCode: 4, message: `the rollback to ${shortTd(s.previous)} failed: ${message}`, nextStep: statusHint(spec) });
+  if (f.serviceGone) return fail(`${spec.service} was deleted or is being deleted`);
+  const viaUpdate = s.rollback?.via === "update-service";
+  const sdFailed = f.sdStatus === "ROLLBACK_FAILED" || (viaUpdate && (f.sdStatus === "STOPPED" || f.sdStatus?.startsWith("ROLLBACK")));
+  if (sdFailed) {
+    // The deployment itself is the evidence that counts: a rollback deployment that is not FAILED is judged on its own.
+    const alive = f.ours !== undefined && f.ours.rolloutState !== "FAILED" && f.ours.status === "PRIMARY";
+    if (!alive) return fail(`ECS reports its service deployment ${f.sdStatus}${f.sdReason ? ` (${f.sdReason})` : ""}`);
+    if (!s.failureReasons.some((r) => r.startsWith("ECS reported"))) {
+      s.failureReasons.push(`ECS reported the service deployment ${f.sdStatus}${f.sdReason ? ` (${f.sdReason})` : ""} while deployment ${f.ours!.id} of ${shortTd(s.previous)} was ${f.ours!.rolloutState ?? "running"}`);
+      tx.emit("warn", "rollback", `ECS reports ${f.sdStatus}, yet deployment ${f.ours!.id} of ${shortTd(s.previous)} is ${f.ours!.rolloutState ?? "running"}: judging that deployment itself`);
+    }
+  }
+  if (s.rollback?.via === "adopted" && f.ecsRollback !== undefined && s.rollback.by !== f.ecsRollback.by) {
+    // Adopted on DescribeServices alone; the service deployment now says who rolled back, and why.
+    s.rollback.by = f.ecsRollback.by;
+    s.failureReasons.push(`ECS rolled the release back (${f.ecsRollback.by}): ${f.ecsRollback.reason}`);
+    tx.emit("warn", "adopt", `ECS confirms it is rolling back (${f.ecsRollback.by}): ${f.ecsRollback.reason}`);
+  }
+  if (f.newcomer !== undefined) return foreign(tx, f.newcomer);
+  if (f.ours?.rolloutState === "FAILED") return fail(`ECS marked it FAILED: ${f.ours.rolloutStateReason ?? "no reason given"}`);
+  const counted = fresh.filter((t) => t.classification.kind !== "none");
+  if (w.completedOnce && counted.length > 0) return fail(`a task of ${shortTd(s.previous)} failed after the rollback COMPLETED: ${failuresText(counted)}`);
+  if (w.failures.length >= rules.maxFailedTasks || (rules.failFast && counted.some((t) => t.classification.kind === "deterministic"))) {
+    return fail(`${w.failures.length} task(s) of ${shortTd(s.previous)} failed: ${failuresText(s.stoppedTasks.filter((t) => w.failures.includes(t.taskArn)))}`);
+  }
+  if (!f.steady) {
+    if (s.phase === "rollback-baking" && f.ours !== undefined) {
+      s.phase = "rollback-watching";
+      w.bakeFrom = null;
+    }
+    return;
+  }
+  if (s.phase === "rollback-watching") {
+    s.phase = "rollback-baking";
+    w.bakeFrom = tx.now;
+    w.completedOnce = true;
+  }
+  if (tx.now - w.bakeFrom! >= rules.rollbackBakeMs && (listed || rules.rollbackBakeMs === 0)) {
+    const by = s.rollback?.by === "lgtm-deploy" ? "" : ` (rolled back by ${s.rollback?.by})`;
+    tx.finish({
+      verdict: "rolled-back",
+      exitCode: 3,
+      message: `${spec.command === "rollback" ? "rollback" : "release"} failed and was rolled back${by}: ${shortTd(s.previous)} is serving again (COMPLETED, ${f.running}/${f.desired} running${rules.rollbackBakeMs > 0 ? `, healthy for ${seconds(rules.rollbackBakeMs)}` : ""})`,
+    });
+  }
+}

@@ -1,0 +1,429 @@
+/**
+ * The release driver: runs one state machine per component (core/rollout.ts), performs their actions, and feeds the
+ * results back as observations. It decides nothing about a release; it sequences I/O:
+ *
+ * - every call is asynchronous and bounded (per-call timeouts), so a hung or throttled call never holds the loop:
+ *   deadlines (ticks), signals and other components go on meanwhile;
+ * - one poll for all components: one DescribeServices per 10 services and one DescribeServiceDeployments per 20
+ *   service deployments; stopped tasks are listed per component only when that component's counts changed;
+ * - coordination between components: all task definitions are registered before any service is touched, --atomic
+ *   turns one component's failure into a rollback of every other, and successes are final only when all are done;
+ * - the record of every component is written before the first change and rewritten at every step that matters.
+ */
+import { randomUUID } from "node:crypto";
+import type { CreateServiceCommandInput, RegisterTaskDefinitionCommandInput } from "@aws-sdk/client-ecs";
+import type { AwsClients } from "../adapters/aws.js";
+import type { Clock } from "../adapters/clock.js";
+import * as ecs from "../adapters/ecs.js";
+import type { ComponentName } from "../core/catalogue.js";
+import { initialState, isDone, isWatching, listingFor, step, type Action, type Observation, type Spec, type State } from "../core/rollout.js";
+import type { ParsedTag } from "../core/tag.js";
+import type { Emit } from "./progress.js";
+import { writeRecord, type RecordStatus, type ReleaseRecord } from "./record.js";
+import { buildRecord, failureReport, interruptedOutcome, type RecordContext } from "./report.js";
+import { toStoppedTask } from "./stopped.js";
+
+export interface ComponentPlan {
+  component: ComponentName;
+  spec: Spec;
+  /** deploy: the task definition to register. */
+  register?: RegisterTaskDefinitionCommandInput;
+  /** --create-missing for a service that does not exist. */
+  create?: CreateServiceCommandInput;
+  image: string | null;
+  digest: string | null;
+  tag: ParsedTag | null;
+  recordPath: string;
+  /** Names of the essential containers of the revision rolled out (helps the classifier find the crash). */
+  essentialContainers?: string[];
+}
+
+export interface EngineOptions {
+  command: "deploy" | "rollback";
+  environment: string;
+  cluster: string;
+  clients: AwsClients;
+  clock: Clock;
+  /** First SIGINT/SIGTERM: roll back (or leave), watch for the abort grace, write the records, exit. */
+  signal: AbortSignal;
+  /** Second signal: write the records now (synchronously); the process exits right after. */
+  hardStop?: AbortSignal;
+  emit: Emit;
+  pollMs: number;
+  atomic: boolean;
+  reason?: string;
+  triggeredBy?: string;
+}
+
+export interface ComponentOutcome {
+  component: ComponentName;
+  exitCode: number;
+  record: ReleaseRecord;
+}
+
+interface Run {
+  plan: ComponentPlan;
+  state: State;
+  listing: boolean;
+  peersTold: boolean;
+  /** When the last UpdateService (release or rollback) went out: the lower bound to look its service deployment up. */
+  updatedAt: number;
+  lookups: number;
+}
+
+/** Poll faster once a watched deployment has a failed task: the next failure decides. */
+const ALARMED_POLL_MS = 1_000;
+const CALL_TIMEOUT_MS = 15_000;
+const MUTATION_TIMEOUT_MS = 30_000;
+const ROLLBACK_CALL_TIMEOUT_MS = 5_000;
+
+export async function runRelease(plans: readonly ComponentPlan[], o: EngineOptions): Promise<ComponentOutcome[]> {
+  return new Driver(plans, o).run();
+}
+
+class Driver {
+  private readonly runs: Run[];
+  private readonly ctx: RecordContext;
+  private queue: Array<{ run: Run; obs: Observation }> = [];
+  private wake = new AbortController();
+  private readonly pending = new Set<Promise<unknown>>();
+  private checks: Run[] = [];
+  private checking = false;
+  private polling = false;
+  private nextPollAt = 0;
+  private apiTrouble = 0;
+  private goSent = false;
+  private finishSent = false;
+
+  constructor(plans: readonly ComponentPlan[], private readonly o: EngineOptions) {
+    this.runs = plans.map((plan) => ({ plan, state: initialState(), listing: false, peersTold: false, updatedAt: 0, lookups: 0 }));
+    this.ctx = { runId: randomUUID(), command: o.command, environment: o.environment, cluster: o.cluster, reason: o.reason, triggeredBy: o.triggeredBy, startedAt: o.clock.now() };
+  }
+
+  async run(): Promise<ComponentOutcome[]> {
+    for (const r of this.runs) this.write(r, "in-progress");
+    const onAbort = () => this.broadcast({ kind: "abort", now: this.o.clock.now() });
+    const onHardStop = () => this.hardStop();
+    this.o.signal.addEventListener("abort", onAbort, { once: true });
+    this.o.hardStop?.addEventListener("abort", onHardStop, { once: true });
+    try {
+      // Already aborted (a signal during the plan): nothing may start.
+      if (this.o.signal.aborted) onAbort();
+      this.broadcast({ kind: "start", now: this.o.clock.now() });
+      for (;;) {
+        this.drain();
+        this.coordinate();
+        if (this.runs.every((r) => isDone(r.state))) break;
+        this.startChecks();
+        this.startPoll();
+        await this.o.clock.sleep(this.delay(), this.wakeSignal());
+        const now = this.o.clock.now();
+        for (const r of this.runs) this.apply(r, { kind: "tick", now });
+      }
+      // Outcome tags are best effort, but given a moment to land before the process exits.
+      await Promise.race([Promise.allSettled([...this.pending]), this.o.clock.sleep(2_000)]);
+      return this.outcomes();
+    } finally {
+      this.o.signal.removeEventListener("abort", onAbort);
+      this.o.hardStop?.removeEventListener("abort", onHardStop);
+    }
+  }
+
+  private post(run: Run, obs: Observation): void {
+    this.queue.push({ run, obs });
+    this.wake.abort();
+  }
+
+  private broadcast(obs: Observation): void {
+    for (const r of this.runs) this.post(r, obs);
+  }
+
+  private wakeSignal(): AbortSignal {
+    if (this.queue.length === 0 && this.wake.signal.aborted) this.wake = new AbortController();
+    return this.wake.signal;
+  }
+
+  private drain(): void {
+    while (this.queue.length > 0) {
+      const { run, obs } = this.queue.shift()!;
+      this.apply(run, obs);
+    }
+  }
+
+  private apply(run: Run, obs: Observation): void {
+    const { state, actions } = step(run.state, obs, run.plan.spec);
+    run.state = state;
+    for (const a of actions) this.perform(run, a);
+  }
+
+  /** Between components: the registration barrier, --atomic, and the end of a release where all succeeded. */
+  private coordinate(): void {
+    const now = this.o.clock.now();
+    if (!this.goSent && this.runs.every((r) => r.state.phase === "ready" || isDone(r.state))) {
+      this.goSent = true;
+      const refused = this.runs.find((r) => isDone(r.state) && !r.state.changed && r.state.outcome?.verdict === "not-started");
+      for (const r of this.runs.filter((x) => x.state.phase === "ready")) {
+        if (refused) this.post(r, { kind: "cancel", now, message: `not started: ${refused.plan.component} was stopped before any service was changed`, exitCode: refused.state.outcome!.exitCode });
+        else this.post(r, { kind: "go", now });
+      }
+    }
+    if (this.o.atomic) {
+      for (const failing of this.runs.filter((r) => !r.peersTold && failingRun(r.state))) {
+        failing.peersTold = true;
+        for (const other of this.runs.filter((r) => r !== failing && !isDone(r.state))) this.post(other, { kind: "peer-failed", now, peer: failing.plan.component });
+      }
+    }
+    if (!this.finishSent && this.runs.every((r) => r.state.phase === "released" || isDone(r.state)) && this.runs.some((r) => r.state.phase === "released")) {
+      this.finishSent = true;
+      for (const r of this.runs.filter((x) => x.state.phase === "released")) this.post(r, { kind: "finish", now });
+    }
+  }
+
+  private delay(): number {
+    const now = this.o.clock.now();
+    const times: number[] = [now + 1000];
+    if (!this.polling && this.runs.some((r) => isWatching(r.state))) times.push(this.nextPollAt);
+    for (const r of this.runs) {
+      const s = r.state;
+      if (s.retry) times.push(s.retry.at);
+      if (s.deadline !== null) times.push(s.deadline);
+      if (s.abortDeadline !== null) times.push(s.abortDeadline);
+    }
+    return Math.max(0, Math.min(...times) - now);
+  }
+
+  private perform(run: Run, a: Action): void {
+    const { spec } = run.plan;
+    switch (a.kind) {
+      case "emit":
+        return this.o.emit({ component: run.plan.component, phase: run.state.phase, kind: a.event, message: a.message, level: a.level, ...(a.data ? { data: a.data } : {}) });
+      case "record":
+        return this.write(run, "in-progress");
+      case "check":
+        this.checks.push(run);
+        return;
+      case "register":
+        return this.track(run, ecs.registerTaskDefinition(this.o.clients.ecsWrites, run.plan.register!, { timeoutMs: MUTATION_TIMEOUT_MS }), (arn) => ({ kind: "registered", now: this.now(), taskDefinitionArn: arn }), (error) => ({ kind: "register-failed", now: this.now(), error }));
+      case "update": {
+        run.updatedAt = this.now();
+        run.lookups = 0;
+        const call = a.create
+          ? ecs.createService(this.o.clients.ecsWrites, { ...run.plan.create!, taskDefinition: a.taskDefinition }, { timeoutMs: MUTATION_TIMEOUT_MS })
+          : ecs.updateService(this.o.clients.ecsWrites, { cluster: this.o.cluster, service: spec.service, taskDefinition: a.taskDefinition, forceNewDeployment: true, ...a.settings }, { timeoutMs: MUTATION_TIMEOUT_MS });
+        return this.track(run, call, (service) => ({ kind: "updated", now: this.now(), service }), (error) => ({ kind: "update-failed", now: this.now(), error }));
+      }
+      case "stop-deployment":
+        return this.track(run, ecs.stopServiceDeployment(this.o.clients.ecsWrites, a.serviceDeploymentArn, { timeoutMs: this.rollbackCallTimeout(run) }), () => ({ kind: "rollback-issued", now: this.now(), via: "stop-deployment" }), (error) => ({ kind: "rollback-failed", now: this.now(), via: "stop-deployment", error }));
+      case "update-rollback": {
+        run.updatedAt = this.now();
+        run.lookups = 0;
+        const input = { cluster: this.o.cluster, service: spec.service, taskDefinition: a.taskDefinition, forceNewDeployment: a.force, ...a.settings };
+        return this.track(run, ecs.updateService(this.o.clients.ecsWrites, input, { timeoutMs: this.rollbackCallTimeout(run) }), (service) => ({ kind: "rollback-issued", now: this.now(), via: "update-service", service }), (error) => ({ kind: "rollback-failed", now: this.now(), via: "update-service", error }));
+      }
+      case "list-release-tasks": {
+        const seen = new Set(run.state.stoppedTasks.map((t) => t.taskArn));
+        const p = ecs
+          .stoppedTasks(this.o.clients.ecs, this.o.cluster, a.deploymentId, seen, { timeoutMs: CALL_TIMEOUT_MS })
+          .then((tasks) => this.post(run, { kind: "release-tasks", now: this.now(), stoppedTasks: tasks.map((t) => toStoppedTask(t, { essentialContainers: run.plan.essentialContainers })) }))
+          .catch(() => {});
+        this.pending.add(p);
+        void p.finally(() => this.pending.delete(p));
+        return;
+      }
+      case "restore-settings": {
+        const input = { cluster: this.o.cluster, service: spec.service, ...a.settings };
+        const p = ecs.updateService(this.o.clients.ecsWrites, input, { timeoutMs: ROLLBACK_CALL_TIMEOUT_MS }).then(
+          () => this.post(run, { kind: "settings-restored", now: this.now() }),
+          (error: unknown) => this.post(run, { kind: "settings-restored", now: this.now(), error: ecs.callError(error) }),
+        );
+        this.pending.add(p);
+        void p.finally(() => this.pending.delete(p));
+        return;
+      }
+      case "tag": {
+        const tags = { "lgtm:outcome": a.outcome, "lgtm:outcome-at": new Date(this.now()).toISOString() };
+        const p = ecs.tagResource(this.o.clients.ecsWrites, a.taskDefinitionArn, tags, { timeoutMs: 5_000 }).catch((error) => {
+          this.o.emit({ component: run.plan.component, phase: "done", kind: "tag", level: "warn", message: `could not tag ${a.taskDefinitionArn} with its outcome (${ecs.callError(error).name}); rollback --to previous may not skip it` });
+        });
+        this.pending.add(p);
+        void p.finally(() => this.pending.delete(p));
+        return;
+      }
+    }
+  }
+
+  private now(): number {
+    return this.o.clock.now();
+  }
+
+  /** Each rollback attempt is short (the SDK retries inside it); the machine retries attempts until the deadline. */
+  private rollbackCallTimeout(run: Run): number {
+    const left = (run.state.deadline ?? this.now() + ROLLBACK_CALL_TIMEOUT_MS) - this.now();
+    return Math.max(500, Math.min(ROLLBACK_CALL_TIMEOUT_MS, left));
+  }
+
+  private track<T>(run: Run, call: Promise<T>, ok: (v: T) => Observation, fail: (e: ReturnType<typeof ecs.callError>) => Observation): void {
+    const p = call.then(
+      (v) => this.post(run, ok(v)),
+      (error: unknown) => this.post(run, fail(ecs.callError(error))),
+    );
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+  }
+
+  /** The re-check right before UpdateService: one DescribeServices for every component that is ready. */
+  private startChecks(): void {
+    if (this.checking || this.checks.length === 0) return;
+    const batch = this.checks;
+    this.checks = [];
+    this.checking = true;
+    const names = batch.map((r) => r.plan.spec.service);
+    const p = ecs
+      .describeServices(this.o.clients.ecs, this.o.cluster, names, { timeoutMs: CALL_TIMEOUT_MS })
+      .then(
+        (services) => batch.forEach((r) => this.post(r, { kind: "checked", now: this.now(), service: services.get(r.plan.spec.service) })),
+        (error: unknown) => batch.forEach((r) => this.post(r, { kind: "check-failed", now: this.now(), error: ecs.callError(error) })),
+      )
+      .finally(() => {
+        this.checking = false;
+        this.wake.abort();
+      });
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+  }
+
+  private startPoll(): void {
+    const now = this.now();
+    const watched = this.runs.filter((r) => isWatching(r.state));
+    if (this.polling || watched.length === 0 || now < this.nextPollAt) return;
+    this.polling = true;
+    const alarmed = watched.some((r) => (r.state.watch?.failures.length ?? 0) > 0);
+    const interval = Math.min(this.o.pollMs, alarmed ? ALARMED_POLL_MS : this.o.pollMs);
+    void this.poll(watched)
+      .catch(() => {})
+      .finally(() => {
+        this.polling = false;
+        const backoff = this.apiTrouble === 0 ? interval : Math.min(30_000, interval * 2 ** Math.min(this.apiTrouble, 5));
+        this.nextPollAt = this.now() + backoff;
+        this.wake.abort();
+      });
+  }
+
+  private async poll(watched: Run[]): Promise<void> {
+    const arnsOf = (s: State) => [s.release?.arn, s.rollback?.via === "update-service" ? s.rollback.arn : undefined].filter((a): a is string => typeof a === "string");
+    const arns = [...new Set(watched.flatMap((r) => arnsOf(r.state)))];
+    const [svcRes, sdRes] = await Promise.allSettled([
+      ecs.describeServices(this.o.clients.ecs, this.o.cluster, watched.map((r) => r.plan.spec.service), { timeoutMs: CALL_TIMEOUT_MS }),
+      ecs.describeServiceDeployments(this.o.clients.ecs, arns, { timeoutMs: CALL_TIMEOUT_MS }),
+    ]);
+    if (svcRes.status === "rejected") return this.troubled(watched, svcRes.reason);
+    if (this.apiTrouble > 0) for (const r of watched) this.say(r, "info", "api", `ECS answers again after ${this.apiTrouble} failed poll(s)`);
+    this.apiTrouble = 0;
+    const sds = sdRes.status === "fulfilled" ? sdRes.value : [];
+    for (const r of watched) this.lookUpServiceDeployment(r);
+    for (const r of watched) {
+      const service = svcRes.value.get(r.plan.spec.service);
+      const deployments = sds.filter((d) => arnsOf(r.state).includes(d.serviceDeploymentArn ?? ""));
+      const bake = r.state.phase.startsWith("rollback") ? r.plan.spec.rules.rollbackBakeMs : r.plan.spec.rules.bakeMs;
+      const dep = r.listing ? null : listingFor(r.state, service, this.now(), bake);
+      if (dep === null) {
+        this.post(r, { kind: "snapshot", now: this.now(), service, deployments, stoppedTasks: [], listing: "skipped" });
+        continue;
+      }
+      // Each component's listing runs on its own: a slow or throttled one holds nobody else.
+      r.listing = true;
+      const seen = new Set(r.state.watch?.seenTasks ?? []);
+      // The deployment had COMPLETED: ECS counted its tasks healthy, so a crash now is not "never healthy".
+      const completed = r.state.watch?.completedOnce === true;
+      void ecs
+        .stoppedTasks(this.o.clients.ecs, this.o.cluster, dep, seen, { timeoutMs: CALL_TIMEOUT_MS })
+        .then(
+          (tasks) => this.post(r, { kind: "snapshot", now: this.now(), service, deployments, stoppedTasks: tasks.map((t) => toStoppedTask(t, { essentialContainers: r.plan.essentialContainers, seenHealthy: completed })), listing: "done", listedFor: dep }),
+          (error: unknown) => {
+            this.say(r, "warn", "api", `listing stopped tasks failed (${ecs.callError(error).name}); will list again`);
+            this.post(r, { kind: "snapshot", now: this.now(), service, deployments, stoppedTasks: [], listing: "failed", listedFor: dep });
+          },
+        )
+        .finally(() => (r.listing = false));
+    }
+  }
+
+  /** UpdateService's answer did not name the service deployment: find it in ListServiceDeployments (a few tries). */
+  private lookUpServiceDeployment(r: Run): void {
+    const s = r.state;
+    const of = s.phase === "watching" || s.phase === "baking" || (s.rollback !== null && s.rollback.via !== "update-service") ? "release" : s.rollback?.via === "update-service" ? "rollback" : undefined;
+    const td = of === "release" ? s.newTd : s.previous;
+    const known = of === "release" ? s.release?.arn : s.rollback?.arn;
+    if (of === undefined || td === null || known !== null || r.lookups >= 10 || r.updatedAt === 0) return;
+    r.lookups += 1;
+    const after = new Date(r.updatedAt - 60_000);
+    void ecs
+      .findServiceDeployment(this.o.clients.ecs, this.o.cluster, r.plan.spec.service, td, after, { timeoutMs: CALL_TIMEOUT_MS })
+      .then((arn) => arn && this.post(r, { kind: "service-deployment", now: this.now(), of, arn }))
+      .catch(() => {});
+  }
+
+  private troubled(watched: Run[], error: unknown): void {
+    this.apiTrouble += 1;
+    if (this.apiTrouble === 1 || this.apiTrouble % 5 === 0) {
+      const e = ecs.callError(error);
+      for (const r of watched) this.say(r, "warn", "api", `DescribeServices failed (${e.name}: ${e.message}); watching on — the deadlines hold`);
+    }
+  }
+
+  private say(r: Run, level: "info" | "warn", kind: string, message: string): void {
+    this.o.emit({ component: r.plan.component, phase: r.state.phase, kind, message, level });
+  }
+
+  private record(r: Run, status: RecordStatus, stateOverride?: State): ReleaseRecord {
+    const s = stateOverride ?? r.state;
+    const subject = { component: r.plan.component, service: r.plan.spec.service, image: r.plan.image, digest: r.plan.digest, tag: r.plan.tag };
+    return buildRecord(s, subject, this.ctx, this.now(), status, this.o.clients.counter.snapshot());
+  }
+
+  private write(r: Run, status: RecordStatus, stateOverride?: State): void {
+    try {
+      writeRecord(r.plan.recordPath, this.record(r, status, stateOverride));
+    } catch (error) {
+      this.say(r, "warn", "record", `could not write the record ${r.plan.recordPath}: ${(error as Error).message}`);
+    }
+  }
+
+  /** Second signal: every record now, synchronously, saying where each component was caught. */
+  private hardStop(): void {
+    for (const r of this.runs) {
+      if (isDone(r.state)) this.write(r, "finished", this.final(r));
+      else this.write(r, "interrupted", { ...r.state, outcome: interruptedOutcome(r.state) });
+    }
+  }
+
+  /** A component never changed while others were: its previous version serves, the release as a whole failed. */
+  private final(r: Run): State {
+    const s = r.state;
+    const others = this.runs.some((x) => x.state.changed);
+    if (s.outcome?.verdict === "not-started" && others && (s.outcome.exitCode === 2 || s.outcome.exitCode === 5)) {
+      return { ...s, outcome: { ...s.outcome, exitCode: 3, message: `${s.outcome.message} (other components were changed; this one still runs ${s.previous ?? "its previous revision"})` } };
+    }
+    return s;
+  }
+
+  private outcomes(): ComponentOutcome[] {
+    return this.runs.map((r) => {
+      const s = this.final(r);
+      if (s.outcome && s.outcome.exitCode !== 0) for (const line of failureReport(s)) this.o.emit({ component: r.plan.component, phase: "summary", kind: "report", message: line, level: "error" });
+      const record = this.record(r, "finished", s);
+      try {
+        writeRecord(r.plan.recordPath, record);
+      } catch (error) {
+        this.say(r, "warn", "record", `could not write the record ${r.plan.recordPath}: ${(error as Error).message}`);
+      }
+      return { component: r.plan.component, exitCode: s.outcome!.exitCode, record };
+    });
+  }
+}
+
+/** A component whose failure must, with --atomic, roll back the others. */
+function failingRun(s: State): boolean {
+  if (s.phase === "rolling-back" || s.phase === "rollback-watching" || s.phase === "rollback-baking") return true;
+  return isDone(s) && s.outcome !== null && s.outcome.verdict !== "succeeded";
+}
