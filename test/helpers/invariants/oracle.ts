@@ -34,7 +34,8 @@ export const BAKE_TOLERANCE_MS = 60;
 
 const SEVERITY = [0, 5, 2, 3, 1, 4];
 const worst = (codes: number[]): number => codes.reduce((w, c) => (SEVERITY.indexOf(c) > SEVERITY.indexOf(w) ? c : w), 0);
-const VERDICT_CODES: Record<string, number[]> = { succeeded: [0], "rolled-back": [3], failed: [4], "not-started": [2, 5] };
+/** docs/release-record.md: not-started is 3 when other components of the same run were changed. */
+const VERDICT_CODES: Record<string, number[]> = { succeeded: [0], "rolled-back": [3], failed: [4], "not-started": [2, 5, 3] };
 const SERVICE_WRITES = new Set(["UpdateService", "CreateService", "DeleteService", "StopServiceDeployment"]);
 const NEXT_STEP = /lgtm-deploy (rollback|status)|rollback --to|--to previous|re-?run|investigate|needs attention/i;
 
@@ -117,12 +118,17 @@ function checkRecords(x: Context): void {
       continue;
     }
     if (rec.component !== c || rec.command !== "deploy") add(x, "REC", c, `record is for ${rec.command} ${rec.component}`);
+    // Documented since the engine rewrite: a finished run's record says so (status, and the null/inProgress pair).
+    if ("status" in rec && rec.status !== "finished") add(x, "REC", c, `the run ended (exit ${o.exitCode}) but the record's status is ${rec.status}`);
+    if ("runId" in rec && (typeof rec.runId !== "string" || rec.runId === "")) add(x, "REC", c, "the record has no runId");
     const allowed = VERDICT_CODES[rec.verdict];
     if (!allowed || !allowed.includes(rec.exitCode)) add(x, "REC", c, `verdict ${rec.verdict} with exitCode ${rec.exitCode}`);
     codes.push(rec.exitCode);
     const early = o.earlyRecords?.get(c);
     if (o.earlyRecords && releaseUpdate(x, c) && ownRecord(x, early)) {
       add(x, "I4", c, `while the watch ran, the record path held ${ownRecord(x, early)} (not written early as in-progress)`);
+    } else if (o.earlyRecords && releaseUpdate(x, c) && early && "status" in early && early.status !== "in-progress") {
+      add(x, "REC", c, `while the watch ran, the record's status was ${early.status}, not in-progress`);
     }
   }
   if (o.exitCode !== 1 && codes.length === o.schedule.components.length && worst(codes) !== o.exitCode) {
@@ -170,9 +176,11 @@ function checkRolledBack(x: Context, c: ComponentName, rec: any): void {
   const options = x.prev.get(c)!;
   const prev = options.includes(rec.taskDefinition?.previous) ? (rec.taskDefinition.previous as string) : options[0]!;
   if (!options.includes(rec.taskDefinition?.previous)) add(x, "REC", c, `taskDefinition.previous ${shortTd(rec.taskDefinition?.previous)}, but ${options.map(shortTd).join(" or ")} was serving`);
-  if (rec.deployments?.rollbackBy === "ecs-circuit-breaker" && breakerRollbacks(o.stateLater, o.events, c).length === 0) {
-    add(x, "I7", c, "record says ECS's circuit breaker rolled back, but ECS never started a breaker rollback (a stale read taken for one?)");
+  const by = rec.deployments?.rollbackBy;
+  if ((by === "ecs-circuit-breaker" || by === "ecs-alarm" || by === "ecs") && breakerRollbacks(o.stateLater, o.events, c).length === 0) {
+    add(x, "I7", c, `record says ECS rolled back (${by}), but ECS never started a rollback (a stale read taken for one?)`);
   }
+  if (by === "someone-else" && !(o.thirdParty?.applied && o.thirdParty.component === c)) add(x, "REC", c, "record says someone else rolled back, but nobody else touched the service");
   if (rec.taskDefinition?.rolledBackTo !== prev) add(x, "I2", c, `verdict rolled-back but rolledBackTo is ${shortTd(rec.taskDefinition?.rolledBackTo)}`);
   const svc = serviceOf(o.stateEnd, c);
   const p = svc && primaryOf(svc);
@@ -208,6 +216,11 @@ function checkFailed(x: Context, c: ComponentName, rec: any): void {
   const servingPrev = p.taskDefinition === prev && p.rolloutState === "COMPLETED" && svc.deployments.length === 1 && rAt !== undefined && rAt <= tV;
   if (servingPrev && !rb && toolWrites(x, c).length > 0) {
     add(x, "I3", c, `the rollback to ${shortTd(prev)} completed before the verdict, but the record says rolled back to: nothing`);
+  }
+  // Documented record fields (when the engine writes them): the next step, and the service's state as last seen.
+  if ("nextStep" in rec && !(typeof rec.nextStep === "string" && rec.nextStep.trim() !== "")) add(x, "I3", c, "verdict failed, but the record's nextStep is empty");
+  if (typeof rec.serviceState === "string" && !rec.serviceState.includes(`PRIMARY ${shortTd(p.taskDefinition)}`)) {
+    add(x, "I3", c, `the record's serviceState "${rec.serviceState}" does not match the service: PRIMARY ${shortTd(p.taskDefinition)} ${p.rolloutState}`);
   }
   // The last lines must name the revision the service is on now and what to do next.
   const tail = [...o.out.slice(-Math.max(40, 25 * o.schedule.components.length)), ...o.err.slice(-10)].join("\n");
