@@ -102,7 +102,9 @@ describe("issue #10 regressions (black-box)", { concurrency: 4 }, () => {
       assert.equal(o.exitCode, 4, `expected exit 4 (the rollback failed: needs attention)${story(o)}`);
       const rec = o.records.get("tempo");
       assert.equal(rec?.verdict, "failed", story(o));
-      assert.match(rec.failureReasons.join(" "), /roll/i, "the record says the rollback failed");
+      // The record says the rollback failed (docs/release-record.md: failureReasons, or the outcome line `message`).
+      assert.match([...rec.failureReasons, rec.message ?? ""].join(" "), /roll ?back/i, `the record says the rollback failed: ${JSON.stringify(rec).slice(0, 400)}`);
+      assert.equal(rec.taskDefinition?.rolledBackTo, null, "nothing was rolled back");
       assertClean(o, bad);
     });
   }
@@ -155,7 +157,16 @@ describe("issue #10 regressions (black-box)", { concurrency: 4 }, () => {
         c3 = await w.register("tempo", "C");
         // While the tool registers, another deployment finishes: revision C is what serves when the tool updates.
         // (Before the tool's RegisterTaskDefinition is answered: the tool re-checks only after it.)
-        w.proxy.hooks.push({ op: "RegisterTaskDefinition", nth: 1, when: "before", run: async () => (await w.thirdPartyDeploy("tempo", c3), void (await w.waitSteady(["tempo"]))) });
+        w.proxy.hooks.push({
+          op: "RegisterTaskDefinition",
+          nth: 1,
+          when: "before",
+          run: async () => {
+            await w.thirdPartyDeploy("tempo", c3);
+            await w.waitSteady(["tempo"]);
+            w.baseline.get("tempo")!.taskDefinition = c3; // what serves when the tool updates: the oracle's rollback target
+          },
+        });
       },
     });
     const rec = o.records.get("tempo");
