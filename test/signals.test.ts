@@ -105,12 +105,7 @@ async function assertAbortedWatch(w: World, p: ToolProcess, t0: number): Promise
 }
 
 /** Tests the engine under test is known to fail: [part of the title, why] (see docs/testing.md, "Known engine failures"). */
-const KNOWN: [string, string][] = [
-  ["SIGTERM during the watch", "the 20 s default abort grace outlives Jenkins' 5 s: killed before any record (main's engine)"],
-  ["a second SIGTERM", "process.exit(130) without writing the record (main's engine)"],
-  ["every API call hangs", "no record before the SIGKILL (main's engine)"],
-  ["aborting a manual rollback", "the abort re-deploys the revision the operator escaped (main's engine)"],
-];
+const KNOWN: [string, string][] = [];
 const bug = (title: string, fn: () => Promise<void> | void): void => void test(title, knownFailure(KNOWN, title), fn);
 
 describe("Jenkins-style abort of the bundle (process group, SIGTERM, SIGKILL after 5 s)", () => {
