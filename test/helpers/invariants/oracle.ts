@@ -114,7 +114,10 @@ function checkRecords(x: Context): void {
     const rec = o.records.get(c);
     const bad = ownRecord(x, rec);
     if (bad) {
-      add(x, "I4", c, `${changed ? "after a change" : "preflight stop"}: ${bad} (exit ${o.exitCode})`);
+      // I4 is about runs that changed something; a run killed before any change that leaves the previous run's file
+      // breaks docs/release-record.md instead ("a killed process … never [leaves] an older run's file").
+      if (changed || !o.killed) add(x, "I4", c, `${changed ? "after a change" : "preflight stop"}: ${bad} (exit ${o.exitCode})`);
+      else add(x, "REC", c, `killed by Jenkins' SIGKILL before any change: ${bad}`);
       continue;
     }
     if (rec.component !== c || rec.command !== "deploy") add(x, "REC", c, `record is for ${rec.command} ${rec.component}`);
@@ -368,12 +371,16 @@ function checkLiveness(x: Context): void {
 
 export function check(o: Observation): Violation[] {
   const tp = o.thirdParty;
-  const thirdPartyCall = tp ? o.emuCalls.find((k) => k.operation === "UpdateService" && (k.input as any)?.taskDefinition === tp.taskDefinition && k.status === 200) : undefined;
+  // The harness's own UpdateService: the one naming the third party's revision that reached ECS while the harness
+  // was sending it. (The tool may later send that revision too — rolling back to it — and those calls are the tool's.)
+  const thirdPartyCall = tp
+    ? o.emuCalls.find((k) => k.operation === "UpdateService" && (k.input as any)?.taskDefinition === tp.taskDefinition && k.status === 200 && ts(k) >= tp.sentAt - 5 && ts(k) <= (tp.appliedAt ?? Infinity) + 5)
+    : undefined;
   const prev = new Map<ComponentName, string[]>();
   const x: Context = {
     o,
     prev,
-    toolCalls: o.emuCalls.filter((k) => k !== thirdPartyCall && k.operation !== "BatchDeleteImage" && !(tp && (k.input as any)?.taskDefinition === tp.taskDefinition && k.operation === "UpdateService")),
+    toolCalls: o.emuCalls.filter((k) => k !== thirdPartyCall && k.operation !== "BatchDeleteImage"),
     thirdPartySeq: thirdPartyCall?.seq,
     v: [],
   };
@@ -389,7 +396,7 @@ export function check(o: Observation): Violation[] {
     // Jenkins' SIGKILL ended the process: its exit code and unfinished verdicts are not the tool's word. What must
     // still hold: this run's record at every path (I4), no write against another party (I6), the timing (I7).
     checkRecords(x);
-    x.v = x.v.filter((v) => v.invariant === "I4");
+    x.v = x.v.filter((v) => v.invariant === "I4" || (v.invariant === "REC" && v.message.startsWith("killed")));
     checkSixth(x);
     checkTiming(x);
     return x.v;
