@@ -22,8 +22,9 @@ test("the Jenkins IAM policy allows every AWS call the helper makes in a release
     assert.equal((await rig.cli(["deploy", "tempo", "--env", "local", "--sha", "bbbbbbb2222", "--dry-run"])).code, 0);
     assert.equal((await rig.cli(["deploy", "tempo", "--env", "local", "--sha", "bbbbbbb2222"])).code, 0);
     // A failed release: StopServiceDeployment (or UpdateService) to roll back, the outcome tagged on the revision.
-    rig.emu.mergeScenario({ images: { [rig.digest("tempo", "ccccccc3333")]: { behavior: "crash", afterMs: 0 } } });
-    assert.equal((await rig.cli(["deploy", "tempo", "--env", "local", "--sha", "ccccccc3333"])).code, 3);
+    // (A build that never starts: the release times out and lgtm-deploy itself stops the deployment.)
+    rig.emu.mergeScenario({ images: { [rig.digest("tempo", "ccccccc3333")]: { behavior: "slow", startDelayMs: 60_000 } } });
+    assert.equal((await rig.cli(["deploy", "tempo", "--env", "local", "--sha", "ccccccc3333", "--timeout", "1s"])).code, 3);
     assert.equal((await rig.cli(["rollback", "tempo", "--env", "local", "--to", "previous"])).code, 0);
     assert.equal((await rig.cli(["rollback", "tempo", "--env", "local", "--to", "1.0.0"])).code, 0);
     assert.equal((await rig.cli(["status", "--env", "local", "tempo"])).code, 0);

@@ -95,6 +95,7 @@ const CASES: Case[] = [
   { name: "a deployment started since the plan → exit 5", from: "checking", obs: { kind: "checked", now: 3, service: svc([dep({ id: "ecs-svc/5", taskDefinition: ARN(8) }), oldDep({ status: "ACTIVE" })]) }, phase: "done", exit: 5, says: /in progress/ },
   { name: "--wait-for-idle: waits and re-checks", from: "checking", obs: { kind: "checked", now: 3, service: svc([dep({ id: "ecs-svc/5", taskDefinition: ARN(8) })]) }, spec: withRules({ waitForIdle: true }), phase: "checking", says: /waiting for idle/ },
   { name: "FAILED primary is not a rollback target → exit 5 naming rollback --to", from: "checking", obs: { kind: "checked", now: 3, service: svc([oldDep({ rolloutState: "FAILED" })]) }, phase: "done", exit: 5, says: /rollback loki --to/ },
+  { name: "a COMPLETED primary whose task is being replaced (0 running, 1 pending: AZ rebalancing) is still a target", from: "checking", obs: { kind: "checked", now: 3, service: svc([oldDep({ runningCount: 0, pendingCount: 1 })]) }, phase: "updating" },
   { name: "empty primary (0 running) is not a rollback target", from: "checking", obs: { kind: "checked", now: 3, service: svc([oldDep({ runningCount: 0 })]) }, phase: "done", exit: 5, says: /runs no task/ },
   { name: "desired count 0 → exit 5 unless allowed", from: "checking", obs: { kind: "checked", now: 3, service: svc([oldDep({ desiredCount: 0, runningCount: 0 })], { desiredCount: 0 }) }, phase: "done", exit: 5, says: /desired count 0/ },
   { name: "desired count 0 allowed with --allow-zero-desired", from: "checking", obs: { kind: "checked", now: 3, service: svc([oldDep({ desiredCount: 0, runningCount: 0 })], { desiredCount: 0 }) }, spec: withRules({ allowZeroDesired: true }), phase: "updating" },
@@ -117,6 +118,8 @@ const CASES: Case[] = [
   { name: "scheduler stops are never failures", from: "watching", obs: snap(1000, afterUpdate, { tasks: [task("s1", "none"), task("s2", "none"), task("s3", "none")] }), phase: "watching", says: /not counted as a failure/ },
   { name: "ECS marks our rollout FAILED (no newcomer yet) → we roll back", from: "watching", obs: snap(1000, svc([dep({ rolloutState: "FAILED", rolloutStateReason: "tasks failed to start" })])), phase: "rolling-back", says: /FAILED: tasks failed to start/ },
   { name: "breaker rollback (service deployment ROLLBACK_IN_PROGRESS) → adopted, no call", from: "watching", obs: snap(1000, rolledBack, { deployments: [sd("ROLLBACK_IN_PROGRESS", { deploymentCircuitBreaker: { status: "TRIGGERED", failureCount: 2, threshold: 2 }, rollback: { reason: "circuit breaker" } })] }), phase: "rollback-watching", actions: [], says: /ecs-circuit-breaker/ },
+  { name: "breaker TRIGGERED on a deployment set to roll back (status not yet ROLLBACK_*): ECS's action, adopted", from: "watching", obs: snap(1000, afterUpdate, { deployments: [sd("IN_PROGRESS", { deploymentCircuitBreaker: { status: "TRIGGERED", failureCount: 2, threshold: 2 }, deploymentConfiguration: { deploymentCircuitBreaker: { enable: true, rollback: true } } })] }), phase: "rollback-watching", actions: [] },
+  { name: "breaker TRIGGERED without rollback (rollback: false): not adopted", from: "watching", obs: snap(1000, afterUpdate, { deployments: [sd("IN_PROGRESS", { deploymentCircuitBreaker: { status: "TRIGGERED", failureCount: 2, threshold: 2 }, deploymentConfiguration: { deploymentCircuitBreaker: { enable: true, rollback: false } } })] }), phase: "watching" },
   { name: "alarm rollback is reported as such", from: "watching", obs: snap(1000, rolledBack, { deployments: [sd("ROLLBACK_IN_PROGRESS", { alarms: { status: "TRIGGERED", triggeredAlarmNames: ["loki-5xx"] } })] }), phase: "rollback-watching", says: /alarm loki-5xx fired/ },
   { name: "breaker rollback seen only in DescribeServices (ours FAILED + newer PRIMARY on the previous revision) → adopted", from: "watching", obs: snap(1000, rolledBack), phase: "rollback-watching", actions: [] },
   { name: "someone else's deployment mid-watch → exit 4, not undone", from: "watching", obs: snap(1000, svc([dep({ id: "ecs-svc/9", taskDefinition: ARN(9) }), dep({ status: "ACTIVE" })])), phase: "done", exit: 4, actions: ["tag"], says: /does not undo a deployment it did not start/ },
@@ -148,6 +151,7 @@ const CASES: Case[] = [
   { name: "rollback in progress → keep watching", from: "rollback-watching", obs: snap(2500, rolledBack), phase: "rollback-watching" },
   { name: "rollback COMPLETED → rollback-baking", from: "rollback-watching", obs: snap(2500, svc([oldDep({ id: "ecs-svc/8" })])), phase: "rollback-baking" },
   { name: "ECS reports ROLLBACK_FAILED and the rollback deployment FAILED → exit 4", from: "rollback-watching", obs: snap(2500, svc([oldDep({ id: "ecs-svc/8", rolloutState: "FAILED", runningCount: 0 }), dep({ status: "ACTIVE", rolloutState: "FAILED" })]), { deployments: [sd("ROLLBACK_FAILED")] }), phase: "done", exit: 4 },
+  { name: "ECS reports ROLLBACK_FAILED but DescribeServices did not answer this time: no decision on half a snapshot", from: "rollback-watching", obs: snap(2500, undefined, { deployments: [sd("ROLLBACK_FAILED")] }), phase: "rollback-watching" },
   { name: "ECS reports ROLLBACK_FAILED while the rollback deployment runs on: judged by the deployment itself", from: "rollback-watching", obs: snap(2500, rolledBack, { deployments: [sd("ROLLBACK_FAILED")] }), phase: "rollback-watching", says: /judging that deployment itself/ },
   { name: "the previous revision crashes too → exit 4", from: "rollback-watching", obs: snap(2500, rolledBack, { tasks: [task("o1", "transient"), task("o2", "transient")] }), phase: "done", exit: 4, says: /2 task\(s\) of lgtm-loki:6 failed/ },
   { name: "someone else's deployment replaces the rollback → exit 4", from: "rollback-watching", obs: snap(2500, svc([dep({ id: "ecs-svc/9", taskDefinition: ARN(9) })])), phase: "done", exit: 4 },
@@ -206,6 +210,23 @@ describe("rollout state machine: ECS re-activates the old deployment (same id) �
     ({ state } = step(state, { kind: "rollback-issued", now: 60, via: "stop-deployment" }, SPEC));
     const r = step(state, snap(100, svc([ours({ updatedAt: at(12_000) }), old({ status: "ACTIVE", updatedAt: at(10_000) })])), SPEC);
     assert.equal(r.state.phase, "rollback-watching", messages(r.actions));
+  });
+});
+
+describe("rollout state machine: settings outside the service revision", () => {
+  const spec: Spec = { ...SPEC, settings: { desiredCount: 3 } };
+  test("after a rollback ECS carried out, they are put back only once it is verified (never during ECS's rollback)", () => {
+    let { state, actions } = drive([...TO.updating!.slice(0, -1), { kind: "checked", now: 3, service: idle }, { kind: "updated", now: 4, service: afterUpdate }, { kind: "abort", now: 2000 }], spec);
+    assert.deepEqual(state.restore, { desiredCount: 2 });
+    ({ state, actions } = step(state, { kind: "rollback-issued", now: 2100, via: "stop-deployment" }, spec));
+    assert.ok(!actions.some((a) => a.kind === "restore-settings"), "not while the rollback runs");
+    ({ state } = step(state, snap(2500, svc([oldDep({ id: "ecs-svc/8" })])), spec));
+    ({ state, actions } = step(state, snap(63_000, svc([oldDep({ id: "ecs-svc/8" })])), spec));
+    assert.equal(state.outcome?.exitCode, 3);
+    assert.deepEqual(actions.filter((a) => a.kind === "restore-settings"), [{ kind: "restore-settings", settings: { desiredCount: 2 } }]);
+    // Its answer still reaches the report after the outcome.
+    ({ state } = step(state, { kind: "settings-restored", now: 63_100, error: err("ServerException", false) }, spec));
+    assert.match(state.failureReasons.join(), /could not all be put back/);
   });
 });
 

@@ -10,10 +10,10 @@ import { seconds, shortTd } from "../core/names.js";
 import { imageReference, renderService, renderTaskDefinition, warnings } from "../core/render.js";
 import { changedKeys } from "../core/service-settings.js";
 import { runRelease } from "../engine/driver.js";
-import { planDeploy, type PlannedComponent } from "../engine/plan.js";
+import { planDeploy, type DeployItem, type PlannedComponent } from "../engine/plan.js";
 import { globals, type Io } from "./context.js";
 import { addTagOptions, resolveTag, type TagOptions } from "./options.js";
-import { LOOPBACK_URL, addWatchOptions, clientsFor, ecsEndpoint, engineOptions, finishRelease, recordPaths, validateWatchFlags, writeNotStarted, type WatchFlags } from "./release-options.js";
+import { LOOPBACK_URL, addWatchOptions, clientsFor, ecsEndpoint, engineOptions, boundedPlan, finishRelease, recordPaths, validateWatchFlags, writeNotStarted, type WatchFlags } from "./release-options.js";
 
 interface DeployFlags extends WatchFlags, TagOptions {
   env: string;
@@ -45,7 +45,7 @@ export function registerDeploy(program: Command, io: Io, setResult: (code: numbe
     const env = project.environment(flags.env);
     for (const w of warnings(env)) if (components.includes(w.component)) io.err(`warning: ${w.message}`);
     const paths = recordPaths(flags.record, components);
-    const items = [];
+    const items: DeployItem[] = [];
     for (const component of components) {
       const tag = await resolveTag(project, component, flags, { releaseBranch: env.releaseBranch });
       const templates = project.templates(component);
@@ -57,7 +57,8 @@ export function registerDeploy(program: Command, io: Io, setResult: (code: numbe
     const clients = await clientsFor(g, env, io);
     const options = engineOptions("deploy", g, env, io, flags, clients, { atomic: flags.atomic });
     try {
-      const plan = await planDeploy(items, { env, clients, flags, clock: systemClock, signal: io.signal, say: (component, message) => options.emit({ component, phase: "plan", kind: "waiting", message }) }, { createMissing: flags.createMissing });
+      const say = (component: string, message: string) => options.emit({ component, phase: "plan", kind: "waiting", message });
+      const plan = await boundedPlan(() => planDeploy(items, { env, clients, flags, clock: systemClock, signal: io.signal, say }, { createMissing: flags.createMissing }), io, flags.timeout);
       if (flags.dryRun) return await dryRun(plan, env.cluster, clients, io, g.json);
       setResult(finishRelease(await runRelease(plan, options), paths, io, g.json));
     } catch (error) {

@@ -5,9 +5,10 @@
 import path from "node:path";
 import { Command, Option } from "commander";
 import type { AwsClients } from "../adapters/aws.js";
+import { CallAborted, bounded } from "../adapters/ecs.js";
 import { systemClock } from "../adapters/clock.js";
 import type { Environment } from "../core/environment.js";
-import { ExitCode, InvalidInputError, type LgtmError } from "../core/errors.js";
+import { ExitCode, InvalidInputError, PreconditionError, type LgtmError } from "../core/errors.js";
 import { seconds, wrap } from "../core/names.js";
 import { DEFAULT_MAX_FAILED_TASKS, type Rules } from "../core/rollout.js";
 import type { ComponentOutcome, EngineOptions } from "../engine/driver.js";
@@ -178,5 +179,19 @@ export function writeNotStarted(error: LgtmError, subjects: ReadonlyArray<Record
     } catch {
       // The plan checked the path; if it became unwritable since, the error below is what matters.
     }
+  }
+}
+
+/**
+ * The plan (read-only) under the same wall clock as the release: abandoned on SIGINT/SIGTERM or after --timeout,
+ * whatever the API does meanwhile (it changes nothing, so abandoning it is safe). Exit 5, nothing changed.
+ */
+export async function boundedPlan<T>(fn: () => Promise<T>, io: Io, timeoutMs: number): Promise<T> {
+  try {
+    return await bounded("the plan", () => fn(), { signal: io.signal, timeoutMs });
+  } catch (error) {
+    if (!(error instanceof CallAborted)) throw error;
+    if (io.signal.aborted) throw new PreconditionError("aborted (SIGINT/SIGTERM) while checking the plan: nothing was changed");
+    throw new PreconditionError(`the plan could not be completed (${error.message}; --timeout ${seconds(timeoutMs)}): ECS or ECR did not answer in time; nothing was changed`);
   }
 }

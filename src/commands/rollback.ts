@@ -7,9 +7,9 @@ import { InvalidInputError, LgtmError, PreconditionError } from "../core/errors.
 import { shortTd } from "../core/names.js";
 import { runRelease, type ComponentPlan } from "../engine/driver.js";
 import { checkCluster } from "../engine/plan.js";
-import { resolveRollbackTarget, unusable } from "../engine/targets.js";
+import { resolveRollbackTarget, unusable, type RollbackTarget } from "../engine/targets.js";
 import { globals, type Io } from "./context.js";
-import { LOOPBACK_URL, addWatchOptions, checkBake, clientsFor, ecsEndpoint, engineOptions, finishRelease, recordPaths, rulesFor, validateWatchFlags, writeNotStarted, type WatchFlags } from "./release-options.js";
+import { LOOPBACK_URL, addWatchOptions, checkBake, clientsFor, ecsEndpoint, engineOptions, finishRelease, recordPaths, rulesFor, validateWatchFlags, writeNotStarted, boundedPlan, type WatchFlags } from "./release-options.js";
 
 interface RollbackFlags extends WatchFlags {
   env: string;
@@ -37,29 +37,33 @@ export function registerRollback(program: Command, io: Io, setResult: (code: num
     const options = engineOptions("rollback", g, env, io, flags, clients, { reason: flags.reason });
     const service = serviceName(component);
     try {
-      // The plan: read-only, complete before the first change.
-      await checkCluster(clients, env);
-      const svc = (await describeServices(clients.ecs, env.cluster, [service], { timeoutMs: 30_000 })).get(service);
-      if (svc === undefined || svc.status !== "ACTIVE") throw new PreconditionError(`service "${service}" does not exist in cluster "${env.cluster}"`);
-      const current = svc.deployments?.find((d) => d.status === "PRIMARY")?.taskDefinition ?? svc.taskDefinition;
-      const target = await resolveRollbackTarget(clients, env, component, service, familyName(component), current, flags.to);
-      if (target.arn === current) throw new PreconditionError(`${service} already runs ${shortTd(current)} (${target.how}); nothing to roll back`);
-      const why = await unusable(clients, env, target);
-      if (why !== undefined) throw new PreconditionError(`--to ${flags.to}: ${why}`);
-      if ((svc.desiredCount ?? 0) === 0 && !flags.allowZeroDesired) throw new PreconditionError(`${service} has desired count 0: nothing would run, so nothing could be verified (--allow-zero-desired to roll back anyway)`);
-      const bakeMs = flags.bake ?? defaultBakeMs({ containerDefinitions: target.containerDefinitions });
-      checkBake(bakeMs, flags, flags.bake === undefined ? `the default bake of ${component}` : "--bake");
-      const plan: ComponentPlan = {
-        component,
-        spec: { component, service, command: "rollback", existingTd: target.arn, creates: false, settings: {}, plannedPrevious: current ?? null, rules: rulesFor(flags, bakeMs) },
-        image: target.image,
-        digest: target.image?.split("@")[1] ?? null,
-        tag: target.tag,
-        recordPath: paths.get(component)!,
-        essentialContainers: target.containerDefinitions.filter((d) => d.essential !== false).map((d) => d.name!),
-      };
+      // The plan: read-only, complete before the first change, bounded like the release.
+      const plan = await boundedPlan(async (): Promise<{ plan: ComponentPlan; current: string | undefined; target: RollbackTarget }> => {
+        await checkCluster(clients, env);
+        const svc = (await describeServices(clients.ecs, env.cluster, [service], { timeoutMs: 30_000 })).get(service);
+        if (svc === undefined || svc.status !== "ACTIVE") throw new PreconditionError(`service "${service}" does not exist in cluster "${env.cluster}"`);
+        const current = svc.deployments?.find((d) => d.status === "PRIMARY")?.taskDefinition ?? svc.taskDefinition;
+        const target = await resolveRollbackTarget(clients, env, component, service, familyName(component), current, flags.to);
+        if (target.arn === current) throw new PreconditionError(`${service} already runs ${shortTd(current)} (${target.how}); nothing to roll back`);
+        const why = await unusable(clients, env, target);
+        if (why !== undefined) throw new PreconditionError(`--to ${flags.to}: ${why}`);
+        if ((svc.desiredCount ?? 0) === 0 && !flags.allowZeroDesired) throw new PreconditionError(`${service} has desired count 0: nothing would run, so nothing could be verified (--allow-zero-desired to roll back anyway)`);
+        const bakeMs = flags.bake ?? defaultBakeMs({ containerDefinitions: target.containerDefinitions });
+        checkBake(bakeMs, flags, flags.bake === undefined ? `the default bake of ${component}` : "--bake");
+        const plan: ComponentPlan = {
+          component,
+          spec: { component, service, command: "rollback", existingTd: target.arn, creates: false, settings: {}, plannedPrevious: current ?? null, rules: rulesFor(flags, bakeMs) },
+          image: target.image,
+          digest: target.image?.split("@")[1] ?? null,
+          tag: target.tag,
+          recordPath: paths.get(component)!,
+          essentialContainers: target.containerDefinitions.filter((d) => d.essential !== false).map((d) => d.name!),
+        };
+        return { plan, current, target };
+      }, io, flags.timeout);
+      const { current, target } = plan;
       io.err(`rolling ${component} back from ${shortTd(current)} to ${shortTd(target.arn)} (${target.how}${target.tag ? `, version ${target.tag.version}` : ""})${flags.reason ? `: ${flags.reason}` : ""}`);
-      setResult(finishRelease(await runRelease([plan], options), paths, io, g.json));
+      setResult(finishRelease(await runRelease([plan.plan], options), paths, io, g.json));
     } catch (error) {
       if (error instanceof LgtmError) writeNotStarted(error, [{ component, service, image: null, digest: null, tag: null, recordPath: paths.get(component)! }], options, flags.reason);
       throw error;

@@ -120,6 +120,8 @@ export interface State {
   alarms?: { status?: string; triggered: string[] };
   serviceNow?: string;
   outcome: Outcome | null;
+  /** The phase the component was in when its outcome was decided (what the report's "rolled back to" line says). */
+  endedIn?: Phase;
   /** Whether this component's service was changed by this run (an UpdateService/CreateService may have happened). */
   changed: boolean;
 }
@@ -154,6 +156,8 @@ export type Observation =
   | { kind: "rollback-failed"; now: number; via: "stop-deployment" | "update-service"; error: CallError }
   /** A last look at the release deployment's stopped tasks once the watch moved to the rollback (for the report). */
   | { kind: "release-tasks"; now: number; stoppedTasks: StoppedTask[] }
+  /** A last look at the service once the outcome is decided, for the report (allowed after done). */
+  | { kind: "service-now"; now: number; service: Service }
   /** The settings outside the service revision, put back after a rollback by ECS (or refused). */
   | { kind: "settings-restored"; now: number; error?: CallError }
   | { kind: "tick"; now: number }
@@ -198,6 +202,8 @@ export class Tx {
     this.actions.push(a);
   }
   finish(outcome: Outcome): void {
+    if (outcome.verdict !== "succeeded" && this.s.failureReasons.length === 0) this.s.failureReasons.push(outcome.message);
+    this.s.endedIn = this.s.phase;
     this.s.phase = "done";
     this.s.outcome = outcome;
     this.s.inFlight = false;

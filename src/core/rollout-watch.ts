@@ -169,7 +169,6 @@ function adopt(tx: Tx, by: RollbackBy, reason: string, newcomer: Deployment | un
   s.deadline = tx.now + spec.rules.rollbackTimeoutMs;
   if (s.abortDeadline !== null) s.deadline = Math.min(s.deadline, s.abortDeadline);
   s.watch = newWatch(rollbackTarget(s, id), tx.now);
-  if (by !== "someone-else") restoreOutsideRevision(tx);
   tx.act({ kind: "record" });
   lastLookAtRelease(tx);
 }
@@ -218,6 +217,7 @@ function judgeRollback(tx: Tx, w: Watch, f: Facts, fresh: StoppedTask[], listed:
   const sdFailed = f.sdStatus === "ROLLBACK_FAILED" || (viaUpdate && (f.sdStatus === "STOPPED" || f.sdStatus?.startsWith("ROLLBACK")));
   if (sdFailed) {
     // The deployment itself is the evidence that counts: a rollback deployment that is not FAILED is judged on its own.
+    if (!f.serviceSeen) return;
     const alive = f.ours !== undefined && f.ours.rolloutState !== "FAILED" && f.ours.status === "PRIMARY";
     if (!alive) return fail(`ECS reports its service deployment ${f.sdStatus}${f.sdReason ? ` (${f.sdReason})` : ""}`);
     if (!s.failureReasons.some((r) => r.startsWith("ECS reported"))) {
@@ -252,6 +252,8 @@ function judgeRollback(tx: Tx, w: Watch, f: Facts, fresh: StoppedTask[], listed:
   }
   if (tx.now - w.bakeFrom! >= rules.rollbackBakeMs && (listed || rules.rollbackBakeMs === 0)) {
     const by = s.rollback?.by === "lgtm-deploy" ? "" : ` (rolled back by ${s.rollback?.by})`;
+    // A rollback ECS carried out restored the service revision only: the rest goes back now that it is over.
+    if (s.rollback?.via !== "update-service" && s.rollback?.by !== "someone-else") restoreOutsideRevision(tx);
     tx.finish({
       verdict: "rolled-back",
       exitCode: 3,

@@ -13,8 +13,8 @@
  */
 import type { Deployment, Service } from "@aws-sdk/client-ecs";
 import { shortTd, seconds } from "./names.js";
-import { onReleaseTasks, onSnapshot } from "./rollout-watch.js";
-import { Tx, backoffMs, initialState, newWatch, restoreOutsideRevision, rollbackTarget, startRollback, statusHint, type Action, type CallError, type Observation, type Spec, type State } from "./rollout-state.js";
+import { describeService, onReleaseTasks, onSnapshot } from "./rollout-watch.js";
+import { Tx, backoffMs, initialState, newWatch, rollbackTarget, startRollback, statusHint, type Action, type CallError, type Observation, type Spec, type State } from "./rollout-state.js";
 import { restoreSettings } from "./service-settings.js";
 
 export * from "./rollout-state.js";
@@ -22,7 +22,8 @@ export { listingFor } from "./rollout-watch.js";
 
 export function step(state: State, obs: Observation, spec: Spec): { state: State; actions: Action[] } {
   const tx = new Tx(structuredClone(state), spec, obs.now);
-  if (state.phase !== "done") handle(tx, obs);
+  // Once done, only what completes the report: late stopped tasks, restored settings, the service's last state.
+  if (state.phase !== "done" || obs.kind === "release-tasks" || obs.kind === "settings-restored" || obs.kind === "service-now") handle(tx, obs);
   return { state: tx.s, actions: tx.actions };
 }
 
@@ -58,6 +59,9 @@ function handle(tx: Tx, obs: Observation): void {
       return onRollbackFailed(tx, obs.via, obs.error);
     case "release-tasks":
       return onReleaseTasks(tx, obs.stoppedTasks);
+    case "service-now":
+      tx.s.serviceNow = describeService(obs.service);
+      return;
     case "settings-restored":
       if (obs.error) {
         tx.s.failureReasons.push(`the settings the release changed could not all be put back (${obs.error.name}: ${obs.error.message})`);
@@ -126,7 +130,9 @@ export function notATarget(svc: Service): string | undefined {
   const primary = svc.deployments?.find((d) => d.status === "PRIMARY");
   if (primary?.taskDefinition === undefined) return "has no PRIMARY deployment";
   if (primary.rolloutState === "FAILED") return `runs ${shortTd(primary.taskDefinition)} whose deployment FAILED`;
-  if ((primary.runningCount ?? 0) === 0 && (svc.desiredCount ?? 0) > 0) return `runs no task of ${shortTd(primary.taskDefinition)} (0/${svc.desiredCount})`;
+  // A task being replaced (AZ rebalancing, retirement) leaves a COMPLETED deployment briefly at 0 running, 1 pending.
+  const tasks = (primary.runningCount ?? 0) + (primary.rolloutState === "COMPLETED" ? (primary.pendingCount ?? 0) : 0);
+  if (tasks === 0 && (svc.desiredCount ?? 0) > 0) return `runs no task of ${shortTd(primary.taskDefinition)} (0/${svc.desiredCount})`;
   return undefined;
 }
 
@@ -276,7 +282,6 @@ function onRollbackIssued(tx: Tx, via: "stop-deployment" | "update-service", svc
     // ECS re-activates the deployment that served the previous revision (its old id) or starts a new one.
     s.rollback = { id: null, arn: s.release?.arn ?? null, by: "lgtm-deploy", via };
     s.watch = newWatch(rollbackTarget(s, null), tx.now);
-    restoreOutsideRevision(tx);
   } else {
     // Without forceNewDeployment (after an UpdateService that may not have happened) the PRIMARY may be the old one.
     const dep = svc?.deployments?.find((d) => d.status === "PRIMARY" && d.taskDefinition === s.previous);

@@ -54,6 +54,8 @@ function fresh(d: Deployment, t: WatchTarget): boolean {
 }
 
 export interface Facts {
+  /** DescribeServices returned the service in this snapshot. */
+  serviceSeen: boolean;
   /** The service is gone or going (positive evidence: status INACTIVE or DRAINING). */
   serviceGone: boolean;
   /** Our deployment as DescribeServices shows it (undefined: not visible in this snapshot). */
@@ -90,7 +92,11 @@ function readServiceDeployment(sd: ServiceDeployment | undefined, weRequested: b
   if (cb !== undefined && cb.status !== "DISABLED") out.breaker = { failureCount: cb.failureCount ?? 0, threshold: cb.threshold ?? 0, status: cb.status };
   const al = sd.alarms;
   if (al !== undefined && al.status !== "DISABLED") out.alarms = { status: al.status, triggered: al.triggeredAlarmNames ?? [] };
-  if (ROLLBACK_STATES.has(sd.status ?? "") && !weRequested) {
+  // ECS's own action: a rollback status, or its breaker or alarms TRIGGERED on a deployment set to roll back (the
+  // status may show the rollback a moment later).
+  const triggered = (cb?.status === "TRIGGERED" && sd.deploymentConfiguration?.deploymentCircuitBreaker?.rollback !== false) || (al?.status === "TRIGGERED" && sd.deploymentConfiguration?.alarms?.rollback !== false);
+  const ecsActs = ROLLBACK_STATES.has(sd.status ?? "") || (triggered && (sd.status === "IN_PROGRESS" || sd.status === "PENDING"));
+  if (ecsActs && !weRequested) {
     const reason = sd.rollback?.reason ?? sd.statusReason ?? "no reason given";
     const by: RollbackBy = al?.status === "TRIGGERED" ? "ecs-alarm" : cb?.status === "TRIGGERED" ? "ecs-circuit-breaker" : "ecs";
     out.ecsRollback = { by, reason: by === "ecs-alarm" && (al?.triggeredAlarmNames?.length ?? 0) > 0 ? `alarm ${al!.triggeredAlarmNames!.join(", ")} fired: ${reason}` : reason };
@@ -116,7 +122,7 @@ export function readSnapshot(
   const running = ours?.runningCount ?? 0;
   const completed = ours?.rolloutState === "COMPLETED" || (ours?.rolloutState === undefined && deps.length === 1);
   const steady = ours !== undefined && ours.status === "PRIMARY" && completed && running === desired && (desired > 0 || o.allowZeroDesired) && newcomer === undefined;
-  const facts: Facts = { serviceGone, ours, newcomer, steady, desired, running, ...readServiceDeployment(sd, o.weRequestedRollback) };
+  const facts: Facts = { serviceSeen: svc !== undefined, serviceGone, ours, newcomer, steady, desired, running, ...readServiceDeployment(sd, o.weRequestedRollback) };
   if (facts.ecsRollback === undefined && !o.weRequestedRollback && ours?.rolloutState === "FAILED" && newcomer !== undefined && newcomer.taskDefinition === o.previousTd) {
     facts.ecsRollback = { by: "ecs-circuit-breaker", reason: ours.rolloutStateReason ?? "rollout FAILED" };
   }

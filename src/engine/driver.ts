@@ -21,6 +21,7 @@ import type { ParsedTag } from "../core/tag.js";
 import type { Emit } from "./progress.js";
 import { writeRecord, type RecordStatus, type ReleaseRecord } from "./record.js";
 import { buildRecord, failureReport, interruptedOutcome, type RecordContext } from "./report.js";
+import { CALL_TIMEOUT_MS, ROLLBACK_CALL_TIMEOUT_MS, callFor, type Call } from "./calls.js";
 import { toStoppedTask } from "./stopped.js";
 
 export interface ComponentPlan {
@@ -73,9 +74,6 @@ interface Run {
 
 /** Poll faster once a watched deployment has a failed task: the next failure decides. */
 const ALARMED_POLL_MS = 1_000;
-const CALL_TIMEOUT_MS = 15_000;
-const MUTATION_TIMEOUT_MS = 30_000;
-const ROLLBACK_CALL_TIMEOUT_MS = 5_000;
 
 export async function runRelease(plans: readonly ComponentPlan[], o: EngineOptions): Promise<ComponentOutcome[]> {
   return new Driver(plans, o).run();
@@ -120,12 +118,31 @@ class Driver {
         const now = this.o.clock.now();
         for (const r of this.runs) this.apply(r, { kind: "tick", now });
       }
-      // Outcome tags are best effort, but given a moment to land before the process exits.
-      await Promise.race([Promise.allSettled([...this.pending]), this.o.clock.sleep(2_000)]);
+      // After an abort, Jenkins kills the process 5 s after its SIGTERM: the rest must fit in what is left.
+      const aborted = this.o.signal.aborted;
+      await this.finalLook(aborted ? 1_000 : 1_500);
+      // Outcome tags and restored settings are best effort, but given a moment to land before the process exits.
+      await Promise.race([Promise.allSettled([...this.pending]), this.o.clock.sleep(aborted ? 300 : 1_000)]);
+      this.drain();
       return this.outcomes();
     } finally {
       this.o.signal.removeEventListener("abort", onAbort);
       this.o.hardStop?.removeEventListener("abort", onHardStop);
+    }
+  }
+
+  /** One last DescribeServices for the components that need attention, so their report says the state they are in. */
+  private async finalLook(timeoutMs: number): Promise<void> {
+    const runs = this.runs.filter((r) => (r.state.outcome?.exitCode ?? 0) === 4 && r.state.changed);
+    if (runs.length === 0) return;
+    try {
+      const services = await ecs.describeServices(this.o.clients.ecs, this.o.cluster, runs.map((r) => r.plan.spec.service), { timeoutMs });
+      for (const r of runs) {
+        const service = services.get(r.plan.spec.service);
+        if (service) this.apply(r, { kind: "service-now", now: this.now(), service });
+      }
+    } catch {
+      // The report keeps the last state seen.
     }
   }
 
@@ -193,63 +210,30 @@ class Driver {
   }
 
   private perform(run: Run, a: Action): void {
-    const { spec } = run.plan;
-    switch (a.kind) {
-      case "emit":
-        return this.o.emit({ component: run.plan.component, phase: run.state.phase, kind: a.event, message: a.message, level: a.level, ...(a.data ? { data: a.data } : {}) });
-      case "record":
-        return this.write(run, "in-progress");
-      case "check":
-        this.checks.push(run);
-        return;
-      case "register":
-        return this.track(run, ecs.registerTaskDefinition(this.o.clients.ecsWrites, run.plan.register!, { timeoutMs: MUTATION_TIMEOUT_MS }), (arn) => ({ kind: "registered", now: this.now(), taskDefinitionArn: arn }), (error) => ({ kind: "register-failed", now: this.now(), error }));
-      case "update": {
-        run.updatedAt = this.now();
-        run.lookups = 0;
-        const call = a.create
-          ? ecs.createService(this.o.clients.ecsWrites, { ...run.plan.create!, taskDefinition: a.taskDefinition }, { timeoutMs: MUTATION_TIMEOUT_MS })
-          : ecs.updateService(this.o.clients.ecsWrites, { cluster: this.o.cluster, service: spec.service, taskDefinition: a.taskDefinition, forceNewDeployment: true, ...a.settings }, { timeoutMs: MUTATION_TIMEOUT_MS });
-        return this.track(run, call, (service) => ({ kind: "updated", now: this.now(), service }), (error) => ({ kind: "update-failed", now: this.now(), error }));
-      }
-      case "stop-deployment":
-        return this.track(run, ecs.stopServiceDeployment(this.o.clients.ecsWrites, a.serviceDeploymentArn, { timeoutMs: this.rollbackCallTimeout(run) }), () => ({ kind: "rollback-issued", now: this.now(), via: "stop-deployment" }), (error) => ({ kind: "rollback-failed", now: this.now(), via: "stop-deployment", error }));
-      case "update-rollback": {
-        run.updatedAt = this.now();
-        run.lookups = 0;
-        const input = { cluster: this.o.cluster, service: spec.service, taskDefinition: a.taskDefinition, forceNewDeployment: a.force, ...a.settings };
-        return this.track(run, ecs.updateService(this.o.clients.ecsWrites, input, { timeoutMs: this.rollbackCallTimeout(run) }), (service) => ({ kind: "rollback-issued", now: this.now(), via: "update-service", service }), (error) => ({ kind: "rollback-failed", now: this.now(), via: "update-service", error }));
-      }
-      case "list-release-tasks": {
-        const seen = new Set(run.state.stoppedTasks.map((t) => t.taskArn));
-        const p = ecs
-          .stoppedTasks(this.o.clients.ecs, this.o.cluster, a.deploymentId, seen, { timeoutMs: CALL_TIMEOUT_MS })
-          .then((tasks) => this.post(run, { kind: "release-tasks", now: this.now(), stoppedTasks: tasks.map((t) => toStoppedTask(t, { essentialContainers: run.plan.essentialContainers })) }))
-          .catch(() => {});
-        this.pending.add(p);
-        void p.finally(() => this.pending.delete(p));
-        return;
-      }
-      case "restore-settings": {
-        const input = { cluster: this.o.cluster, service: spec.service, ...a.settings };
-        const p = ecs.updateService(this.o.clients.ecsWrites, input, { timeoutMs: ROLLBACK_CALL_TIMEOUT_MS }).then(
-          () => this.post(run, { kind: "settings-restored", now: this.now() }),
-          (error: unknown) => this.post(run, { kind: "settings-restored", now: this.now(), error: ecs.callError(error) }),
-        );
-        this.pending.add(p);
-        void p.finally(() => this.pending.delete(p));
-        return;
-      }
-      case "tag": {
-        const tags = { "lgtm:outcome": a.outcome, "lgtm:outcome-at": new Date(this.now()).toISOString() };
-        const p = ecs.tagResource(this.o.clients.ecsWrites, a.taskDefinitionArn, tags, { timeoutMs: 5_000 }).catch((error) => {
-          this.o.emit({ component: run.plan.component, phase: "done", kind: "tag", level: "warn", message: `could not tag ${a.taskDefinitionArn} with its outcome (${ecs.callError(error).name}); rollback --to previous may not skip it` });
-        });
-        this.pending.add(p);
-        void p.finally(() => this.pending.delete(p));
-        return;
-      }
+    if (a.kind === "emit") return this.o.emit({ component: run.plan.component, phase: run.state.phase, kind: a.event, message: a.message, level: a.level, ...(a.data ? { data: a.data } : {}) });
+    if (a.kind === "record") return this.write(run, "in-progress");
+    if (a.kind === "check") {
+      this.checks.push(run);
+      return;
     }
+    if (a.kind === "tag") return this.tag(run, a.taskDefinitionArn, a.outcome);
+    if (a.kind === "update" || a.kind === "update-rollback") {
+      run.updatedAt = this.now();
+      run.lookups = 0;
+    }
+    const seenTasks = new Set(run.state.stoppedTasks.map((t) => t.taskArn));
+    const call = callFor(a, run.plan, { clients: this.o.clients, cluster: this.o.cluster, now: () => this.now(), rollbackTimeoutMs: this.rollbackCallTimeout(run), seenTasks });
+    this.track(run, call.run, call.ok, call.fail);
+  }
+
+  /** Best effort: the revision's outcome as a tag, where `rollback --to previous` finds it. */
+  private tag(run: Run, taskDefinitionArn: string, outcome: string): void {
+    const tags = { "lgtm:outcome": outcome, "lgtm:outcome-at": new Date(this.now()).toISOString() };
+    const p = ecs.tagResource(this.o.clients.ecsWrites, taskDefinitionArn, tags, { timeoutMs: 5_000 }).catch((error) => {
+      this.o.emit({ component: run.plan.component, phase: "done", kind: "tag", level: "warn", message: `could not tag ${taskDefinitionArn} with its outcome (${ecs.callError(error).name}); rollback --to previous may not skip it` });
+    });
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
   }
 
   private now(): number {
@@ -262,10 +246,11 @@ class Driver {
     return Math.max(500, Math.min(ROLLBACK_CALL_TIMEOUT_MS, left));
   }
 
-  private track<T>(run: Run, call: Promise<T>, ok: (v: T) => Observation, fail: (e: ReturnType<typeof ecs.callError>) => Observation): void {
+  private track(run: Run, call: Promise<unknown>, ok: Call["ok"], fail: Call["fail"]): void {
+    const deliver = (obs: Observation | undefined) => obs && this.post(run, obs);
     const p = call.then(
-      (v) => this.post(run, ok(v)),
-      (error: unknown) => this.post(run, fail(ecs.callError(error))),
+      (v) => deliver(ok(v as never)),
+      (error: unknown) => deliver(fail(ecs.callError(error))),
     );
     this.pending.add(p);
     void p.finally(() => this.pending.delete(p));

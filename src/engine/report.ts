@@ -99,9 +99,19 @@ export function failureReport(s: State): string[] {
     lines.push("  last service events:");
     for (const e of s.events.slice(-5)) lines.push(`    ${e}`);
   }
-  if (s.outcome?.verdict === "rolled-back") lines.push(`  rolled back to: ${shortTd(s.previous)} (by ${s.rollback?.by ?? "lgtm-deploy"}${s.rollback?.id ? `, deployment ${s.rollback.id}` : ""})`);
-  else if (s.changed) lines.push(`  rolled back to: nothing confirmed${s.previous ? ` (the previous revision is ${shortTd(s.previous)})` : " (there was no previous revision)"}`);
+  lines.push(...rolledBackLine(s));
   if (s.serviceNow) lines.push(`  service now: ${s.serviceNow}`);
   if (s.outcome?.nextStep) lines.push(`  next: ${s.outcome.nextStep}`);
   return lines;
+}
+
+/** Where the rollback stood when the outcome was decided: never "nothing" for a rollback that is under way. */
+function rolledBackLine(s: State): string[] {
+  const by = `by ${s.rollback?.by ?? "lgtm-deploy"}${s.rollback?.id ? `, deployment ${s.rollback.id}` : ""}`;
+  if (s.outcome?.verdict === "rolled-back") return [`  rolled back to: ${shortTd(s.previous)} (${by})`];
+  if (!s.changed) return [];
+  if (s.endedIn === "rollback-baking") return [`  rolled back to: ${shortTd(s.previous)}, COMPLETED again (${by}) but not yet through its bake`];
+  if (s.endedIn === "rollback-watching") return [`  rolled back to: not yet — the rollback to ${shortTd(s.previous)} is under way (${by})`];
+  if (s.endedIn === "rolling-back") return [`  rolled back to: nothing confirmed — the rollback call to ${shortTd(s.previous)} did not go through`];
+  return [`  rolled back to: nothing${s.previous ? ` (the previous revision is ${shortTd(s.previous)})` : " (there was no previous revision)"}`];
 }
