@@ -148,12 +148,18 @@ function checkSucceeded(x: Context, c: ComponentName, rec: any): void {
   const svc = serviceOf(o.stateEnd, c);
   const p = svc && primaryOf(svc);
   if (!svc || !p) return add(x, "I1", c, "no service/PRIMARY after the run");
-  if (p.taskDefinition !== td) return add(x, "I1", c, `exit/verdict success but PRIMARY is ${shortTd(p.taskDefinition)}, not the new ${shortTd(td)}`);
-  if (p.rolloutState !== "COMPLETED" || svc.deployments.length !== 1) add(x, "I1", c, `new revision not the only COMPLETED deployment: ${svc.deployments.map((d) => `${d.status}/${d.rolloutState}`).join(",")}`);
-  if (!(p.desiredCount > 0)) add(x, "I1", c, `desired count ${p.desiredCount}: nothing verified`);
   const tV = verdictTime(x, rec);
   const dep = releaseDeploymentId(o.stateLater, c, td);
   const cAt = dep ? completedAt(o.events, c, dep) : undefined;
+  // Another client that deploys after this component's bake could have ended acts after its verdict (the record's
+  // finishedAt is the whole command's): the state at the end is then not the tool's claim.
+  const tp = o.thirdParty;
+  const replacedLater = tp?.applied === true && tp.component === c && cAt !== undefined && tp.sentAt >= cAt + o.schedule.flags.bakeMs;
+  if (!replacedLater) {
+    if (p.taskDefinition !== td) return add(x, "I1", c, `exit/verdict success but PRIMARY is ${shortTd(p.taskDefinition)}, not the new ${shortTd(td)}`);
+    if (p.rolloutState !== "COMPLETED" || svc.deployments.length !== 1) add(x, "I1", c, `new revision not the only COMPLETED deployment: ${svc.deployments.map((d) => `${d.status}/${d.rolloutState}`).join(",")}`);
+    if (!(p.desiredCount > 0)) add(x, "I1", c, `desired count ${p.desiredCount}: nothing verified`);
+  }
   if (cAt === undefined || cAt > tV) return add(x, "I1", c, `ECS had not declared the release deployment ${dep} COMPLETED by the verdict`);
   if (tV - cAt < o.schedule.flags.bakeMs - BAKE_TOLERANCE_MS) add(x, "I1", c, `verdict ${tV - cAt} ms after COMPLETED, bake is ${o.schedule.flags.bakeMs} ms`);
   // The bake window: from COMPLETED for --bake, as far as the tool could have seen it before its verdict.
