@@ -279,11 +279,14 @@ describe("issue #10 regressions (black-box)", { concurrency: 4 }, () => {
   });
 
   bug("throttling storm against --timeout 15s: the deadline holds, and a completed rollback is reported as such", async () => {
-    const s = schedule(["tempo"], {
-      behaviours: { tempo: { kind: "slow", startDelayMs: 600_000 } },
-      api: { throttleRate: 0.5, errorRate: 0, dropRate: 0, latencyMs: 0, describeBurst: 0, staleMs: 0 },
-    }, { timeoutMs: 15_000 });
-    const { o, bad } = await verify(s, ["I2", "I3", "I7"]);
+    // The storm starts once the release's UpdateService is answered: the watch and the rollback run through it.
+    const s = schedule(["tempo"], { behaviours: { tempo: { kind: "slow", startDelayMs: 600_000 } } }, { timeoutMs: 15_000 });
+    const { o, bad } = await verify(s, ["I2", "I3", "I7"], {
+      setup: async (w) => {
+        w.proxy.hooks.push({ op: "UpdateService", service: "lgtm-tempo", nth: 1, when: "after", run: () => w.emu.mergeScenario({ api: { "*": { throttleRate: 0.5 } } }) });
+      },
+    });
+    assert.ok(o.emuCalls.some((k) => k.errorType === "ThrottlingException"), "the storm happened");
     const limit = 15_000 + 15_000 + 2 * s.flags.bakeMs + 5_000;
     assert.ok(o.tEnd - o.t0 <= limit, `--timeout 15s (and the rollback's 15 s) took ${o.tEnd - o.t0} ms${story(o)}`);
     assert.ok([3, 4].includes(o.exitCode), story(o));

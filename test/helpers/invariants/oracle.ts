@@ -148,12 +148,18 @@ function checkSucceeded(x: Context, c: ComponentName, rec: any): void {
   const svc = serviceOf(o.stateEnd, c);
   const p = svc && primaryOf(svc);
   if (!svc || !p) return add(x, "I1", c, "no service/PRIMARY after the run");
-  if (p.taskDefinition !== td) return add(x, "I1", c, `exit/verdict success but PRIMARY is ${shortTd(p.taskDefinition)}, not the new ${shortTd(td)}`);
-  if (p.rolloutState !== "COMPLETED" || svc.deployments.length !== 1) add(x, "I1", c, `new revision not the only COMPLETED deployment: ${svc.deployments.map((d) => `${d.status}/${d.rolloutState}`).join(",")}`);
-  if (!(p.desiredCount > 0)) add(x, "I1", c, `desired count ${p.desiredCount}: nothing verified`);
   const tV = verdictTime(x, rec);
   const dep = releaseDeploymentId(o.stateLater, c, td);
   const cAt = dep ? completedAt(o.events, c, dep) : undefined;
+  // Another client that deploys after this component's bake could have ended acts after its verdict (the record's
+  // finishedAt is the whole command's): the state at the end is then not the tool's claim.
+  const tp = o.thirdParty;
+  const replacedLater = tp?.applied === true && tp.component === c && cAt !== undefined && tp.sentAt >= cAt + o.schedule.flags.bakeMs;
+  if (!replacedLater) {
+    if (p.taskDefinition !== td) return add(x, "I1", c, `exit/verdict success but PRIMARY is ${shortTd(p.taskDefinition)}, not the new ${shortTd(td)}`);
+    if (p.rolloutState !== "COMPLETED" || svc.deployments.length !== 1) add(x, "I1", c, `new revision not the only COMPLETED deployment: ${svc.deployments.map((d) => `${d.status}/${d.rolloutState}`).join(",")}`);
+    if (!(p.desiredCount > 0)) add(x, "I1", c, `desired count ${p.desiredCount}: nothing verified`);
+  }
   if (cAt === undefined || cAt > tV) return add(x, "I1", c, `ECS had not declared the release deployment ${dep} COMPLETED by the verdict`);
   if (tV - cAt < o.schedule.flags.bakeMs - BAKE_TOLERANCE_MS) add(x, "I1", c, `verdict ${tV - cAt} ms after COMPLETED, bake is ${o.schedule.flags.bakeMs} ms`);
   // The bake window: from COMPLETED for --bake, as far as the tool could have seen it before its verdict.
@@ -215,19 +221,27 @@ function checkFailed(x: Context, c: ComponentName, rec: any): void {
   const rb = rec.taskDefinition?.rolledBackTo;
   if (rb && p.taskDefinition !== rb) add(x, "I3", c, `record says rolled back to ${shortTd(rb)}, the service's PRIMARY is ${shortTd(p.taskDefinition)}`);
   const tV = verdictTime(x, rec);
+  const seen = seenBy(x, c, tV);
   const rAt = completedAt(o.events, c, p.id);
-  const servingPrev = p.taskDefinition === prev && p.rolloutState === "COMPLETED" && svc.deployments.length === 1 && rAt !== undefined && rAt <= tV;
-  if (servingPrev && !rb && toolWrites(x, c).length > 0) {
-    add(x, "I3", c, `the rollback to ${shortTd(prev)} completed before the verdict, but the record says rolled back to: nothing`);
+  // "rolledBackTo: set when the service was verified serving previous again": verified = COMPLETED and healthy for
+  // the bake, as far as the tool could see before its verdict. Then "rolled back to: nothing" misstates the service.
+  const verifiable = p.taskDefinition === prev && p.rolloutState === "COMPLETED" && svc.deployments.length === 1 && rAt !== undefined && rAt + o.schedule.flags.bakeMs <= seen && failuresBetween(o.stateLater, c, prev, rAt, seen).length === 0;
+  // A read the tool relies on failing for good (an exact-call fault without end) may leave it unable to verify.
+  const t = o.schedule.targeted;
+  const blinded = t !== undefined && t.count === Infinity && (t.component === undefined || t.component === c) && !["UpdateService", "StopServiceDeployment", "RegisterTaskDefinition"].includes(t.op);
+  if (verifiable && !blinded && !rb && toolWrites(x, c).length > 0) {
+    add(x, "I3", c, `the rollback to ${shortTd(prev)} completed and stayed healthy for --bake before the verdict, but the record says rolled back to: nothing`);
   }
   // Documented record fields (when the engine writes them): the next step, and the service's state as last seen.
+  // The PRIMARY can only be named if its deployment existed at the tool's last look.
   if ("nextStep" in rec && !(typeof rec.nextStep === "string" && rec.nextStep.trim() !== "")) add(x, "I3", c, "verdict failed, but the record's nextStep is empty");
-  if (typeof rec.serviceState === "string" && !rec.serviceState.includes(`PRIMARY ${shortTd(p.taskDefinition)}`)) {
+  const primaryKnowable = (p.createdAt ?? 0) * 1000 <= seen;
+  if (primaryKnowable && typeof rec.serviceState === "string" && !rec.serviceState.includes(`PRIMARY ${shortTd(p.taskDefinition)}`)) {
     add(x, "I3", c, `the record's serviceState "${rec.serviceState}" does not match the service: PRIMARY ${shortTd(p.taskDefinition)} ${p.rolloutState}`);
   }
   // The last lines must name the revision the service is on now and what to do next.
   const tail = [...o.out.slice(-Math.max(40, 25 * o.schedule.components.length)), ...o.err.slice(-10)].join("\n");
-  if (!tail.includes(shortTd(p.taskDefinition))) add(x, "I3", c, `the last lines do not name the revision ${shortTd(p.taskDefinition)} the service is on (${p.rolloutState})`);
+  if (primaryKnowable && !tail.includes(shortTd(p.taskDefinition))) add(x, "I3", c, `the last lines do not name the revision ${shortTd(p.taskDefinition)} the service is on (${p.rolloutState})`);
   if (!NEXT_STEP.test(tail)) add(x, "I3", c, "the last lines do not say what to do next");
 }
 
