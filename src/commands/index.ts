@@ -1,9 +1,12 @@
 import type { Register } from "./context.js";
 import { registerBuild } from "./build.js";
+import { registerCheck } from "./check.js";
 import { registerComponents } from "./components.js";
+import { registerCutover } from "./cutover.js";
 import { registerDeploy } from "./deploy.js";
 import { registerDiff } from "./diff.js";
 import { registerEmulator } from "./emulator.js";
+import { registerMigrate } from "./migrate.js";
 import { registerRehearse } from "./rehearse.js";
 import { registerRender } from "./render.js";
 import { registerRollback } from "./rollback.js";
@@ -12,4 +15,4 @@ import { registerTag } from "./tag.js";
 import { registerVersion } from "./version.js";
 
 /** Every CLI command, one file each. */
-export const COMMANDS: Register[] = [registerComponents, registerTag, registerVersion, registerRender, registerBuild, registerDeploy, registerRollback, registerStatus, registerDiff, registerEmulator, registerRehearse];
+export const COMMANDS: Register[] = [registerComponents, registerTag, registerVersion, registerRender, registerBuild, registerDeploy, registerRollback, registerStatus, registerDiff, registerEmulator, registerRehearse, registerCheck, registerMigrate, registerCutover];
