@@ -19,7 +19,8 @@ export interface OldComponent {
   service: string;
   /** The config file on the host, relative to --from when inside it. */
   file: string;
-  settings: DataSettings;
+  /** Undefined when the config could not be read (then only the finding saying so is reported). */
+  settings: DataSettings | undefined;
   /** What could not be read or modelled: always unsafe, never silently ignored. */
   findings: Finding[];
 }
@@ -72,6 +73,7 @@ async function loadService(dir: string, s: OldService): Promise<OldComponent> {
   let config: Record<string, unknown> = {};
   if (text === undefined) {
     unverified("config file", `${s.name}: its config ${containerFile ?? "(none named)"} is ${host === undefined ? "not bind-mounted from the host" : `missing (${shown})`}: copy it into --from so it can be compared`);
+    return { component: s.component, service: s.name, file: shown, settings: undefined, findings };
   } else {
     const expanded = s.flags["config.expand-env"] === "true" ? expandEnv(text, DIALECT[s.component], s.environment) : text;
     const parsed = await parseYamlText(expanded, shown);

@@ -32,7 +32,7 @@ export async function migrateReport(project: Project, env: Environment, old: Old
     const ownership = { compactor: o.compactor[component], ruler: o.ruler, alertmanager: o.alertmanager };
     for (const oc of olds) {
       findings.push(...oc.findings);
-      findings.push(...compare({ old: oc.settings, service: olds.length > 1 ? oc.service : undefined, new: next, owners: ownership, tenants: tenancy(env, component).tenants, today }));
+      if (oc.settings !== undefined) findings.push(...compare({ old: oc.settings, service: olds.length > 1 ? oc.service : undefined, new: next, owners: ownership, tenants: tenancy(env, component).tenants, today }));
     }
   }
   return { environment: env.name, from: old.dir, composeFile: old.composeFile ?? null, findings, unsafe: findings.filter((f) => f.severity === "unsafe").length };

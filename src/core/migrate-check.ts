@@ -135,23 +135,23 @@ function sameObjectStore(a: string, b: string): boolean {
 
 function compareSchema(ctx: Ctx, o: SchemaPeriod[], n: SchemaPeriod[], today: string): void {
   const show = (p: SchemaPeriod) => `${p.from} ${p.store}/${p.schema} ${p.object_store} ${p.indexPrefix}${p.indexPeriod === "24h" ? "" : ` ${p.indexPeriod}`}${p.pathPrefix === "index/" ? "" : ` path ${p.pathPrefix}`}`;
-  for (const [i, p] of o.entries()) {
-    const q = n[i];
-    const same = q !== undefined && q.from === p.from && q.store === p.store && q.schema === p.schema && sameObjectStore(q.object_store, p.object_store) && q.indexPrefix === p.indexPrefix && q.indexPeriod === p.indexPeriod && q.pathPrefix === p.pathPrefix;
-    if (!same) {
-      add(ctx, { setting: `schema_config.configs[${i}]`, severity: "unsafe", kind: "unreadable", old: show(p), new: q ? show(q) : "(missing)", message: `the old period from ${p.from} is ${q ? "different" : "missing"} in migration.lokiSchema: the logs it covers would be unreadable. Copy every old period, oldest first` });
-    } else add(ctx, { setting: `schema_config.configs[${i}]`, severity: "ok", kind: "same", old: show(p), new: show(q), message: "same period" });
+  const same = (p: SchemaPeriod, q: SchemaPeriod) => q.store === p.store && q.schema === p.schema && sameObjectStore(q.object_store, p.object_store) && q.indexPrefix === p.indexPrefix && q.indexPeriod === p.indexPeriod && q.pathPrefix === p.pathPrefix;
+  // Periods are matched by their start date: each old one must exist unchanged, in the same order.
+  for (const p of o) {
+    const q = n.find((x) => x.from === p.from);
+    const setting = `schema_config period from ${p.from}`;
+    if (q === undefined) add(ctx, { setting, severity: "unsafe", kind: "unreadable", old: show(p), new: "(missing)", message: "is missing from migration.lokiSchema: the logs it covers would be unreadable. Copy every old period, oldest first" });
+    else if (!same(p, q)) add(ctx, { setting, severity: "unsafe", kind: "unreadable", old: show(p), new: show(q), message: "differs in migration.lokiSchema: the logs it covers would be read with the wrong index/schema" });
+    else add(ctx, { setting, severity: "ok", kind: "same", old: show(p), new: show(q), message: "same period" });
   }
-  for (const [i, q] of n.slice(o.length).entries()) {
+  const sorted = n.every((q, i) => i === 0 || n[i - 1]!.from < q.from);
+  if (!sorted) add(ctx, { setting: "schema_config periods", severity: "unsafe", kind: "unreadable", old: o.map((p) => p.from).join(", "), new: n.map((q) => q.from).join(", "), message: "periods must be listed oldest first with distinct dates" });
+  const lastOld = o.at(-1)?.from ?? "";
+  for (const q of n.filter((x) => !o.some((p) => p.from === x.from))) {
     const future = q.from > today;
-    add(ctx, {
-      setting: `schema_config.configs[${o.length + i}]`,
-      severity: future ? "ok" : "unsafe",
-      kind: future ? "note" : "unreadable",
-      old: "(none)",
-      new: show(q),
-      message: future ? "a new period that starts in the future: allowed (https://grafana.com/docs/loki/latest/operations/storage/schema/)" : `a new period starting ${q.from}, not after today (${today}): logs the old stack wrote since then use its own schema and would be unreadable; new periods must start in the future`,
-    });
+    const setting = `schema_config period from ${q.from}`;
+    if (future) add(ctx, { setting, severity: "ok", kind: "note", old: "(none)", new: show(q), message: "a new period that starts in the future: allowed (https://grafana.com/docs/loki/latest/operations/storage/schema/)" });
+    else add(ctx, { setting, severity: "unsafe", kind: "unreadable", old: "(none)", new: show(q), message: q.from > lastOld ? `starts ${q.from}, not after today (${today}): what the old stack wrote since then uses its own schema and would be unreadable; a new period must start in the future` : "is not one of the old stack's periods: the logs of that time were written with another schema" });
   }
 }
 
