@@ -68,6 +68,19 @@ test("stops that are not failures are not counted (scale-in, user stop)", () => 
   assert.equal(toStoppedTask(pull).failed, true);
 });
 
+test("scheduler stops with exit 143/137 (scale-in, retirement) are not failures: two of them do not fail a release", () => {
+  const stop = (id: string, reason: string, exitCode: number): Task => ({ taskArn: `arn:x/task/lgtm/${id}`, lastStatus: "STOPPED", stopCode: "ServiceSchedulerInitiated", stoppedReason: reason, containers: [{ name: "loki", exitCode }] });
+  const tasks = [stop("s1", "Scaling activity initiated by (deployment ecs-svc/1)", 143), stop("s2", "ECS is performing maintenance on the underlying infrastructure hosting the task", 137)].map(toStoppedTask);
+  assert.deepEqual(tasks.map((t) => [t.failed, t.classification?.kind, t.classification?.cause]), [[false, "none", "scale-in"], [false, "none", "retirement"]]);
+  const r = observe(initialWatchState(ID, TD, 0), { now: 1, service: svc([dep({})]), stoppedTasks: tasks }, RULES);
+  assert.equal(r.state.verdict.kind, "pending");
+  assert.deepEqual(r.state.failedTaskArns, []);
+  assert.match(r.events.find((e) => e.kind === "stopped-task")!.message, /\(not counted as a failure\)$/);
+  // The classification travels with the stopped task (into progress events and the release record).
+  const pull = toStoppedTask({ taskArn: "arn:x/task/lgtm/p1", lastStatus: "STOPPED", stopCode: "TaskFailedToStart", stoppedReason: "CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref x: x: not found" });
+  assert.deepEqual([pull.failed, pull.classification?.kind, pull.classification?.cause], [true, "deterministic", "image-not-found"]);
+});
+
 test("circuit breaker rolled back: never success, and the breaker's deployment is named for adoption", () => {
   const rollback = dep({ id: "ecs-svc/9", taskDefinition: OLD, status: "PRIMARY", rolloutState: "IN_PROGRESS" });
   const ours = dep({ status: "ACTIVE", rolloutState: "FAILED", rolloutStateReason: "ECS deployment circuit breaker: tasks failed to start." });

@@ -3,6 +3,7 @@
  * verdict. No I/O and no clock: the caller passes `now`.
  */
 import type { Deployment, Service, Task } from "@aws-sdk/client-ecs";
+import { classifyStoppedTask, type Classification } from "./classify.js";
 
 export interface WatchRules {
   /** Stopped tasks of the watched deployment that fail the release (ours is sooner than ECS's breaker: >= 3). */
@@ -21,8 +22,10 @@ export interface StoppedTask {
   healthStatus?: string;
   stoppedAt?: string;
   containers: Array<{ name?: string; exitCode?: number; reason?: string; healthStatus?: string }>;
-  /** Whether this stop counts as a failed task (crash, failed start, failed health check). */
+  /** Whether this stop counts as a failed task (crash, failed start, failed health check): classification.kind !== "none". */
   failed: boolean;
+  /** Why (src/core/classify.ts): none / transient / deterministic, with the rule and a one-line summary. */
+  classification?: Classification;
 }
 
 export type Verdict =
@@ -67,20 +70,11 @@ export function initialWatchState(deploymentId: string, taskDefinitionArn: strin
   return { deploymentId, taskDefinitionArn, startedAt, seenEventIds: [...knownEventIds], seenStoppedTasks: [], failedTaskArns: [], verdict: { kind: "pending" } };
 }
 
-const HEALTH = /health ?check/i;
-
-/** Which stopped tasks are failures: the container crashed, the task never started, or health checks failed. */
+/** Which stopped tasks are failures: the classifier decides (scheduler, user and Spot stops are not, unless the
+ * reason is a health check). Without the watcher's context (used with .map), so a crash's "quick" is by timestamps alone. */
 export function toStoppedTask(task: Task): StoppedTask {
   const containers = (task.containers ?? []).map((c) => ({ name: c.name, exitCode: c.exitCode, reason: c.reason, healthStatus: c.healthStatus }));
-  const reason = task.stoppedReason ?? "";
-  const crashed = containers.some((c) => c.exitCode !== undefined && c.exitCode !== 0);
-  const failed =
-    task.stopCode === "TaskFailedToStart" ||
-    task.stopCode === "EssentialContainerExited" ||
-    task.healthStatus === "UNHEALTHY" ||
-    HEALTH.test(reason) ||
-    /CannotPull|ResourceInitializationError|OutOfMemory/i.test(reason) ||
-    (crashed && task.stopCode !== "UserInitiated");
+  const classification = classifyStoppedTask(task);
   const taskId = (task.taskArn ?? "").split("/").pop() ?? "";
   return {
     taskArn: task.taskArn ?? "",
@@ -91,7 +85,8 @@ export function toStoppedTask(task: Task): StoppedTask {
     healthStatus: task.healthStatus,
     stoppedAt: task.stoppedAt?.toISOString(),
     containers,
-    failed,
+    failed: classification.kind !== "none",
+    classification,
   };
 }
 
