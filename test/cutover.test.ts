@@ -128,6 +128,11 @@ describe("migration inputs reach the configs", () => {
     const pyro = (await settings(e, "pyroscope")).config;
     assert.equal(getPath(pyro, "storage.prefix"), "profiles/");
     assert.equal(getPath(pyro, "limits.compactor_blocks_retention_period"), "30d");
+    // Tenant ids may start with characters YAML treats specially: the configs quote them.
+    const star = await settings(env((r) => (r.migration.mimirNoAuthTenant = "*ops")), "mimir");
+    assert.equal(getPath(star.config, "no_auth_tenant"), "*ops");
+    const bang = await settings(env((r) => { r.migration.tenancy.pyroscope = { multitenancy: true, tenants: ["!a", "b"] }; }), "pyroscope");
+    assert.equal(getPath(bang.config, "compactor.disabled_tenants"), "!a,b");
     // Defaults are today's values.
     const today = await settings(env(), "loki");
     assert.equal(getPath(today.config, "compactor.retention_enabled"), false);
@@ -154,7 +159,7 @@ describe("cutover plan", () => {
     assert.deepEqual(plan.steps.map((s) => s.title.split(" ")[0]), ["Read-only", "Hand", "Repoint", "Drain", "Move", "Decommission"]);
     for (const s of plan.steps) assert.ok(s.do.length > 0 && s.check.length > 0 && s.why.length > 0, `step ${s.n}`);
     assert.equal(mimirHandoverGapSeconds(timings), 600 + 3 * (120 + 330 + 660));
-    assert.match(plan.steps[1]!.do[0]!, /"cutover\.bucketIndexMaxStalePeriod": "2h".*1h5m30s, more than 1h/);
+    assert.match(plan.steps[1]!.do[0]!, /"cutover\.bucketIndexMaxStalePeriod": "2h".*1h5m30s plus 3 x the target group.s deregistration delay, more than 1h/);
     assert.match(plan.steps[1]!.do[1]!, /-compactor\.disabled-tenants=anonymous/);
     assert.match(plan.steps[0]!.check.join("\n"), /sys-lgtm-s3 --key blocks\/anonymous\/bucket-index\.json\.gz/);
     assert.deepEqual(plan.problems, []);

@@ -68,6 +68,7 @@ export function cutoverPlan(env: Environment, mimir: MimirTimings, migrateCheck:
   const status = (i: number): StepStatus => (current === -1 || i < current ? "done" : i === current ? "current" : "pending");
   const gap = mimirHandoverGapSeconds(mimir);
   const maxStale = parseDuration(o.bucketIndexMaxStalePeriod) ?? 3600;
+  // 30 min on top covers three default ALB deregistration delays (300 s each), which the environment does not carry.
   const needStale = Math.ceil((gap + 1800) / 3600);
   const indexKey = `${p.mimirBlocks}/${mimirTenants[0] ?? "<tenant>"}/bucket-index.json.gz`;
   const steps: PlanStep[] = [
@@ -95,8 +96,8 @@ export function cutoverPlan(env: Environment, mimir: MimirTimings, migrateCheck:
       status: status(1),
       do: [
         ...(gap >= maxStale
-          ? [`Mimir first: set "cutover.bucketIndexMaxStalePeriod": "${needStale}h" and run lgtm-deploy deploy mimir --env ${e} --sha <sha> (a worst-case handover leaves the bucket index unwritten for ${formatDuration(gap)}, more than ${formatDuration(maxStale)})`]
-          : [`Mimir: the worst-case gap (${formatDuration(gap)}) fits in cutover.bucketIndexMaxStalePeriod (${formatDuration(maxStale)})`]),
+          ? [`Mimir first: set "cutover.bucketIndexMaxStalePeriod": "${needStale}h" and run lgtm-deploy deploy mimir --env ${e} --sha <sha> (a worst-case handover leaves the bucket index unwritten for ${formatDuration(gap)} plus 3 x the target group's deregistration delay, more than ${formatDuration(maxStale)})`]
+          : [`Mimir: the worst-case gap (${formatDuration(gap)} plus 3 x the target group's deregistration delay) fits in cutover.bucketIndexMaxStalePeriod (${formatDuration(maxStale)})`]),
         `old Mimir: add -compactor.disabled-tenants=${mimirTenants.join(",")} to its command and restart it; within ${formatDuration(HANDOVER_LEAD_SECONDS)} set cutover.compactor.mimir "new" and run lgtm-deploy deploy mimir --env ${e} --sha <sha>`,
         `old Pyroscope: the same with -compactor.disabled-tenants=${tenancy(env, "pyroscope").tenants.join(",")}; then cutover.compactor.pyroscope "new" and lgtm-deploy deploy pyroscope`,
         `old Loki: run it without the compactor (-target=distributor,ingester,query-frontend,query-scheduler,querier[,ruler]); then cutover.compactor.loki "new" and lgtm-deploy deploy loki`,

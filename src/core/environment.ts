@@ -59,11 +59,11 @@ const lokiPeriod = z.strictObject({
   object_store: pattern(/^[a-z0-9-]+$/, "must be an object store name such as s3"),
   schema: pattern(/^v\d+$/, "must be a schema version such as v13"),
   index: z.strictObject({
-    prefix: z.string().check(z.minLength(1)),
+    prefix: pattern(/^[A-Za-z0-9_-]+$/, "must be an index table prefix such as index_"),
     period: duration,
-    path_prefix: z.optional(z.string()),
+    path_prefix: z.optional(pattern(/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*\/$/, "must be a path prefix such as index/")),
   }),
-  chunks: z.optional(z.strictObject({ prefix: z.optional(z.string()), period: z.optional(duration) })),
+  chunks: z.optional(z.strictObject({ prefix: z.optional(pattern(/^[A-Za-z0-9_-]*$/, "must be a chunk table prefix")), period: z.optional(duration) })),
   row_shards: z.optional(int(1, 1024)),
 });
 export type LokiPeriod = z.infer<typeof lokiPeriod>;
