@@ -860,27 +860,42 @@ describe("rolling-safety check catches mistakes (negative tests)", () => {
     expectRule(problemsOf("mimir", prod, mutate("mimir", "  ring:\n    instance_interface_names: [eth1]\n    replication_factor", "  ring:\n    instance_id: mimir\n    instance_interface_names: [eth1]\n    replication_factor")), "ingester.ring.instance_id", /every task would register as the same ring member/, /configuration-parameters/);
   });
 
+  /** Mimir without the load balancer: no input, no target group, no alarms. */
+  const unroute = (r: any) => {
+    delete r.loadBalancers.mimir;
+    delete r.outputs.loadBalancers.mimir;
+    delete r.outputs.deploymentAlarms.mimir;
+  };
+
   it("relations: a grace period shorter than the readiness wait, no readiness gate, a min_ready shorter than the visibility wait, a flush that does not fit", () => {
-    expectRule(problemsOf("mimir", withEnv((r) => (r.loadBalancers.mimir.healthCheckGracePeriodSeconds = 120))), "healthCheckGracePeriodSeconds", /is 120; must be at least 990 s/, /API_CreateService/);
-    expectRule(problemsOf("mimir", withEnv((r) => delete r.loadBalancers.mimir)), "readiness gate", /ECS replaces mimir tasks back to back/, /API_CreateService/);
-    expectRule(problemsOf("mimir", withEnv((r) => (r.loadBalancers.mimir.healthCheckIntervalSeconds = 120))), "healthCheckGracePeriodSeconds", /must be at least 1440 s/, /CreateTargetGroup/);
+    expectRule(problemsOf("mimir", withEnv((r) => (r.loadBalancers.mimir.healthCheckGracePeriodSeconds = 120))), "healthCheckGracePeriodSeconds", /is 120; must be at least 860 s/, /API_CreateService/);
+    expectRule(problemsOf("mimir", withEnv(unroute)), "readiness gate", /ECS replaces mimir tasks back to back/, /API_CreateService/);
+    expectRule(problemsOf("mimir", withEnv((r) => (r.loadBalancers.mimir.healthCheckIntervalSeconds = 300))), "healthCheckGracePeriodSeconds", /must be at least 1440 s/, /CreateTargetGroup/);
     expectRule(problemsOf("mimir", prod, mutate("mimir", "min_ready_duration: 11m", "min_ready_duration: 5m")), "ingester.ring.min_ready_duration", /is 5m; must be at least 10m/, /scaling-out/);
     const stop60 = (td: Rendered["td"]) => (td.containerDefinitions![0]!.stopTimeout = 60);
     expectRule(problemsOf("mimir", prod, undefined, stop60), "stopTimeout", /is 60 s; .* only 30 s remain for the flush/, /API_ContainerDefinition/);
     expectRule(problemsOf("loki", prod, mutate("loki", "graceful_shutdown_timeout: 30s", "graceful_shutdown_timeout: 100s")), "stopTimeout", /only 20 s remain/, /API_ContainerDefinition/);
     // A single Mimir task has nothing to pace: no gate needed, the visibility rules still apply.
-    assert.deepEqual(problemsOf("mimir", withEnv((r) => { delete r.loadBalancers.mimir; r.components = { mimir: { desiredCount: 1, replicationFactor: 1 } }; })), []);
+    assert.deepEqual(problemsOf("mimir", withEnv((r) => { unroute(r); r.components = { mimir: { desiredCount: 1, replicationFactor: 1 } }; })), []);
   });
 
   it("loki, tempo, pyroscope without their settings", () => {
     expectRule(problemsOf("loki", prod, mutate("loki", "resync_interval: 1m", "resync_interval: 5m")), "storage_config.tsdb_shipper.resync_interval", /is 5m; must be at most 1m/, /boltdb-shipper\.md/);
     expectRule(problemsOf("loki", prod, mutate("loki", "min_ready_duration: 2m", "min_ready_duration: 1m")), "ingester.lifecycler.min_ready_duration", /must be at least 2m/, /configuration\.md/);
     expectRule(problemsOf("loki", prod, mutate("loki", "flush_on_shutdown: true", "flush_on_shutdown: false")), "ingester.wal.flush_on_shutdown", /must be true/, /wal\.md/);
-    expectRule(problemsOf("loki", withEnv((r) => (r.loadBalancers.loki.healthCheckGracePeriodSeconds = 200))), "healthCheckGracePeriodSeconds", /is 200; must be at least 450 s/, /API_CreateService/);
+    expectRule(problemsOf("loki", withEnv((r) => (r.loadBalancers.loki.healthCheckGracePeriodSeconds = 200))), "healthCheckGracePeriodSeconds", /is 200; must be at least 330 s/, /API_CreateService/);
     expectRule(problemsOf("tempo", prod, mutate("tempo", /\n {4}query_backend_after: 0s/, "")), "query_frontend.search.query_backend_after", /is 15m; must be at most 0s/, /tempo\/configuration/);
     expectRule(problemsOf("tempo", withEnv((r) => (r.components = { tempo: { desiredCount: 2 } }))), "desiredCount", /exactly 1 task/, /tempo/);
     expectRule(problemsOf("pyroscope", prod, mutate("pyroscope", /\n {2}query_store_after: 0s/, "")), "querier.query_store_after", /is 4h; must be at most 0s/, /pyroscope/);
     expectRule(problemsOf("pyroscope", prod, mutate("pyroscope", /\n {4}ignore_blocks_within: 0s/, "")), "store_gateway.bucket_store.ignore_blocks_within", /is 3h/, /pyroscope/);
+  });
+
+  it("the environment's target-group health check defaults are the stack's (infra/lib/routes.ts HEALTH_CHECK)", () => {
+    const routes = readFileSync(path.join(ROOT, "infra", "lib", "routes.ts"), "utf8");
+    const m = /HEALTH_CHECK = \{ intervalSeconds: (\d+),.*healthyThresholdCount: (\d+),/.exec(routes);
+    assert.ok(m, "HEALTH_CHECK not found in infra/lib/routes.ts");
+    const lb = withEnv((r) => (r.loadBalancers.mimir = { healthCheckGracePeriodSeconds: 1200 })).loadBalancers.mimir!;
+    assert.deepEqual([lb.healthCheckIntervalSeconds, lb.healthyThresholdCount], [Number(m[1]), Number(m[2])]);
   });
 
   it("two components with one cluster label are caught", () => {

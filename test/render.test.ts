@@ -89,7 +89,7 @@ describe("service definitions", () => {
       assert.deepEqual([svc.deploymentConfiguration.minimumHealthyPercent, svc.deploymentConfiguration.maximumPercent], expected[component]);
       assert.deepEqual(svc.deploymentConfiguration.deploymentCircuitBreaker, { enable: true, rollback: true });
       assert.deepEqual(svc.networkConfiguration.awsvpcConfiguration.subnets, prod.network.subnets);
-      assert.equal(svc.serviceRegistries[0].registryArn, prod.cloudMap.services[component]);
+      assert.equal(svc.serviceRegistries[0].registryArn, prod.outputs!.cloudMap.services[component]);
       assert.equal(svc.propagateTags, "SERVICE");
       const routed = ["grafana", "mimir", "loki"].includes(component);
       assert.equal(svc.loadBalancers.length, routed ? 1 : 0);
@@ -180,7 +180,7 @@ describe("bad input through the CLI: clear message naming file/field/flag, exit 
     ["wrong type", (e) => (e.network.subnets = "subnet-0123456789abcdef0"), /field "network.subnets": .*expected array/i],
     ["missing field", (e) => delete e.cluster, /field "cluster": is required/],
     ["invalid region", (e) => (e.region = "korea-1"), /field "region": must be an AWS region/],
-    ["invalid ARN", (e) => (e.roles.taskRoleArn = "lgtm-task-role"), /field "roles.taskRoleArn": must be an IAM role ARN/],
+    ["invalid ARN", (e) => (e.outputs.roles.taskRoleArns.loki = "lgtm-task-role"), /field "outputs.roles.taskRoleArns.loki": must be an IAM role ARN/],
     ["unknown field", (e) => (e.clutser = "x"), /unknown field\(s\) "clutser"/],
     ["bad subnet item", (e) => (e.network.subnets = ["subnet-0123456789abcdef0", "subnet-nope"]), /field "network.subnets\[1\]": must be a subnet id/],
     ["registry of another account", (e) => (e.ecr.registry = "999999999999.dkr.ecr.ap-northeast-2.amazonaws.com"), /field "ecr.registry": account 999999999999 differs/],

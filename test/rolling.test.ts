@@ -37,7 +37,7 @@ describe("lgtm-deploy check", () => {
     assert.match(r.stdout, /^loki: NOT rolling-safe$/m);
     assert.match(r.stdout, /^tempo: rolling-safe$/m);
     assert.match(r.stderr, /mimir: ingester\.ring\.min_ready_duration is 15s; must be at least 10m.*\[https:\/\/github\.com\/grafana\/mimir\/blob\/main\/docs\/sources\/mimir\/manage\/run-production-environment\/scaling-out\.md\]/);
-    assert.match(r.stderr, /loki: healthCheckGracePeriodSeconds is 120; must be at least 450 s .*API_CreateService/);
+    assert.match(r.stderr, /loki: healthCheckGracePeriodSeconds is 120; must be at least 330 s .*API_CreateService/);
   });
 
   test("deploy runs the same check first: refused with exit 2 before any AWS call", async () => {

@@ -34,13 +34,19 @@ export class Project {
   }
 
   environment(name: string): Environment {
+    const source = this.environmentSource(name);
+    return parseEnvironment(name, source.rel, source.text);
+  }
+
+  /** The environment file's path and text, unparsed (env sync rewrites its outputs section). */
+  environmentSource(name: string): { path: string; rel: string; text: string } {
     if (!ENVIRONMENT_NAME.test(name)) throw new InvalidInputError(`invalid --env "${name}": use lower-case letters, digits and dashes`);
     const file = path.join(this.root, "environments", `${name}.json`);
     if (!existsSync(file)) {
       const known = this.environmentNames();
       throw new InvalidInputError(`unknown environment "${name}": ${this.rel(file)} does not exist (known: ${known.join(", ") || "none"})`);
     }
-    return parseEnvironment(name, this.rel(file), this.read(file, "environment file"));
+    return { path: file, rel: this.rel(file), text: this.read(file, "environment file") };
   }
 
   versionFile(component: ComponentName): string {

@@ -39,6 +39,8 @@ export interface CutoverPlan {
 
 /** Stopping the old compactor and starting the Mimir release must be this close (docs/cutover.md, step 2). */
 export const HANDOVER_LEAD_SECONDS = 600;
+/** On top of the computed gap: deregistration delays, slow starts. */
+export const HANDOVER_MARGIN_SECONDS = 1800;
 
 /** Worst case without a Mimir compactor: the tenant's owner in the new compactor ring is the last task replaced. */
 export function mimirHandoverGapSeconds(t: MimirTimings): number {
@@ -68,8 +70,9 @@ export function cutoverPlan(env: Environment, mimir: MimirTimings, migrateCheck:
   const status = (i: number): StepStatus => (current === -1 || i < current ? "done" : i === current ? "current" : "pending");
   const gap = mimirHandoverGapSeconds(mimir);
   const maxStale = parseDuration(o.bucketIndexMaxStalePeriod) ?? 3600;
-  // 30 min on top covers three default ALB deregistration delays (300 s each), which the environment does not carry.
-  const needStale = Math.ceil((gap + 1800) / 3600);
+  // The margin covers the target group's deregistration delays and slow starts, which the environment does not carry.
+  const worst = gap + HANDOVER_MARGIN_SECONDS;
+  const needStale = Math.ceil(worst / 3600);
   const indexKey = `${p.mimirBlocks}/${mimirTenants[0] ?? "<tenant>"}/bucket-index.json.gz`;
   const steps: PlanStep[] = [
     {
@@ -95,9 +98,9 @@ export function cutoverPlan(env: Environment, mimir: MimirTimings, migrateCheck:
       title: "Hand over the compactors, one component at a time",
       status: status(1),
       do: [
-        ...(gap >= maxStale
-          ? [`Mimir first: set "cutover.bucketIndexMaxStalePeriod": "${needStale}h" and run lgtm-deploy deploy mimir --env ${e} --sha <sha> (a worst-case handover leaves the bucket index unwritten for ${formatDuration(gap)} plus 3 x the target group's deregistration delay, more than ${formatDuration(maxStale)})`]
-          : [`Mimir: the worst-case gap (${formatDuration(gap)} plus 3 x the target group's deregistration delay) fits in cutover.bucketIndexMaxStalePeriod (${formatDuration(maxStale)})`]),
+        ...(worst > maxStale
+          ? [`Mimir first: set "cutover.bucketIndexMaxStalePeriod": "${needStale}h" and run lgtm-deploy deploy mimir --env ${e} --sha <sha> (a worst-case handover leaves the bucket index unwritten for ${formatDuration(gap)} + ${formatDuration(HANDOVER_MARGIN_SECONDS)} margin, more than ${formatDuration(maxStale)})`]
+          : [`Mimir: the worst-case gap (${formatDuration(gap)} + ${formatDuration(HANDOVER_MARGIN_SECONDS)} margin) fits in cutover.bucketIndexMaxStalePeriod (${formatDuration(maxStale)})`]),
         `old Mimir: add -compactor.disabled-tenants=${mimirTenants.join(",")} to its command and restart it; within ${formatDuration(HANDOVER_LEAD_SECONDS)} set cutover.compactor.mimir "new" and run lgtm-deploy deploy mimir --env ${e} --sha <sha>`,
         `old Pyroscope: the same with -compactor.disabled-tenants=${tenancy(env, "pyroscope").tenants.join(",")}; then cutover.compactor.pyroscope "new" and lgtm-deploy deploy pyroscope`,
         `old Loki: run it without the compactor (-target=distributor,ingester,query-frontend,query-scheduler,querier[,ruler]); then cutover.compactor.loki "new" and lgtm-deploy deploy loki`,

@@ -1,6 +1,12 @@
 /**
  * Environment files (environments/<name>.json): schema, validation with messages naming file and field.
  * Pure: parsing takes the file's text; reading the file is the caller's job (src/adapters/files.ts).
+ *
+ * A file has three parts, so a reader sees where every value comes from:
+ * - inputs (every top-level field except the two below): written by people, read by lgtm-deploy and the CDK stack;
+ * - `stack`: inputs only the CDK stack in infra/ reads (VPC, who may reach the load balancer, log retention...);
+ * - `outputs`: what the stack created (ARNs, ids, names), written by `lgtm-deploy env sync` from the stack's
+ *   CloudFormation outputs, never by hand (src/core/stack-outputs.ts is the contract between the two).
  */
 import * as z from "zod/mini";
 import en from "zod/v4/locales/en.js";
@@ -34,18 +40,78 @@ const componentOverride = z.strictObject({
 });
 export type ComponentOverride = z.infer<typeof componentOverride>;
 
+/** Input: the component is routed through the stack's load balancer. Its target group ARN is an output. */
 const loadBalancer = z.strictObject({
-  targetGroupArn: arn("elasticloadbalancing", /targetgroup\/[\w-]+\/[0-9a-f]+/, "ELB target group"),
   /** Container port the target group forwards to; default: the component's http port. */
   containerPort: z.optional(int(1, 65535)),
   healthCheckGracePeriodSeconds: z._default(int(0, 2147483647), 120),
-  /** The target group's health check as the infrastructure sets it (ELBv2 defaults for HTTP targets: 30 s, 5). */
-  healthCheckIntervalSeconds: z._default(int(5, 300), 30),
-  healthyThresholdCount: z._default(int(2, 10), 5),
+  /** The target group's health check as the stack sets it (infra/lib/routes.ts HEALTH_CHECK; a test keeps them equal). */
+  healthCheckIntervalSeconds: z._default(int(5, 300), 10),
+  healthyThresholdCount: z._default(int(2, 10), 2),
 });
 export type LoadBalancerSetting = z.infer<typeof loadBalancer>;
 
 const perComponent = <T extends z.ZodMiniType>(schema: T) => z.partialRecord(z.enum(COMPONENT_NAMES), schema);
+const everyComponent = <T extends z.ZodMiniType>(schema: T) => z.strictObject(Object.fromEntries(COMPONENT_NAMES.map((c) => [c, schema])) as Record<ComponentName, T>);
+
+const subnetId = pattern(/^subnet-[0-9a-f]{8,17}$/, "must be a subnet id (subnet-...)");
+const securityGroupId = pattern(/^sg-[0-9a-f]{8,17}$/, "must be a security group id (sg-...)");
+const cidr = pattern(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/, "must be an IPv4 CIDR block such as 10.0.0.0/16");
+/** CloudWatch Logs accepts only these retention periods (PutRetentionPolicy). */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+
+/** Inputs only the CDK stack (infra/) reads. An environment without them (local) has no stack. */
+const stackInputs = z.strictObject({
+  /** CloudFormation stack name; default lgtm-<environment>. */
+  name: z.optional(pattern(/^[A-Za-z][A-Za-z0-9-]{0,127}$/, "must be a CloudFormation stack name")),
+  /** The existing VPC (referenced, never created) holding network.subnets. */
+  vpcId: pattern(/^vpc-[0-9a-f]{8,17}$/, "must be a VPC id (vpc-...)"),
+  /** Subnets of the internal load balancer (two or more Availability Zones); default network.subnets. */
+  loadBalancerSubnets: z.optional(z.array(subnetId).check(z.minLength(2))),
+  /** Who may reach the internal load balancer: the hybrid EC2 agents, Grafana's users. */
+  loadBalancerIngress: z.strictObject({
+    cidrs: z._default(z.array(cidr), []),
+    securityGroups: z._default(z.array(securityGroupId), []),
+  }),
+  logRetentionDays: z._default(z.literal(LOG_RETENTION_DAYS, `must be a CloudWatch Logs retention period (${LOG_RETENTION_DAYS.join(", ")})`), 30),
+  /** Principal allowed to assume the Jenkins deploy role; default: the account (its IAM policies decide). */
+  jenkinsPrincipalArn: z.optional(pattern(/^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]{1,512}$/, "must be an IAM role or user ARN")),
+  /** Customer-managed KMS key of the existing bucket, when it uses SSE-KMS: task roles may use it. */
+  bucketKmsKeyArn: z.optional(arn("kms", /key\/[0-9a-f-]{36}/, "KMS key")),
+});
+export type StackInputs = z.infer<typeof stackInputs>;
+
+const alarmName = z.string().check(z.minLength(1), z.maxLength(255), z.regex(/^[^,]+$/, "must be a CloudWatch alarm name without commas"));
+
+/** Outputs: what the stack created, written by `lgtm-deploy env sync` (src/core/stack-outputs.ts). */
+const outputsSchema = z.strictObject({
+  /** Where these values came from (describe-stacks). Absent when written by hand (local). */
+  source: z.optional(z.strictObject({
+    stackName: z.string(),
+    stackId: arn("cloudformation", /stack\/[\w-]+\/[\w-]+/, "CloudFormation stack"),
+    lastUpdated: z.string(),
+  })),
+  clusterArn: z.optional(arn("ecs", /cluster\/[\w-]+/, "ECS cluster")),
+  cloudMap: z.strictObject({
+    namespaceId: z.optional(pattern(/^ns-[a-z0-9]+$/, "must be a Cloud Map namespace id (ns-...)")),
+    /** Cloud Map service ARN per component (the service's serviceRegistries entry). */
+    services: everyComponent(arn("servicediscovery", /service\/srv-[a-z0-9]+/, "AWS Cloud Map service")),
+  }),
+  roles: z.strictObject({
+    executionRoleArn: roleArn,
+    /** One least-privilege task role per component. */
+    taskRoleArns: everyComponent(roleArn),
+    jenkinsDeployRoleArn: z.optional(roleArn),
+  }),
+  /** The stack's task security group(s); network.securityGroups adds to them. */
+  network: z.strictObject({ securityGroups: z.array(securityGroupId).check(z.minLength(1), z.maxLength(5)) }),
+  loadBalancer: z.optional(z.strictObject({ dnsName: pattern(/^[A-Za-z0-9.-]+\.elb\.amazonaws\.com(\.cn)?$/, "must be a load balancer DNS name") })),
+  /** Per routed component (input loadBalancers.<component>). */
+  loadBalancers: z._default(perComponent(z.strictObject({ targetGroupArn: arn("elasticloadbalancing", /targetgroup\/[\w-]+\/[0-9a-f]+/, "ELB target group") })), {}),
+  /** CloudWatch alarms the stack made for a component (target 5xx, unhealthy hosts): its deployment alarms. */
+  deploymentAlarms: z._default(perComponent(z.array(alarmName)), {}),
+});
+export type EnvironmentOutputs = z.infer<typeof outputsSchema>;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Migration inputs and cutover ownership (docs/cutover.md). Everything that decides whether the data the old
@@ -131,22 +197,13 @@ export const environmentSchema = z.strictObject({
   }),
   cloudMap: z.strictObject({
     namespace: pattern(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/, "must be a DNS namespace such as lgtm.local"),
-    /** Cloud Map service ARN per component (the service's serviceRegistries entry). */
-    services: z.strictObject(
-      Object.fromEntries(COMPONENT_NAMES.map((c) => [c, arn("servicediscovery", /service\/srv-[a-z0-9]+/, "AWS Cloud Map service")])) as Record<ComponentName, ReturnType<typeof arn>>,
-    ),
   }),
   s3Bucket: pattern(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be an S3 bucket name"),
   network: z.strictObject({
-    subnets: z.array(pattern(/^subnet-[0-9a-f]{8,17}$/, "must be a subnet id (subnet-...)")).check(z.minLength(1)),
-    securityGroups: z.array(pattern(/^sg-[0-9a-f]{8,17}$/, "must be a security group id (sg-...)")).check(z.minLength(1), z.maxLength(5)),
+    subnets: z.array(subnetId).check(z.minLength(1)),
+    /** Security groups added to the stack's own (outputs.network.securityGroups), e.g. one the database allows. */
+    securityGroups: z._default(z.array(securityGroupId).check(z.maxLength(4)), []),
     assignPublicIp: z._default(z.enum(["ENABLED", "DISABLED"]), "DISABLED"),
-  }),
-  roles: z.strictObject({
-    executionRoleArn: roleArn,
-    taskRoleArn: roleArn,
-    /** Per-component task role overrides (e.g. alloy needs CloudWatch read access). */
-    taskRoleArns: z._default(perComponent(roleArn), {}),
   }),
   logGroupPrefix: pattern(/^\/[\w./#-]*[\w#-]$/, "must be a log group path such as /ecs/lgtm"),
   cpuArchitecture: z._default(z.enum(["X86_64", "ARM64"]), "X86_64"),
@@ -165,6 +222,8 @@ export const environmentSchema = z.strictObject({
   loadBalancers: z._default(perComponent(loadBalancer), {}),
   components: z._default(perComponent(componentOverride), {}),
   tags: z._default(z.record(pattern(/^[\w .:/=+@-]{1,128}$/, "must be a valid tag key"), z.string().check(z.maxLength(256))), {}),
+  stack: z.optional(stackInputs),
+  outputs: z.optional(outputsSchema),
   /** Migration inputs from the running old stack (docs/cutover.md); defaults are today's values. */
   migration: z._default(migration, () => ({ prefixes: {}, retention: {}, tenancy: {}, mimirNoAuthTenant: "anonymous" })),
   /** Cutover ownership of the single-writer roles; absent = the new stack owns everything (no old stack). */
@@ -179,6 +238,26 @@ function fieldPath(path: PropertyKey[]): string {
   return out === "" ? "(top level)" : out;
 }
 
+/** Fields that moved into `outputs` when the stack started creating them: the error says where they went. */
+const MOVED: Readonly<Record<string, string>> = {
+  roles: "outputs.roles (executionRoleArn, taskRoleArns.<component>)",
+  "cloudMap.services": "outputs.cloudMap.services",
+  "loadBalancers.<component>.targetGroupArn": "outputs.loadBalancers.<component>.targetGroupArn",
+};
+const SYNC_HINT = "the stack creates it; lgtm-deploy env sync writes it (README: From an empty account to the first release)";
+
+function unknownFieldMessage(path: PropertyKey[], keys: string[]): string[] {
+  const unknown: string[] = [];
+  const moved: string[] = [];
+  for (const key of keys) {
+    const generic = [...path, key].map((p) => (typeof p === "string" && (COMPONENT_NAMES as readonly string[]).includes(p) ? "<component>" : String(p))).join(".");
+    const target = MOVED[generic];
+    if (target === undefined) unknown.push(key);
+    else moved.push(`  field "${fieldPath([...path, key])}": moved to ${target}: ${SYNC_HINT}`);
+  }
+  return [...(unknown.length > 0 ? [`  field "${fieldPath(path)}": unknown field(s) ${unknown.map((k) => `"${k}"`).join(", ")}`] : []), ...moved];
+}
+
 /** Parses and validates an environment file's text. Errors name the file and every bad field. */
 export function parseEnvironment(name: string, file: string, text: string): Environment {
   if (!ENVIRONMENT_NAME.test(name)) throw new InvalidInputError(`invalid environment name "${name}": use lower-case letters, digits and dashes`);
@@ -190,12 +269,11 @@ export function parseEnvironment(name: string, file: string, text: string): Envi
   }
   const parsed = z.safeParse(environmentSchema, raw);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => {
-      const where = fieldPath(issue.path);
+    const lines = parsed.error.issues.flatMap((issue) => {
+      if (issue.code === "unrecognized_keys") return unknownFieldMessage(issue.path, issue.keys);
       let message = issue.message;
-      if (issue.code === "unrecognized_keys") message = `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
       if (issue.code === "invalid_type" && /received undefined/.test(issue.message)) message = "is required";
-      return `  field "${where}": ${message}`;
+      return [`  field "${fieldPath(issue.path)}": ${message}`];
     });
     throw new InvalidInputError(`${file}: invalid environment:\n${lines.join("\n")}`);
   }
@@ -203,7 +281,56 @@ export function parseEnvironment(name: string, file: string, text: string): Envi
   const mismatch = [
     !env.ecr.registry.startsWith(`${env.account}.`) && env.ecr.registry.includes(".dkr.ecr.") ? `field "ecr.registry": account ${env.ecr.registry.split(".")[0]} differs from "account" ${env.account}` : undefined,
     env.ecr.registry.includes(".dkr.ecr.") && !env.ecr.registry.includes(`.dkr.ecr.${env.region}.`) ? `field "ecr.registry": region differs from "region" ${env.region}` : undefined,
+    ...outputsMismatches(env),
   ].filter((m): m is string => m !== undefined);
   if (mismatch.length > 0) throw new InvalidInputError(`${file}: invalid environment:\n${mismatch.map((m) => `  ${m}`).join("\n")}`);
   return env;
+}
+
+/** Outputs must belong to this environment's inputs: same account and region, the same routed components. */
+function outputsMismatches(env: Omit<Environment, "name" | "file">): string[] {
+  const out = env.outputs;
+  if (out === undefined) return [];
+  const problems: string[] = [];
+  const walk = (value: unknown, path: PropertyKey[]): void => {
+    if (Array.isArray(value)) value.forEach((v, i) => walk(v, [...path, i]));
+    else if (value !== null && typeof value === "object") for (const [k, v] of Object.entries(value)) walk(v, [...path, k]);
+    else if (typeof value === "string" && value.startsWith("arn:")) {
+      const [, , service, region, account] = value.split(":");
+      if (account !== "" && account !== env.account) problems.push(`field "${fieldPath(path)}": account ${account} differs from "account" ${env.account}`);
+      if (region !== "" && service !== "iam" && region !== env.region) problems.push(`field "${fieldPath(path)}": region ${region} differs from "region" ${env.region}`);
+    }
+  };
+  walk(out, ["outputs"]);
+  const routed = Object.keys(env.loadBalancers);
+  for (const c of routed) {
+    if (out.loadBalancers[c as ComponentName] === undefined) problems.push(`field "outputs.loadBalancers.${c}": missing, but loadBalancers.${c} routes ${c} through the load balancer: deploy the stack again and run lgtm-deploy env sync`);
+  }
+  for (const c of Object.keys(out.loadBalancers)) {
+    if (!routed.includes(c)) problems.push(`field "outputs.loadBalancers.${c}": ${c} is not routed (no loadBalancers.${c} input): deploy the stack again and run lgtm-deploy env sync`);
+  }
+  const groups = [...out.network.securityGroups, ...env.network.securityGroups];
+  if (groups.length > 5) problems.push(`fields "outputs.network.securityGroups" and "network.securityGroups": ${groups.length} security groups, a task accepts at most 5`);
+  if (new Set(groups).size !== groups.length) problems.push(`field "network.securityGroups": repeats a group the stack already attaches (outputs.network.securityGroups)`);
+  return problems;
+}
+
+/** The outputs section, or a clear error saying how to produce it. Everything that renders needs it. */
+export function requireOutputs(env: Environment): EnvironmentOutputs {
+  if (env.outputs === undefined) {
+    throw new InvalidInputError(
+      `${env.file}: no "outputs" section: the ARNs of what the stack created have not been synced. Deploy the stack (infra/) and run: lgtm-deploy env sync --env ${env.name} --stack-outputs <aws cloudformation describe-stacks output>`,
+    );
+  }
+  return env.outputs;
+}
+
+/** The CloudFormation stack name of an environment (infra/ creates it, env sync looks for it). */
+export function stackName(env: Pick<Environment, "name" | "stack">): string {
+  return env.stack?.name ?? `lgtm-${env.name}`;
+}
+
+/** The environment's routed components (its loadBalancers input), in catalogue order. */
+export function routedComponents(env: Pick<Environment, "loadBalancers">): ComponentName[] {
+  return COMPONENT_NAMES.filter((c) => env.loadBalancers[c] !== undefined);
 }

@@ -4,7 +4,7 @@
  */
 import type { CreateServiceCommandInput, RegisterTaskDefinitionCommandInput, UpdateServiceCommandInput } from "@aws-sdk/client-ecs";
 import { CATALOGUE, COMPONENT_NAMES, discoveryName, familyName, repositoryName, serviceName, type ComponentName } from "./catalogue.js";
-import type { Environment } from "./environment.js";
+import { requireOutputs, type Environment } from "./environment.js";
 import { InvalidInputError } from "./errors.js";
 import { FARGATE_MAX_STOP_TIMEOUT, fargatePairError } from "./fargate.js";
 import { MIGRATION_VOCABULARY, migrationValues, s3PrefixesFor } from "./migration.js";
@@ -57,7 +57,9 @@ export function effectiveSizing(component: ComponentName, env: Environment) {
 export function templateValues(component: ComponentName, env: Environment, image: ImageRef): Record<string, TemplateValue | undefined> {
   const c = CATALOGUE[component];
   const sizing = effectiveSizing(component, env);
+  const out = requireOutputs(env);
   const lb = env.loadBalancers[component];
+  const targetGroupArn = out.loadBalancers[component]?.targetGroupArn;
   const http = c.ports.find((p) => p.name === "http")!;
   const prefixes = s3PrefixesFor(component, env);
   const tags: Record<string, string> = {
@@ -89,8 +91,8 @@ export function templateValues(component: ComponentName, env: Environment, image
     desiredCount: sizing.desiredCount,
     minimumHealthyPercent: c.deployment.minimumHealthyPercent,
     maximumPercent: c.deployment.maximumPercent,
-    executionRoleArn: env.roles.executionRoleArn,
-    taskRoleArn: env.roles.taskRoleArns[component] ?? env.roles.taskRoleArn,
+    executionRoleArn: out.roles.executionRoleArn,
+    taskRoleArn: out.roles.taskRoleArns[component],
     logGroup: `${env.logGroupPrefix}/${component}`,
     cpuArchitecture: env.cpuArchitecture,
     s3Bucket: env.s3Bucket,
@@ -100,10 +102,11 @@ export function templateValues(component: ComponentName, env: Environment, image
     "s3Prefix.alertmanager": prefixes.alertmanager,
     replicationFactor: sizing.replicationFactor === undefined ? undefined : String(sizing.replicationFactor),
     subnets: env.network.subnets,
-    securityGroups: env.network.securityGroups,
+    securityGroups: [...out.network.securityGroups, ...env.network.securityGroups],
     assignPublicIp: env.network.assignPublicIp,
-    serviceRegistryArn: env.cloudMap.services[component],
-    loadBalancers: lb === undefined ? [] : [{ targetGroupArn: lb.targetGroupArn, containerName: component, containerPort: lb.containerPort ?? http.containerPort }],
+    serviceRegistryArn: out.cloudMap.services[component],
+    // parseEnvironment guarantees a target group for every routed component when outputs exist.
+    loadBalancers: lb === undefined || targetGroupArn === undefined ? [] : [{ targetGroupArn, containerName: component, containerPort: lb.containerPort ?? http.containerPort }],
     healthCheckGracePeriodSeconds: lb === undefined ? null : lb.healthCheckGracePeriodSeconds,
     grafanaAdminPasswordSecret: env.grafana.adminPasswordSecret,
     grafanaDbPasswordSecret: env.grafana.database.passwordSecret,

@@ -73,8 +73,8 @@ class DocsTest {
         assert pass.Resource.every { it ==~ /arn:aws:iam::123456789012:role\/lgtm-ecs-[a-z-]+/ }
         // every role an environment file names must be passable
         new File(REPO, 'environments').listFiles().findAll { it.name == 'prod.json' }.each { File f ->
-            Map roles = new JsonSlurper().parse(f).roles
-            List arns = [roles.executionRoleArn, roles.taskRoleArn] + (roles.taskRoleArns ?: [:]).values()
+            Map roles = new JsonSlurper().parse(f).outputs.roles
+            List arns = [roles.executionRoleArn] + roles.taskRoleArns.values()
             arns.each { assert pass.Resource.contains(it) }
         }
     }
