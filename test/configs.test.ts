@@ -19,7 +19,7 @@ import { Project } from "../src/adapters/files.js";
 import { CATALOGUE, COMPONENT_NAMES, discoveryName, type ComponentName } from "../src/core/catalogue.js";
 import type { Environment } from "../src/core/environment.js";
 import { effectiveSizing, renderService, renderTaskDefinition } from "../src/core/render.js";
-import { rollingContext } from "../src/core/effective-config.js";
+import { rollingContext, TARGET_HEALTH_CHECK } from "../src/core/effective-config.js";
 import { isDataComponent, lokiSchema, s3PrefixesFor } from "../src/core/migration.js";
 import { checkClusterLabels, checkRollingSafety, MIN_FLUSH_BUDGET_SECONDS, STARTUP_ALLOWANCE_SECONDS } from "../src/core/rolling.js";
 import { parseDuration as parseDurationSeconds } from "../src/core/duration.js";
@@ -752,10 +752,9 @@ describe("rolling-safe settings", () => {
     assert.equal(wait, 600);
     assert.ok(minReady >= wait, `min_ready_duration ${minReady}s < ${wait}s`);
     // The ALB gates ECS: grace > start-up + min_ready + healthy threshold x interval.
-    const lb = prod.loadBalancers.mimir!;
     assert.equal(svc.loadBalancers?.length, 1);
     assert.ok(svc.healthCheckGracePeriodSeconds! > minReady, "grace period > min_ready_duration");
-    assert.ok(svc.healthCheckGracePeriodSeconds! >= STARTUP_ALLOWANCE_SECONDS + minReady + lb.healthCheckIntervalSeconds * lb.healthyThresholdCount);
+    assert.ok(svc.healthCheckGracePeriodSeconds! >= STARTUP_ALLOWANCE_SECONDS + minReady + TARGET_HEALTH_CHECK.intervalSeconds * TARGET_HEALTH_CHECK.healthyThresholdCount);
     // SIGTERM: graceful server shutdown + final sleep + shutdown delay, then the flush, all before SIGKILL.
     const stop = rendered.container.stopTimeout as number;
     const spent = secs(get(doc, "server.graceful_shutdown_timeout")) + secs(get(doc, "ingester.ring.final_sleep") ?? "0s") + secs(get(doc, "shutdown_delay") ?? "0s");
@@ -772,8 +771,7 @@ describe("rolling-safe settings", () => {
     assert.equal(resync, 60);
     assert.ok(minReady >= 2 * resync);
     const hc = rendered.container.healthCheck as { interval: number };
-    const lb = prod.loadBalancers.loki!;
-    assert.ok(svc.healthCheckGracePeriodSeconds! >= STARTUP_ALLOWANCE_SECONDS + minReady + Math.max(hc.interval, lb.healthCheckIntervalSeconds * lb.healthyThresholdCount));
+    assert.ok(svc.healthCheckGracePeriodSeconds! >= STARTUP_ALLOWANCE_SECONDS + minReady + Math.max(hc.interval, TARGET_HEALTH_CHECK.intervalSeconds * TARGET_HEALTH_CHECK.healthyThresholdCount));
     assert.ok((rendered.container.stopTimeout as number) - secs(get(doc, "server.graceful_shutdown_timeout")) >= MIN_FLUSH_BUDGET_SECONDS);
     assert.deepEqual(checkRollingSafety(rollingContext("loki", doc, prod, rendered.td, svc)), []);
   });
@@ -894,8 +892,7 @@ describe("rolling-safety check catches mistakes (negative tests)", () => {
     const routes = readFileSync(path.join(ROOT, "infra", "lib", "routes.ts"), "utf8");
     const m = /HEALTH_CHECK = \{ intervalSeconds: (\d+),.*healthyThresholdCount: (\d+),/.exec(routes);
     assert.ok(m, "HEALTH_CHECK not found in infra/lib/routes.ts");
-    const lb = withEnv((r) => (r.loadBalancers.mimir = { healthCheckGracePeriodSeconds: 1200 })).loadBalancers.mimir!;
-    assert.deepEqual([lb.healthCheckIntervalSeconds, lb.healthyThresholdCount], [Number(m[1]), Number(m[2])]);
+    assert.deepEqual([TARGET_HEALTH_CHECK.intervalSeconds, TARGET_HEALTH_CHECK.healthyThresholdCount], [Number(m[1]), Number(m[2])]);
   });
 
   it("two components with one cluster label are caught", () => {

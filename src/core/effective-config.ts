@@ -9,6 +9,9 @@ import { expandEnv, type ExpandDialect } from "./expand.js";
 import type { DataComponent } from "./migration.js";
 import type { RollingContext } from "./rolling.js";
 
+/** The stack's target-group health check (infra/lib/routes.ts HEALTH_CHECK; test/configs.test.ts keeps them equal). */
+export const TARGET_HEALTH_CHECK = { intervalSeconds: 10, healthyThresholdCount: 2 } as const;
+
 /** The config file each image bakes, relative to dockerfiles/<component>/. */
 export const BAKED_CONFIG: Readonly<Record<DataComponent, string>> = { mimir: "mimir.yaml", loki: "config.yaml", tempo: "tempo.yaml", pyroscope: "config.yaml" };
 export const DIALECT: Readonly<Record<DataComponent, ExpandDialect>> = { mimir: "mimir", loki: "envsubst", tempo: "envsubst", pyroscope: "envsubst" };
@@ -42,6 +45,9 @@ export function rollingContext(component: DataComponent, config: unknown, env: E
     stopTimeout: container?.stopTimeout,
     healthCheck: container?.healthCheck === undefined ? undefined : { interval: container.healthCheck.interval },
     gracePeriodSeconds: svc.healthCheckGracePeriodSeconds,
-    loadBalancer: lb === undefined ? undefined : { intervalSeconds: lb.healthCheckIntervalSeconds, healthyThresholdCount: lb.healthyThresholdCount },
+    loadBalancer:
+      lb === undefined
+        ? undefined
+        : { intervalSeconds: lb.healthCheckIntervalSeconds ?? TARGET_HEALTH_CHECK.intervalSeconds, healthyThresholdCount: lb.healthyThresholdCount ?? TARGET_HEALTH_CHECK.healthyThresholdCount },
   };
 }

@@ -45,9 +45,9 @@ const loadBalancer = z.strictObject({
   /** Container port the target group forwards to; default: the component's http port. */
   containerPort: z.optional(int(1, 65535)),
   healthCheckGracePeriodSeconds: z._default(int(0, 2147483647), 120),
-  /** The target group's health check as the stack sets it (infra/lib/routes.ts HEALTH_CHECK; a test keeps them equal). */
-  healthCheckIntervalSeconds: z._default(int(5, 300), 10),
-  healthyThresholdCount: z._default(int(2, 10), 2),
+  /** The target group's health check, when it differs from the stack's (infra/lib/routes.ts HEALTH_CHECK: 10 s, 2). */
+  healthCheckIntervalSeconds: z.optional(int(5, 300)),
+  healthyThresholdCount: z.optional(int(2, 10)),
 });
 export type LoadBalancerSetting = z.infer<typeof loadBalancer>;
 
