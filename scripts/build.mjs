@@ -1,16 +1,20 @@
 // Bundles the CLI into one ESM file that runs with no node_modules (Jenkins loads it with libraryResource).
 //
-// Two passes: the libraries only some commands need (src/adapters/vendor-modules.ts: AWS SDK, execa, jsondiffpatch)
-// are bundled into their own module first and embedded in the main file as a data: URL, imported on first use.
-// V8 scans a string literal far faster than it parses the code, so `--version`, `tag` and `render` start quickly.
+// One pass, one file. The libraries only some commands need (src/adapters/vendor-modules.ts: the AWS SDK, execa) and
+// the emulator are reached through dynamic import(); esbuild keeps them in the same file but wraps them in lazily run
+// module initialisers, so `--version`, `tag` and `render` do not run their top-level code. (An earlier build embedded
+// them as a base64 data: URL module: faster to start, but every stack frame then carried the whole module.)
 import { build } from "esbuild";
 import { readFileSync } from "node:fs";
+import { builtinModules } from "node:module";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
 const src = readFileSync(new URL("../src/version.ts", import.meta.url), "utf8");
 if (!src.includes(`"${pkg.version}"`)) throw new Error(`src/version.ts does not match package.json version ${pkg.version}`);
 
-const common = {
+await build({
+  entryPoints: ["src/cli.ts"],
+  outfile: "resources/lgtm/lgtm-deploy.mjs",
   bundle: true,
   platform: "node",
   format: "esm",
@@ -20,35 +24,23 @@ const common = {
   minify: true,
   legalComments: "none",
   logLevel: "warning",
-};
-
-const vendor = await build({
-  ...common,
-  entryPoints: ["src/adapters/vendor-modules.ts"],
-  write: false,
-  outfile: "vendor.mjs",
-  // CommonJS inside (smithy) calls require(); an ESM module has none. A data: URL module has no file URL, so the
-  // require is anchored at the running script; only node: built-ins are required through it.
-  banner: { js: 'import { createRequire as __lgtmCreateRequire } from "node:module"; const require = __lgtmCreateRequire(process.argv[1] || process.execPath);' },
-});
-const vendorUrl = `data:text/javascript;base64,${Buffer.from(vendor.outputFiles[0].contents).toString("base64")}`;
-
-await build({
-  ...common,
-  entryPoints: ["src/cli.ts"],
-  outfile: "resources/lgtm/lgtm-deploy.mjs",
-  define: { LGTM_VENDOR_URL: JSON.stringify(vendorUrl) },
-  plugins: [
-    {
-      // The source-tree import of the vendor module is never taken in the bundle (LGTM_VENDOR_URL is defined).
-      name: "embedded-vendor",
-      setup(b) {
-        b.onResolve({ filter: /\/vendor-modules\.js$/ }, () => ({ path: "lgtm-vendor-modules-not-bundled", external: true }));
-        // esbuild would otherwise inline the data: URL module and undo the point of embedding it.
-        b.onResolve({ filter: /^data:/ }, (args) => ({ path: args.path, external: true }));
-      },
-    },
-  ],
-  // commander is CommonJS too.
+  // commander and parts of the SDK (smithy) are CommonJS and call require(); an ES module has none.
   banner: { js: 'import { createRequire as __lgtmCreateRequire } from "node:module"; const require = __lgtmCreateRequire(import.meta.url);' },
+  plugins: [lazyBuiltins()],
 });
+
+/**
+ * Node built-ins through require(), not `import`: esbuild must hoist every `import` to the top of the one file, so
+ * node:http, node:child_process, node:zlib... would load at start-up even for code that never runs (and on Node 22+
+ * importing node:http also loads undici). As require() calls they load when the module that needs them first runs.
+ */
+function lazyBuiltins() {
+  const names = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
+  return {
+    name: "lazy-builtins",
+    setup(b) {
+      b.onResolve({ filter: /^[a-z_:/0-9]+$/ }, (args) => (names.has(args.path) && args.kind === "import-statement" ? { path: args.path, namespace: "lazy-builtin" } : undefined));
+      b.onLoad({ filter: /.*/, namespace: "lazy-builtin" }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: "js" }));
+    },
+  };
+}

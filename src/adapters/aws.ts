@@ -5,6 +5,9 @@
  */
 import type { ECRClient } from "@aws-sdk/client-ecr";
 import type { ECSClient } from "@aws-sdk/client-ecs";
+import { AWS_REGION } from "../core/environment.js";
+import { InvalidInputError } from "../core/errors.js";
+import { tagAwsError } from "./aws-errors.js";
 import { ecrSdk, ecsSdk } from "./sdk.js";
 
 export interface ApiCallCounts {
@@ -49,6 +52,8 @@ export interface AwsSettings {
   endpointUrl?: string;
   env: Readonly<Record<string, string | undefined>>;
   maxAttempts?: number;
+  /** The environment file the settings come from: error messages name it. */
+  environmentFile?: string;
 }
 
 export interface AwsClients {
@@ -58,22 +63,63 @@ export interface AwsClients {
   destroy(): void;
 }
 
-function endpointFor(service: "ECS" | "ECR", s: AwsSettings): string | undefined {
-  return s.endpointUrl ?? s.env[`AWS_ENDPOINT_URL_${service}`] ?? s.env.AWS_ENDPOINT_URL;
+/** Where an endpoint setting came from, for messages: the flag or the environment variable. */
+export interface EndpointSetting {
+  url: string;
+  source: string;
+}
+
+/** --endpoint-url, else AWS_ENDPOINT_URL_<SERVICE>, else AWS_ENDPOINT_URL (an empty variable counts as unset). */
+export function endpointFor(service: "ECS" | "ECR", s: Pick<AwsSettings, "endpointUrl" | "env">): EndpointSetting | undefined {
+  if (s.endpointUrl !== undefined) return { url: s.endpointUrl, source: "--endpoint-url" };
+  for (const name of [`AWS_ENDPOINT_URL_${service}`, "AWS_ENDPOINT_URL"]) {
+    const v = s.env[name];
+    if (v !== undefined && v !== "") return { url: v, source: name };
+  }
+  return undefined;
+}
+
+/** An endpoint must be a plain http(s) URL: no spaces, credentials, query or fragment. Errors name where it came from. */
+export function validateEndpoint(e: EndpointSetting): URL {
+  const bad = (why: string) => new InvalidInputError(`invalid ${e.source} ${JSON.stringify(e.url.length > 200 ? `${e.url.slice(0, 200)}…` : e.url)}: ${why}`);
+  if (e.url.trim() === "") throw bad("empty; give a URL such as http://127.0.0.1:4566, or leave it out to use AWS");
+  if (/\s/.test(e.url)) throw bad("contains white space");
+  let url: URL;
+  try {
+    url = new URL(e.url);
+  } catch {
+    throw bad("not a URL; expected http://host:port or https://host");
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw bad(`the scheme must be http or https, not ${url.protocol.replace(/:$/, "")}`);
+  if (url.hostname === "") throw bad("no host");
+  if (url.username !== "" || url.password !== "") throw bad("must not contain credentials");
+  if (url.search !== "" || url.hash !== "") throw bad("must not have a query or fragment");
+  return url;
+}
+
+/** 127.0.0.0/8, localhost and ::1: the local emulator (or a tunnel), which must never see real credentials. */
+export function isLoopback(url: URL): boolean {
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 type AnyClient = ECSClient | ECRClient;
 
-const LOOPBACK = /^https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?(\/|$)/;
-
-function instrument(client: AnyClient, service: string, counter: CallCounter): void {
+function instrument(client: AnyClient, service: "ECS" | "ECR", counter: CallCounter, where: { region: string; endpoint?: string; environmentFile?: string }): void {
   const stack = client.middlewareStack as unknown as {
     add(mw: unknown, opts: Record<string, unknown>): void;
   };
   stack.add(
-    (next: (a: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
-      counter.record(service, (context.commandName ?? "Unknown").replace(/Command$/, ""));
-      return next(args);
+    (next: (a: { input?: unknown }) => Promise<unknown>, context: { commandName?: string }) => async (args: { input?: unknown }) => {
+      const operation = (context.commandName ?? "Unknown").replace(/Command$/, "");
+      counter.record(service, operation);
+      try {
+        return await next(args);
+      } catch (error) {
+        // Which call failed, for the one-line message (aws-errors.ts).
+        tagAwsError(error, { service, operation, input: args.input, ...where });
+        throw error;
+      }
     },
     { step: "initialize", name: "lgtmCountCalls" },
   );
@@ -88,24 +134,42 @@ function instrument(client: AnyClient, service: string, counter: CallCounter): v
   );
 }
 
+/** AWS_MAX_ATTEMPTS (the SDK's own variable): 1..20, default 8. */
+function maxAttemptsFrom(env: AwsSettings["env"]): number {
+  const v = env.AWS_MAX_ATTEMPTS;
+  if (v === undefined || v === "") return 8;
+  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 20) throw new InvalidInputError(`invalid AWS_MAX_ATTEMPTS "${v}": expected a whole number from 1 to 20`);
+  return Number(v);
+}
+
+/** Validates endpoints, region and retry settings first (no SDK is loaded for bad input), then builds the clients. */
 export async function createAwsClients(settings: AwsSettings, counter = new CallCounter()): Promise<AwsClients> {
-  const [{ ECSClient }, { ECRClient }] = await Promise.all([ecsSdk(), ecrSdk()]);
-  const maxAttempts = settings.maxAttempts ?? (Number(settings.env.AWS_MAX_ATTEMPTS) || 8);
+  if (!AWS_REGION.test(settings.region)) throw new InvalidInputError(`invalid AWS region "${settings.region}": expected a region such as ap-northeast-2`);
+  const maxAttempts = settings.maxAttempts ?? maxAttemptsFrom(settings.env);
   const common = {
     region: settings.region,
     maxAttempts,
     retryMode: "adaptive" as const,
-    requestHandler: { connectionTimeout: 5_000, requestTimeout: 15_000 },
+    // throwOnRequestTimeout: without it the SDK only logs a warning and a silent connection hangs the command.
+    requestHandler: { connectionTimeout: 5_000, requestTimeout: 15_000, throwOnRequestTimeout: true },
   };
-  const ecsEndpoint = endpointFor("ECS", settings);
-  const ecrEndpoint = endpointFor("ECR", settings);
-  // A loopback endpoint is the local emulator: it checks no signatures, so never hand it real credentials.
-  const local = (url: string | undefined) => url !== undefined && LOOPBACK.test(url) && !settings.env.AWS_ACCESS_KEY_ID;
-  const dummy = { credentials: { accessKeyId: "lgtm-local", secretAccessKey: "lgtm-local" } };
-  const ecs = new ECSClient({ ...common, ...(ecsEndpoint ? { endpoint: ecsEndpoint } : {}), ...(local(ecsEndpoint) ? dummy : {}) });
-  const ecr = new ECRClient({ ...common, ...(ecrEndpoint ? { endpoint: ecrEndpoint } : {}), ...(local(ecrEndpoint) ? dummy : {}) });
-  instrument(ecs, "ECS", counter);
-  instrument(ecr, "ECR", counter);
+  const configFor = (service: "ECS" | "ECR") => {
+    const setting = endpointFor(service, settings);
+    if (setting === undefined) return { config: {}, endpoint: undefined };
+    const url = validateEndpoint(setting);
+    // A loopback endpoint is the local emulator: it checks no signatures, so it never gets real credentials, even
+    // when AWS_ACCESS_KEY_ID / AWS_PROFILE are set (they are not read at all: explicit credentials win).
+    const dummy = isLoopback(url) ? { credentials: { accessKeyId: "lgtm-local", secretAccessKey: "lgtm-local" } } : {};
+    return { config: { endpoint: setting.url, ...dummy }, endpoint: setting.url };
+  };
+  const ecsConfig = configFor("ECS");
+  const ecrConfig = configFor("ECR");
+  const [{ ECSClient }, { ECRClient }] = await Promise.all([ecsSdk(), ecrSdk()]);
+  const ecs = new ECSClient({ ...common, ...ecsConfig.config });
+  const ecr = new ECRClient({ ...common, ...ecrConfig.config });
+  const file = settings.environmentFile === undefined ? {} : { environmentFile: settings.environmentFile };
+  instrument(ecs, "ECS", counter, { region: settings.region, ...(ecsConfig.endpoint ? { endpoint: ecsConfig.endpoint } : {}), ...file });
+  instrument(ecr, "ECR", counter, { region: settings.region, ...(ecrConfig.endpoint ? { endpoint: ecrConfig.endpoint } : {}), ...file });
   return {
     ecs,
     ecr,

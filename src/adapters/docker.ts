@@ -2,6 +2,8 @@
  * The docker CLI, through execa with argument arrays only (never a shell). The executable is `docker` on PATH,
  * overridable with LGTM_DOCKER. Secrets (the ECR password) travel on stdin only.
  */
+import { accessSync, constants, statSync } from "node:fs";
+import path from "node:path";
 import { vendor } from "./vendor.js";
 import { ExitCode, LgtmError, PreconditionError } from "../core/errors.js";
 
@@ -28,6 +30,28 @@ export const STDERR_TAIL_LINES = 15;
 export function dockerExecutable(env: Readonly<Record<string, string | undefined>>): string {
   const v = env.LGTM_DOCKER;
   return v === undefined || v.trim() === "" ? "docker" : v;
+}
+
+/**
+ * Plan check: the docker executable exists and may be run (a path, or a name found on PATH), so a missing docker is
+ * reported before any ECR repository is created. Throws PreconditionError (exit 5).
+ */
+export function requireDocker(env: Readonly<Record<string, string | undefined>>): string {
+  const exe = dockerExecutable(env);
+  const runnable = (file: string): boolean => {
+    try {
+      accessSync(file, constants.X_OK);
+      return statSync(file).isFile();
+    } catch {
+      return false;
+    }
+  };
+  const candidates = exe.includes("/") ? [exe] : (env.PATH ?? "").split(path.delimiter).filter((d) => d !== "").map((d) => path.join(d, exe));
+  const found = candidates.find(runnable);
+  if (found === undefined) {
+    throw new PreconditionError(`docker CLI not found: "${exe}" is not an executable${exe.includes("/") ? "" : " on PATH"}; install docker or set LGTM_DOCKER to the docker executable`);
+  }
+  return found;
 }
 
 /** The last lines of a stream, for error messages. */

@@ -2,6 +2,4 @@
 export * as ecs from "@aws-sdk/client-ecs";
 export * as ecr from "@aws-sdk/client-ecr";
 export { execa } from "execa";
-export { create as createDiffPatcher } from "jsondiffpatch";
-export { format as toJsonPatch } from "jsondiffpatch/formatters/jsonpatch";
 export { parse as parseYaml } from "yaml";

@@ -1,16 +1,13 @@
 /**
- * The AWS SDK, execa and jsondiffpatch, loaded on first use. Commands that never call AWS or a subprocess (tag,
- * render, components, --help, --version) start without compiling them. In the bundle they are a second ES module
- * embedded as a data: URL (scripts/build.mjs), because V8 pays for every byte of a module it loads, used or not.
+ * The AWS SDK and execa, loaded on first use. Commands that never call AWS or a subprocess (tag, render, components,
+ * --help, --version) do not run their module code; in the one-file bundle esbuild turns this dynamic import into a
+ * lazily run initialiser (scripts/build.mjs).
  */
 export type Vendor = typeof import("./vendor-modules.js");
-
-/** Set by the bundler to the embedded vendor module; undefined when running from source (tsx, tests). */
-declare const LGTM_VENDOR_URL: string | undefined;
 
 let loaded: Promise<Vendor> | undefined;
 
 export function vendor(): Promise<Vendor> {
-  loaded ??= typeof LGTM_VENDOR_URL === "string" ? (import(LGTM_VENDOR_URL) as Promise<Vendor>) : import("./vendor-modules.js");
+  loaded ??= import("./vendor-modules.js");
   return loaded;
 }

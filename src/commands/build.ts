@@ -2,10 +2,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Command } from "commander";
-import { createAwsClients, type AwsClients } from "../adapters/aws.js";
-import { docker, dockerExecutable, dockerFailure, runDocker, tail } from "../adapters/docker.js";
-import { describeImage, describeRepository, ensureRepository, getRegistryLogin } from "../adapters/ecr.js";
-import { Project, parseComponent } from "../adapters/files.js";
+import type { AwsClients } from "../adapters/aws.js";
+import { mapAwsError } from "../adapters/aws-errors.js";
+import { docker, dockerExecutable, dockerFailure, requireDocker, runDocker, tail } from "../adapters/docker.js";
+import { describeImage, describeRepository, ensureRepository, getRegistryLogin, type RegistryLogin } from "../adapters/ecr.js";
+import { Project, checkWritableFile, parseComponent } from "../adapters/files.js";
 import {
   buildTime,
   dockerBuildArgs,
@@ -21,7 +22,7 @@ import {
 } from "../core/build.js";
 import type { ComponentName } from "../core/catalogue.js";
 import { ExitCode, InvalidInputError, LgtmError, PreconditionError } from "../core/errors.js";
-import { globals, type CommandResult, type Io } from "./context.js";
+import { awsClients, globals, type CommandResult, type Io } from "./context.js";
 import { addTagOptions, resolveTag } from "./options.js";
 
 interface BuildOptions {
@@ -114,7 +115,12 @@ export function registerBuild(program: Command, io: Io, setResult: (code: Comman
       const recordFile = opts.record ?? `lgtm-build-${component}.json`;
       const exe = dockerExecutable(io.env);
       const say = (line: string) => io.err(line);
-      const aws = await createAwsClients({ region: g.region ?? env.region, ...(g.endpointUrl ? { endpointUrl: g.endpointUrl } : {}), env: io.env });
+      // The rest of the plan, before any AWS call or docker command: the record can be written, docker exists.
+      if (!opts.dryRun) {
+        checkWritableFile(recordFile, "--record");
+        requireDocker(io.env);
+      }
+      const aws = await awsClients(g, env, io);
       try {
         const emit = (record: BuildRecord, extra: Record<string, unknown> = {}) => {
           if (g.json) io.out(JSON.stringify({ ...record, ...extra }));
@@ -131,7 +137,7 @@ export function registerBuild(program: Command, io: Io, setResult: (code: Comman
             if (repo === undefined) lines.push(`# would create ECR repository ${plan.repository} (IMMUTABLE, scanOnPush, keep ${env.ecr.keepImages} images)`);
             else existing = await describeImage(aws.ecr, plan.repository, plan.tag);
           } catch (error) {
-            lines.push(`# could not read ECR (${(error as Error).name}: ${(error as Error).message}); showing the full build`);
+            lines.push(`# could not read ECR (${mapAwsError(error)?.message ?? (error as Error).message}); showing the full build`);
           }
           if (existing?.imageDigest !== undefined) lines.push(`# ${plan.image} already exists (${existing.imageDigest}): the build would be skipped`);
           lines.push(formatCommand(exe, dockerBuildArgs(plan)));
@@ -147,17 +153,7 @@ export function registerBuild(program: Command, io: Io, setResult: (code: Comman
           return;
         }
 
-        // 1. The repository (created immutable, scan on push, lifecycle policy) — only when pushing.
-        if (opts.push) {
-          const ensured = await ensureRepository(aws.ecr, {
-            repositoryName: plan.repository,
-            keepImages: env.ecr.keepImages,
-            tags: { ...env.tags, "managed-by": "lgtm-deploy", "lgtm:component": component },
-          });
-          if (ensured.created) say(`created ECR repository ${plan.repository} (IMMUTABLE, scanOnPush, keeps the last ${env.ecr.keepImages} images)`);
-          else if (ensured.repository.imageTagMutability !== "IMMUTABLE") say(`warning: ECR repository ${plan.repository} has mutable tags; released tags could be overwritten`);
-        }
-        // 2. Skip when the tag already exists: re-running a pipeline for the same commit builds nothing.
+        // Read-only first: is the tag already there, may we push (ECR token)?
         let existing;
         try {
           existing = await describeImage(aws.ecr, plan.repository, plan.tag);
@@ -166,6 +162,7 @@ export function registerBuild(program: Command, io: Io, setResult: (code: Comman
           if (opts.push) throw error;
           say(`warning: could not check ECR for ${plan.image} (${(error as Error).name}); building anyway`);
         }
+        // Re-running a pipeline for the same commit builds nothing.
         if (existing?.imageDigest !== undefined) {
           const record: BuildRecord = { component, tag: plan.tag, image: plan.image, digest: existing.imageDigest, skipped: true };
           say(`${plan.image} already exists in ECR (${existing.imageDigest}); skipping the build`);
@@ -173,6 +170,17 @@ export function registerBuild(program: Command, io: Io, setResult: (code: Comman
           emit(record);
           setResult(ExitCode.Success);
           return;
+        }
+        const login = opts.push ? await getRegistryLogin(aws.ecr) : undefined;
+        // Apply. 1. The repository (created immutable, scan on push, lifecycle policy) — only when pushing.
+        if (opts.push) {
+          const ensured = await ensureRepository(aws.ecr, {
+            repositoryName: plan.repository,
+            keepImages: env.ecr.keepImages,
+            tags: { ...env.tags, "managed-by": "lgtm-deploy", "lgtm:component": component },
+          });
+          if (ensured.created) say(`created ECR repository ${plan.repository} (IMMUTABLE, scanOnPush, keeps the last ${env.ecr.keepImages} images)`);
+          else if (ensured.repository.imageTagMutability !== "IMMUTABLE") say(`warning: ECR repository ${plan.repository} has mutable tags; released tags could be overwritten`);
         }
         // 3. Build.
         say(`$ ${formatCommand(exe, dockerBuildArgs(plan))}`);
@@ -184,7 +192,7 @@ export function registerBuild(program: Command, io: Io, setResult: (code: Comman
           return;
         }
         // 4. Log in (token on stdin only, in a throw-away DOCKER_CONFIG) and push.
-        const digest = await loginAndPush(plan, exe, io, aws.ecr);
+        const digest = await loginAndPush(plan, exe, io, aws.ecr, login!);
         const record: BuildRecord = { component, tag: plan.tag, image: plan.image, digest, skipped: false };
         writeRecord(recordFile, record);
         emit(record);
@@ -195,8 +203,7 @@ export function registerBuild(program: Command, io: Io, setResult: (code: Comman
     });
 }
 
-async function loginAndPush(plan: BuildPlan, exe: string, io: Io, ecr: AwsClients["ecr"]): Promise<string> {
-  const login = await getRegistryLogin(ecr);
+async function loginAndPush(plan: BuildPlan, exe: string, io: Io, ecr: AwsClients["ecr"], login: RegistryLogin): Promise<string> {
   const dockerConfig = mkdtempSync(path.join(tmpdir(), "lgtm-docker-config-"));
   try {
     const extraEnv = { DOCKER_CONFIG: dockerConfig };

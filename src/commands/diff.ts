@@ -3,21 +3,20 @@ import { Project, parseComponent } from "../adapters/files.js";
 import { describeServices, describeTaskDefinition } from "../adapters/ecs.js";
 import { repositoryName, serviceName } from "../core/catalogue.js";
 import { diffTaskDefinitions, formatDiff, normalizeRunning } from "../core/diff.js";
-import { LgtmError } from "../core/errors.js";
+import { ExitCode, LgtmError } from "../core/errors.js";
 import { renderTaskDefinition } from "../core/render.js";
 import { resolveDigest } from "../engine/images.js";
-import { globals, type Io } from "./context.js";
+import { awsClients, globals, requireCluster, type Io } from "./context.js";
 import { addTagOptions, resolveTag } from "./options.js";
-import { clientsFor } from "./release-options.js";
 
 export function registerDiff(program: Command, io: Io, setResult: (code: number) => void): void {
   addTagOptions(
     program
       .command("diff")
-      .description("what would change between the running task definition and the rendered one")
+      .description("what would change between the running task definition and the rendered one (list items matched by name)")
       .argument("<component>")
       .requiredOption("--env <name>", "environment (environments/<name>.json)")
-      .option("--exit-code", "exit 1 when there are differences (like git diff --exit-code)", false),
+      .option("--exit-code", `exit ${ExitCode.Differences} when there are differences (0 when there are none)`, false),
     { allowTag: true },
   )
     .action(async (componentArg: string, opts: { env: string; tag?: string; sha?: string; branch?: string; build?: number; exitCode: boolean }, c: Command) => {
@@ -28,8 +27,9 @@ export function registerDiff(program: Command, io: Io, setResult: (code: number)
       const tag = await resolveTag(project, component, opts, { releaseBranch: env.releaseBranch });
       const template = project.templates(component).taskDefinition;
       renderTaskDefinition(component, env, { tag }, template);
-      const clients = await clientsFor(g, env, io);
+      const clients = await awsClients(g, env, io);
       try {
+        await requireCluster(clients, env);
         // Compare like with like: a deploy pins the digest, so resolve it when the image exists.
         let digest: string | undefined;
         try {
@@ -45,11 +45,11 @@ export function registerDiff(program: Command, io: Io, setResult: (code: number)
         const lines = await diffTaskDefinitions(running ? normalizeRunning(running.taskDefinition, running.tags) : undefined, rendered);
         if (g.json) io.out(JSON.stringify({ component, running: arn ?? null, tag: tag.tag, changes: lines }, null, 2));
         else {
-          io.out(`--- ${arn ?? "(no running task definition)"}`);
+          io.out(`--- ${arn ?? `(no running task definition: service ${serviceName(component)} does not exist yet)`}`);
           io.out(`+++ rendered ${component} ${tag.tag}`);
           for (const l of formatDiff(lines)) io.out(l);
         }
-        if (opts.exitCode && lines.length > 0) setResult(1);
+        if (opts.exitCode && lines.length > 0) setResult(ExitCode.Differences);
       } finally {
         clients.destroy();
       }

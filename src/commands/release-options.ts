@@ -1,14 +1,14 @@
 /** Flags and plumbing shared by `deploy` and `rollback`: watch rules, clients, records, the combined exit code. */
 import path from "node:path";
 import { Command, Option } from "commander";
-import { createAwsClients, type AwsClients } from "../adapters/aws.js";
+import type { AwsClients } from "../adapters/aws.js";
 import { systemClock, type Clock } from "../adapters/clock.js";
 import type { Environment } from "../core/environment.js";
 import { ExitCode } from "../core/errors.js";
 import type { ComponentOutcome, EngineOptions } from "../engine/release.js";
 import { makeEmitter } from "../engine/progress.js";
 import { writeRecord } from "../engine/record.js";
-import type { GlobalOptions, Io } from "./context.js";
+import { awsClients, type GlobalOptions, type Io } from "./context.js";
 import { parseDuration, parseNonNegativeInt } from "./options.js";
 
 export interface WatchFlags {
@@ -54,7 +54,7 @@ export interface EngineDeps {
 }
 
 export function clientsFor(g: GlobalOptions, env: Environment, io: Io): Promise<AwsClients> {
-  return createAwsClients({ region: g.region ?? env.region, endpointUrl: g.endpointUrl, env: io.env });
+  return awsClients(g, env, io);
 }
 
 export function engineOptions(command: "deploy" | "rollback", g: GlobalOptions, env: Environment, io: Io, flags: WatchFlags, clients: AwsClients, extra: Partial<EngineOptions> = {}): EngineOptions {

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { Command, Option } from "commander";
-import { Project, parseComponents } from "../adapters/files.js";
+import { Project, checkWritableDirectory, checkWritableFile, parseComponents } from "../adapters/files.js";
 import { InvalidInputError } from "../core/errors.js";
 import { renderService, renderTaskDefinition, toUpdateServiceInput, warnings } from "../core/render.js";
 import { globals, type Io } from "./context.js";
@@ -33,6 +33,8 @@ export function registerRender(program: Command, io: Io): void {
       const project = new Project(g.root);
       const components = parseComponents(names, opts.all);
       if (opts.digest !== undefined && components.length > 1) throw new InvalidInputError("--digest applies to a single component");
+      // The output path is part of the plan: checked before rendering, so nothing is written half-way.
+      if (opts.out !== undefined) (components.length === 1 ? checkWritableFile : checkWritableDirectory)(opts.out, "--out");
       const env = project.environment(opts.env);
       const rendered: Array<{ component: string; body: unknown }> = [];
       for (const component of components) {

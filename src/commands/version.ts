@@ -28,6 +28,7 @@ export function registerVersion(program: Command, io: Io): void {
       const project = new Project(g.root);
       const from = project.version(component);
       const to = bumpVersion(from, part as (typeof PARTS)[number]);
+      project.checkVersionWritable(component);
       project.writeVersion(component, to);
       io.out(g.json ? JSON.stringify({ component, from, to }) : `${component}: ${from} -> ${to}`);
     });

@@ -5,6 +5,7 @@
 import { COMPONENT_NAMES, repositoryName, type ComponentName } from "./catalogue.js";
 import type { Environment } from "./environment.js";
 import { InvalidInputError } from "./errors.js";
+import { parseJson } from "./json.js";
 import type { ParsedTag } from "./tag.js";
 
 export const PLATFORMS = ["linux/amd64", "linux/arm64"] as const;
@@ -34,12 +35,8 @@ const IMAGE_REF = /^[a-z0-9]+([._/-][a-z0-9]+)*(:[A-Za-z0-9_][A-Za-z0-9._-]{0,12
 
 /** dockerfiles/upstream-versions.json: component → pinned upstream image. Keys starting with "$" are comments. */
 export function parseUpstreamVersions(text: string, file: string): Record<ComponentName, string> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    throw new InvalidInputError(`${file}: invalid JSON: ${(error as Error).message}`);
-  }
+  // Strict JSON (duplicate keys, line:column): src/core/json.ts.
+  const raw = parseJson(text, file).value;
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw new InvalidInputError(`${file}: must be a JSON object`);
   const obj = raw as Record<string, unknown>;
   const problems: string[] = [];

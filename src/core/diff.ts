@@ -1,27 +1,14 @@
 /**
- * What would change between the running task definition and the rendered one. The diff itself is jsondiffpatch's;
- * this module only normalizes both sides (fields ECS adds on registration) and prints RFC 6902 operations.
+ * What would change between the running task definition and the rendered one. Both sides are normalized (fields ECS
+ * adds on registration are dropped), then compared structurally with list items matched by identity, never by
+ * position: containers, environment variables, secrets, volumes and ulimits by name, port mappings by name or
+ * containerPort, mount points by volume and path, tags by key. Removing one environment variable and changing
+ * another names exactly those two. Pure.
  */
 import type { RegisterTaskDefinitionCommandInput, Tag, TaskDefinition } from "@aws-sdk/client-ecs";
-import { vendor } from "../adapters/vendor.js";
 
 /** Returned by DescribeTaskDefinition but not accepted by RegisterTaskDefinition. */
 const SERVER_FIELDS = ["taskDefinitionArn", "revision", "status", "requiresAttributes", "compatibilities", "registeredAt", "registeredBy", "deregisteredAt", "deleteRequestedAt"];
-
-// Loaded on first use: only diff and deploy --dry-run need it.
-async function jsonPatch(from: unknown, to: unknown) {
-  const { createDiffPatcher, toJsonPatch } = await vendor();
-  const differ = createDiffPatcher({
-    // Match array items by identity rather than position: containers by name, env vars by name, ports by number.
-    objectHash: (item: object, index?: number) => {
-      const o = item as Record<string, unknown>;
-      return String(o.name ?? o.containerPort ?? o.key ?? o.sourceVolume ?? `$$index:${index}`);
-    },
-    arrays: { detectMove: false },
-  });
-  const delta = differ.diff(from, to);
-  return delta === undefined ? [] : toJsonPatch(delta);
-}
 
 /** Drops what ECS fills in by default on registration (empty lists, hostPort = containerPort) so only real changes show. */
 function dropDefaults(node: unknown): unknown {
@@ -50,48 +37,97 @@ export function normalizeRunning(td: TaskDefinition, tags: readonly Tag[]): Reco
   return cleaned;
 }
 
-/** /containerDefinitions/0/environment/3/value -> containerDefinitions[tempo].environment[S3_BUCKET].value */
-function readablePath(pointer: string, ...roots: unknown[]): string {
-  const parts = pointer.split("/").slice(1).map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"));
-  let out = "";
-  let nodes = roots;
-  for (const part of parts) {
-    const items = nodes.map((n) => (n !== null && typeof n === "object" ? (n as Record<string, unknown>)[part] : undefined));
-    if (/^\d+$/.test(part) && nodes.some(Array.isArray)) {
-      const item = items.find((i) => i !== null && typeof i === "object") as Record<string, unknown> | undefined;
-      const id = item?.name ?? item?.key ?? item?.containerPort;
-      out += id === undefined ? `[${part}]` : `[${String(id)}]`;
-    } else {
-      out += out === "" ? part : `.${part}`;
-    }
-    nodes = items;
-  }
-  return out;
-}
-
 export interface DiffLine {
   op: "add" | "remove" | "replace";
+  /** Readable path: containerDefinitions[loki].environment[S3_BUCKET].value */
   path: string;
   value?: unknown;
   from?: unknown;
 }
 
-const lookup = (root: unknown, pointer: string): unknown =>
-  pointer
-    .split("/")
-    .slice(1)
-    .reduce<unknown>((node, key) => (node !== null && typeof node === "object" ? (node as Record<string, unknown>)[key.replace(/~1/g, "/").replace(/~0/g, "~")] : undefined), root);
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
+
+/** The identity of a list item, or undefined when the item has none (then the list is compared as a whole). */
+function identity(item: unknown): string | undefined {
+  if (!isObj(item)) return undefined;
+  const s = (v: unknown) => (typeof v === "string" || typeof v === "number" ? String(v) : undefined);
+  if (s(item.name) !== undefined) return s(item.name);
+  if (s(item.key) !== undefined) return s(item.key);
+  if (s(item.containerPort) !== undefined) return s(item.containerPort);
+  if (s(item.sourceVolume) !== undefined) return `${s(item.sourceVolume)}:${s(item.containerPath) ?? ""}`;
+  if (s(item.containerName) !== undefined) return s(item.containerName);
+  if (s(item.namespace) !== undefined) return s(item.namespace);
+  if (s(item.hostname) !== undefined) return s(item.hostname);
+  if (s(item.sourceContainer) !== undefined) return s(item.sourceContainer);
+  if (s(item.type) !== undefined && s(item.expression) !== undefined) return `${s(item.type)}:${s(item.expression)}`;
+  return undefined;
+}
+
+/** Identities for every item, or undefined when any item lacks one; repeats get "#2", "#3" so none is lost. */
+function identities(list: readonly unknown[]): string[] | undefined {
+  const seen = new Map<string, number>();
+  const out: string[] = [];
+  for (const item of list) {
+    const id = identity(item);
+    if (id === undefined) return undefined;
+    const n = (seen.get(id) ?? 0) + 1;
+    seen.set(id, n);
+    out.push(n === 1 ? id : `${id}#${n}`);
+  }
+  return out;
+}
+
+/** Deep equality, key order ignored (ECS answers with its own key order). */
+function same(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => same(x, b[i]));
+  if (isObj(a) && isObj(b)) {
+    const ka = Object.keys(a);
+    return ka.length === Object.keys(b).length && ka.every((k) => k in b && same(a[k], b[k]));
+  }
+  return false;
+}
+
+function walk(from: unknown, to: unknown, path: string, out: DiffLine[]): void {
+  if (same(from, to)) return;
+  if (isObj(from) && isObj(to)) {
+    const keys = [...new Set([...Object.keys(from), ...Object.keys(to)])];
+    for (const k of keys) {
+      const p = path === "" ? k : `${path}.${k}`;
+      if (!(k in to)) out.push({ op: "remove", path: p, from: from[k] });
+      else if (!(k in from)) out.push({ op: "add", path: p, value: to[k] });
+      else walk(from[k], to[k], p, out);
+    }
+    return;
+  }
+  if (Array.isArray(from) && Array.isArray(to)) {
+    const a = identities(from);
+    const b = identities(to);
+    if (a !== undefined && b !== undefined) {
+      const before = new Map(a.map((id, i) => [id, from[i]]));
+      const after = new Map(b.map((id, i) => [id, to[i]]));
+      for (const [id, item] of before) if (!after.has(id)) out.push({ op: "remove", path: `${path}[${id}]`, from: item });
+      for (const [id, item] of after) {
+        if (!before.has(id)) out.push({ op: "add", path: `${path}[${id}]`, value: item });
+        else walk(before.get(id), item, `${path}[${id}]`, out);
+      }
+      return;
+    }
+  }
+  // Scalars, lists without identities (command, entryPoint) and type changes: the whole value.
+  out.push({ op: "replace", path, from, value: to });
+}
+
+/** The changes from `running` (undefined: nothing runs yet) to `rendered`, items matched by identity. */
+export function diffValues(running: unknown, rendered: unknown): DiffLine[] {
+  const out: DiffLine[] = [];
+  walk(running ?? {}, JSON.parse(JSON.stringify(rendered)), "", out);
+  return out;
+}
 
 export async function diffTaskDefinitions(running: Record<string, unknown> | undefined, rendered: RegisterTaskDefinitionCommandInput): Promise<DiffLine[]> {
-  const target = JSON.parse(JSON.stringify(rendered)) as Record<string, unknown>;
-  return (await jsonPatch(running ?? {}, target))
-    .filter((op) => op.op === "add" || op.op === "remove" || op.op === "replace")
-    .map((op) => ({
-      op: op.op as DiffLine["op"],
-      path: readablePath(op.path, op.op === "add" ? target : running, target),
-      ...("value" in op ? { value: op.value } : {}),
-      ...(op.op === "replace" || op.op === "remove" ? { from: lookup(running, op.path) } : {}),
-    }));
+  return diffValues(running, rendered);
 }
 
 export function formatDiff(lines: readonly DiffLine[]): string[] {

@@ -12,13 +12,14 @@ import * as z from "zod/mini";
 import en from "zod/v4/locales/en.js";
 import { COMPONENT_NAMES, type ComponentName } from "./catalogue.js";
 import { InvalidInputError } from "./errors.js";
+import { describePath, parseJson } from "./json.js";
 
 // zod/mini plus the English messages: the classic zod build would triple the bundle and its start-up time.
 z.config(en());
 
 export const ENVIRONMENT_NAME = /^[a-z][a-z0-9-]{0,30}$/;
 
-const AWS_REGION = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/;
+export const AWS_REGION = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/;
 const ACCOUNT = /^\d{12}$/;
 const pattern = (re: RegExp, message: string) => z.string().check(z.regex(re, message));
 const arn = (service: string, resource: RegExp, what: string) =>
@@ -232,11 +233,7 @@ export const environmentSchema = z.strictObject({
 
 export type Environment = z.infer<typeof environmentSchema> & { name: string; file: string };
 
-function fieldPath(path: PropertyKey[]): string {
-  let out = "";
-  for (const part of path) out += typeof part === "number" ? `[${part}]` : out === "" ? String(part) : `.${String(part)}`;
-  return out === "" ? "(top level)" : out;
-}
+const fieldPath = (path: readonly PropertyKey[]): string => describePath(path);
 
 /** Fields that moved into `outputs` when the stack started creating them: the error says where they went. */
 const MOVED: Readonly<Record<string, string>> = {
@@ -258,16 +255,33 @@ function unknownFieldMessage(path: PropertyKey[], keys: string[]): string[] {
   return [...(unknown.length > 0 ? [`  field "${fieldPath(path)}": unknown field(s) ${unknown.map((k) => `"${k}"`).join(", ")}`] : []), ...moved];
 }
 
-/** Parses and validates an environment file's text. Errors name the file and every bad field. */
+/** At most this many problems are listed; the rest are counted (a wrong file must not flood a console). */
+const MAX_PROBLEMS = 12;
+
+/**
+ * Parses and validates an environment file's text: strict JSON (duplicate keys, line:column; src/core/json.ts), the
+ * schema, then the cross-checks. Every problem line names the field and its line and column.
+ */
 export function parseEnvironment(name: string, file: string, text: string): Environment {
   if (!ENVIRONMENT_NAME.test(name)) throw new InvalidInputError(`invalid environment name "${name}": use lower-case letters, digits and dashes`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    throw new InvalidInputError(`${file}: invalid JSON: ${(error as Error).message}`);
-  }
-  const parsed = z.safeParse(environmentSchema, raw);
+  const json = parseJson(text, file);
+  // `field "a.b[1]": message` → `field "a.b[1]": message (line 3, column 5)` (a missing field: its parent's place).
+  const located = (line: string): string => {
+    const text = line.trim();
+    const described = /field "([^"]*)"/.exec(text)?.[1];
+    const path = described === undefined || described === "(top level)" ? [] : [...described.matchAll(/([^.[\]]+)|\[(\d+)\]/g)].map((m) => (m[2] !== undefined ? Number(m[2]) : m[1]!));
+    for (let n = path.length; n >= 0; n--) {
+      const p = json.positionOf(path.slice(0, n));
+      if (p) return `${text} (line ${p.line}, column ${p.column})`;
+    }
+    return text;
+  };
+  const fail = (problems: readonly string[]): InvalidInputError => {
+    const shown = problems.slice(0, MAX_PROBLEMS).map((p) => `  ${located(p)}`);
+    if (problems.length > MAX_PROBLEMS) shown.push(`  ... and ${problems.length - MAX_PROBLEMS} more`);
+    return new InvalidInputError(`${file}: invalid environment:\n${shown.join("\n")}`);
+  };
+  const parsed = z.safeParse(environmentSchema, json.value);
   if (!parsed.success) {
     const lines = parsed.error.issues.flatMap((issue) => {
       if (issue.code === "unrecognized_keys") return unknownFieldMessage(issue.path, issue.keys);
@@ -275,16 +289,60 @@ export function parseEnvironment(name: string, file: string, text: string): Envi
       if (issue.code === "invalid_type" && /received undefined/.test(issue.message)) message = "is required";
       return [`  field "${fieldPath(issue.path)}": ${message}`];
     });
-    throw new InvalidInputError(`${file}: invalid environment:\n${lines.join("\n")}`);
+    throw fail(lines);
   }
   const env = { ...parsed.data, name, file };
-  const mismatch = [
-    !env.ecr.registry.startsWith(`${env.account}.`) && env.ecr.registry.includes(".dkr.ecr.") ? `field "ecr.registry": account ${env.ecr.registry.split(".")[0]} differs from "account" ${env.account}` : undefined,
-    env.ecr.registry.includes(".dkr.ecr.") && !env.ecr.registry.includes(`.dkr.ecr.${env.region}.`) ? `field "ecr.registry": region differs from "region" ${env.region}` : undefined,
-    ...outputsMismatches(env),
-  ].filter((m): m is string => m !== undefined);
-  if (mismatch.length > 0) throw new InvalidInputError(`${file}: invalid environment:\n${mismatch.map((m) => `  ${m}`).join("\n")}`);
+  const mismatch = [...inputMismatches(env), ...outputsMismatches(env), ...placeholders(json.value)];
+  if (mismatch.length > 0) throw fail(mismatch);
   return env;
+}
+
+/** The partition an ARN of this region lives in (aws, aws-cn, aws-us-gov, ...). */
+export function partitionOf(region: string): string {
+  if (region.startsWith("cn-")) return "aws-cn";
+  if (region.startsWith("us-gov-")) return "aws-us-gov";
+  if (region.startsWith("us-isob-")) return "aws-iso-b";
+  if (region.startsWith("us-iso-")) return "aws-iso";
+  return "aws";
+}
+
+/**
+ * The inputs belong to the file's account and region too: the registry, the secrets, the stack's principal and KMS
+ * key (outputs: outputsMismatches). An ARN copied from another environment is the 3 a.m. mistake this catches. (ECS
+ * could read a secret shared from another account or region; this project keeps them in the environment's.) Every
+ * ARN, outputs included, must be of the region's partition.
+ */
+function inputMismatches(env: Omit<Environment, "name" | "file">): string[] {
+  const problems: string[] = [];
+  const registry = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com$/.exec(env.ecr.registry);
+  if (registry && registry[1] !== env.account) problems.push(`field "ecr.registry": account ${registry[1]} differs from "account" ${env.account}`);
+  if (registry && registry[2] !== env.region) problems.push(`field "ecr.registry": region ${registry[2]} differs from "region" ${env.region}`);
+  const partition = partitionOf(env.region);
+  const walk = (value: unknown, path: PropertyKey[]): void => {
+    if (Array.isArray(value)) value.forEach((v, i) => walk(v, [...path, i]));
+    else if (value !== null && typeof value === "object") for (const [k, v] of Object.entries(value)) walk(v, [...path, k]);
+    else if (typeof value === "string" && value.startsWith("arn:")) {
+      const [, part, service, region, account] = value.split(":");
+      if (part !== partition) problems.push(`field "${fieldPath(path)}": partition ${part} does not match region ${env.region} (${partition})`);
+      else if (path[0] !== "outputs") {
+        if (account !== env.account) problems.push(`field "${fieldPath(path)}": account ${account === "" ? "(none)" : account} differs from "account" ${env.account}`);
+        else if (service !== "iam" && region !== env.region) problems.push(`field "${fieldPath(path)}": region ${region === "" ? "(none)" : region} differs from "region" ${env.region}`);
+      }
+    }
+  };
+  walk(env, []);
+  if (env.grafana.database.type !== "sqlite3" && env.grafana.database.host.trim() === "") problems.push(`field "grafana.database.host": is required for ${env.grafana.database.type}`);
+  return problems;
+}
+
+const PLACEHOLDER = /\{\{|\}\}|<[^<>]*>|\$\{[^}]*\}|^(todo|tbd|fixme|xxx+)$|replace[-_ ]?me|change[-_ ]?me/i;
+
+/** Strings that are still template or to-do placeholders ({{account}}, <subnet-id>, REPLACE_ME, ${VAR}). */
+function placeholders(value: unknown, path: PropertyKey[] = []): string[] {
+  if (typeof value === "string") return path[0] !== "description" && PLACEHOLDER.test(value) ? [`field "${fieldPath(path)}": ${JSON.stringify(value)} is a placeholder; put the real value here`] : [];
+  if (Array.isArray(value)) return value.flatMap((v, i) => placeholders(v, [...path, i]));
+  if (value !== null && typeof value === "object") return Object.entries(value).flatMap(([k, v]) => placeholders(v, [...path, k]));
+  return [];
 }
 
 /** Outputs must belong to this environment's inputs: same account and region, the same routed components. */

@@ -8,6 +8,8 @@ export const ExitCode = {
   RolledBack: 3,
   RollbackFailed: 4,
   Precondition: 5,
+  /** `diff --exit-code` found differences (like `git diff --exit-code`, but not sharing 1 with "unexpected error"). */
+  Differences: 6,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -17,13 +19,15 @@ export const EXIT_CODE_HELP = `Exit codes:
   2  invalid input or configuration (nothing changed)
   3  release failed and was rolled back (the previous version is serving)
   4  release failed and rollback failed or was impossible (service needs attention)
-  5  precondition not met (nothing changed)`;
+  5  precondition not met: a missing resource, AWS access denied or unreachable (nothing changed)
+  6  diff --exit-code: there are differences`;
 
 /** An error that knows which exit code it maps to. Only the CLI entry turns it into process.exit. */
 export class LgtmError extends Error {
   readonly exitCode: ExitCode;
-  constructor(message: string, exitCode: ExitCode) {
-    super(message);
+  /** `cause`: the error this one explains (its stack is printed with --debug). */
+  constructor(message: string, exitCode: ExitCode, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = new.target.name;
     this.exitCode = exitCode;
   }
@@ -31,14 +35,14 @@ export class LgtmError extends Error {
 
 /** Bad flag, file, field or template: exit 2, and nothing was changed. */
 export class InvalidInputError extends LgtmError {
-  constructor(message: string) {
-    super(message, ExitCode.InvalidInput);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, ExitCode.InvalidInput, options);
   }
 }
 
 /** The world is not in a state where the command may proceed: exit 5, and nothing was changed. */
 export class PreconditionError extends LgtmError {
-  constructor(message: string) {
-    super(message, ExitCode.Precondition);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, ExitCode.Precondition, options);
   }
 }

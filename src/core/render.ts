@@ -9,7 +9,7 @@ import { InvalidInputError } from "./errors.js";
 import { FARGATE_MAX_STOP_TIMEOUT, fargatePairError } from "./fargate.js";
 import { MIGRATION_VOCABULARY, migrationValues, s3PrefixesFor } from "./migration.js";
 import type { ParsedTag } from "./tag.js";
-import { renderTemplate, type TemplateValue } from "./template.js";
+import { renderTemplate, type Locate, type TemplateValue } from "./template.js";
 
 export interface ImageRef {
   tag: ParsedTag;
@@ -121,8 +121,9 @@ export function templateValues(component: ComponentName, env: Environment, image
 }
 
 export interface Templates {
-  taskDefinition: { file: string; body: unknown };
-  service: { file: string; body: unknown };
+  /** locate: where a JSON path is in the file (line:column for messages), when read from a file. */
+  taskDefinition: { file: string; body: unknown; locate?: Locate };
+  service: { file: string; body: unknown; locate?: Locate };
 }
 
 export interface Warning {
@@ -131,14 +132,14 @@ export interface Warning {
 }
 
 export function renderTaskDefinition(component: ComponentName, env: Environment, image: ImageRef, template: Templates["taskDefinition"]): RegisterTaskDefinitionCommandInput {
-  const rendered = renderTemplate(template.body, templateValues(component, env, image), VOCABULARY, template.file);
+  const rendered = renderTemplate(template.body, templateValues(component, env, image), VOCABULARY, template.file, template.locate);
   const problems = validateTaskDefinition(component, rendered);
   if (problems.length > 0) throw new InvalidInputError(`${template.file}: rendered task definition for ${component} is invalid:\n${problems.map((p) => `  ${p}`).join("\n")}`);
   return rendered as RegisterTaskDefinitionCommandInput;
 }
 
 export function renderService(component: ComponentName, env: Environment, image: ImageRef, template: Templates["service"]): CreateServiceCommandInput {
-  const rendered = renderTemplate(template.body, templateValues(component, env, image), VOCABULARY, template.file);
+  const rendered = renderTemplate(template.body, templateValues(component, env, image), VOCABULARY, template.file, template.locate);
   const problems = validateService(component, env, rendered);
   if (problems.length > 0) throw new InvalidInputError(`${template.file}: rendered service for ${component} is invalid:\n${problems.map((p) => `  ${p}`).join("\n")}`);
   return rendered as CreateServiceCommandInput;
@@ -234,6 +235,10 @@ export function validateTaskDefinition(component: ComponentName, td: unknown): s
     }
   });
   if (!names.has(component)) problems.push(`field "containerDefinitions": a container named "${component}" is required`);
+  const own = containers.findIndex((c: unknown) => isObj(c) && c.name === component);
+  if (own >= 0 && (containers[own] as Obj).essential === false) {
+    problems.push(`field "containerDefinitions[${own}].essential": the ${component} container must be essential (a crash must stop the task, or a dead ${component} keeps serving as healthy)`);
+  }
   if (containers.length > 0 && !containers.some((c: unknown) => isObj(c) && c.essential !== false)) {
     problems.push(`field "containerDefinitions": at least one container must be essential`);
   }

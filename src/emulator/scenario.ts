@@ -4,6 +4,7 @@ import en from "zod/v4/locales/en.js";
 
 z.config(en());
 import { InvalidInputError } from "../core/errors.js";
+import { parseJson } from "../core/json.js";
 
 const ms = z.int().check(z.minimum(0), z.maximum(86_400_000));
 const rate = z.number().check(z.minimum(0), z.maximum(1));
@@ -116,7 +117,7 @@ export function loadScenarioFile(path: string): Scenario {
   }
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = parseJson(text, path).value;
   } catch (error) {
     throw new InvalidInputError(`${path}: scenario file is not valid JSON: ${(error as Error).message}`);
   }

@@ -8,6 +8,7 @@ export interface TempProject {
   root: string;
   path(rel: string): string;
   readJson(rel: string): any;
+  read(rel: string): string;
   writeJson(rel: string, value: unknown): void;
   write(rel: string, text: string): void;
   edit(rel: string, fn: (value: any) => void): void;
@@ -22,6 +23,7 @@ export function copyProject(): TempProject {
     root,
     path: p,
     readJson: (rel) => JSON.parse(readFileSync(p(rel), "utf8")),
+    read: (rel) => readFileSync(p(rel), "utf8"),
     writeJson: (rel, value) => writeFileSync(p(rel), JSON.stringify(value, null, 2)),
     write: (rel, text) => writeFileSync(p(rel), text),
     edit: (rel, fn) => {
