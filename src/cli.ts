@@ -27,7 +27,7 @@ export const HONOURED_GLOBALS: Record<string, readonly GlobalName[]> = {
   rollback: ["root", "json", "endpointUrl", "region", "debug"],
   status: ["root", "json", "endpointUrl", "region", "debug"],
   diff: ["root", "json", "endpointUrl", "region", "debug"],
-  emulator: ["json", "region", "debug"],
+  emulator: ["root", "json", "region", "debug"],
   rehearse: ["root", "json", "debug"],
   env: ["root", "json", "debug"],
   cost: ["root", "json", "debug"],

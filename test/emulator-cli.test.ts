@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -194,6 +194,127 @@ describe("real AWS CLI against the emulator", () => {
       assert.equal(cliCalls[0]!.mutating, true);
       assert.equal(cliCalls[0]!.errorType, "ClientException");
       assert.ok(emu.calls().some((c) => c.operation === "DescribeImages" && c.service === "ecr" && c.status === 200));
+    } finally {
+      await emu.close();
+    }
+  });
+});
+
+describe("time scale and the fargate timing profile", () => {
+  it("--time-scale 50 --timing fargate: minutes of Fargate in about a second, with consistent simulated timestamps", async () => {
+    const h = runCli(["--json", "emulator", "--port", "0", "--time-scale", "50", "--timing", "fargate"]);
+    try {
+      const event = JSON.parse(await firstLine(h)) as { url: string; timeScale: number };
+      assert.equal(event.timeScale, 50);
+      const ecs = ecsClient({ url: event.url } as never);
+      const wallStart = Date.now();
+      const td = await registerTd(ecs, "tempo", "grafana/tempo:2.6.0");
+      await createService(ecs, { name: "tempo", taskDefinition: td, desiredCount: 1 });
+      const done = await waitSteady(ecs, "tempo", "lgtm", 10_000);
+      const wall = Date.now() - wallStart;
+      const state = (await (await fetch(`${event.url}/_emulator/state`)).json()) as {
+        timeScale: number;
+        timeEpochMs: number;
+        wallTime: string;
+        timing: { provisioningMs: number; healthyWithoutCheckMs: number; deregistrationDelayMs: number };
+        ecs: { tasks: { createdAt: number; pullStartedAt: number; startedAt: number }[] };
+      };
+      assert.equal(state.timeScale, 50);
+      assert.deepEqual([state.timing.provisioningMs, state.timing.healthyWithoutCheckMs, state.timing.deregistrationDelayMs], [8_000, 40_000, 300_000]);
+      const task = state.ecs.tasks[0]!;
+      // PROVISIONING 8 s and PENDING 15 s of simulated time, within a tick.
+      assert.ok(Math.abs(task.pullStartedAt - task.createdAt - 8) < 1, `provisioning ${task.pullStartedAt - task.createdAt} s`);
+      assert.ok(Math.abs(task.startedAt - task.pullStartedAt - 15) < 1, `pending ${task.startedAt - task.pullStartedAt} s`);
+      // COMPLETED needs 40 s (no health check) + 10 s after RUNNING: over a simulated minute in about a wall second.
+      const completedAt = done.deployments![0]!.updatedAt!.getTime() / 1000;
+      assert.ok(completedAt - task.createdAt >= 8 + 15 + 40, `completed ${completedAt - task.createdAt} s after the task was created`);
+      assert.ok(wall < 5000, `took ${wall} ms of wall time`);
+      assert.ok(state.timeEpochMs - Date.parse(state.wallTime) > 20_000, "simulated time runs ahead of the wall clock");
+    } finally {
+      h.abort.abort();
+      await h.done;
+    }
+  });
+
+  it("a scenario's timeScale can change the rate on the fly; simulated time never jumps back", async () => {
+    const emu = await startEmulator({ scenario: { timing: FAST } });
+    try {
+      const now = async (): Promise<number> => ((await (await fetch(`${emu.url}/_emulator/state`)).json()) as { timeEpochMs: number }).timeEpochMs;
+      const a = await now();
+      emu.mergeScenario({ timeScale: 100 });
+      await new Promise((r) => setTimeout(r, 50));
+      const b = await now();
+      assert.ok(b - a >= 100 * 40, `advanced ${b - a} simulated ms in ~50 wall ms`);
+      emu.mergeScenario({ timeScale: 1 });
+      const c = await now();
+      assert.ok(c >= b);
+      const h = runCli(["emulator", "--port", "0", "--time-scale", "0"]);
+      await assert.rejects(h.done, (e: Error) => e.message.includes("--time-scale"));
+    } finally {
+      await emu.close();
+    }
+  });
+});
+
+describe("a newcomer's first release: emulator --seed", () => {
+  it("seeds the local environment so that deploy --all --env local --create-missing works right after", async () => {
+    const { REPO_ROOT, runCli: runTool } = await import("./helpers/cli.js");
+    // The README's three commands are the ones this test runs.
+    const readme = readFileSync(join(REPO_ROOT, "README.md"), "utf8");
+    assert.match(readme, /\nnode resources\/lgtm\/lgtm-deploy\.mjs emulator --seed +#/);
+    assert.match(readme, /\nexport AWS_ENDPOINT_URL=http:\/\/127\.0\.0\.1:4566 +#/);
+    assert.match(readme, /\nnode resources\/lgtm\/lgtm-deploy\.mjs deploy --all --env local --create-missing --sha "\$\(git rev-parse --short=12 HEAD\)"\n/);
+    const { execa: run } = await import("execa");
+    const h = runCli(["--json", "--root", REPO_ROOT, "emulator", "--port", "0", "--seed", "--time-scale", "50"]);
+    const records = mkdtempSync(join(tmpdir(), "emu-seed-"));
+    try {
+      const listening = JSON.parse(await firstLine(h)) as { url: string };
+      const seeded = JSON.parse((await waitFor(async () => h.out[1], (l) => l !== undefined, 10_000))!) as {
+        event: string;
+        cluster: string;
+        repositories: string[];
+        shas: string[];
+        images: Record<string, string[]>;
+        next: string;
+      };
+      assert.equal(seeded.event, "seeded");
+      assert.equal(seeded.cluster, "lgtm");
+      assert.deepEqual(seeded.repositories, ["lgtm-mimir", "lgtm-loki", "lgtm-tempo", "lgtm-pyroscope", "lgtm-grafana", "lgtm-alloy"]);
+      const head = (await run("git", ["rev-parse", "--short=12", "HEAD"], { cwd: REPO_ROOT })).stdout.trim();
+      assert.equal(seeded.shas[0], head, "the current commit first");
+      assert.ok(seeded.shas.length >= 1 && seeded.shas.length <= 4);
+      assert.deepEqual(Object.keys(seeded.images), ["mimir", "loki", "tempo", "pyroscope", "grafana", "alloy"]);
+      const lokiVersion = readFileSync(join(REPO_ROOT, "dockerfiles/loki/VERSION"), "utf8").trim();
+      assert.equal(seeded.images.loki![0], `${lokiVersion}_g${head}`);
+      assert.equal(seeded.images.loki!.length, seeded.shas.length);
+      assert.equal(seeded.next, `AWS_ENDPOINT_URL=${listening.url} lgtm-deploy deploy --all --env local --create-missing --sha ${head}`);
+      const r = await runTool(
+        ["--root", REPO_ROOT, "--endpoint-url", listening.url, "deploy", "--all", "--env", "local", "--create-missing", "--sha", head, "--poll-interval", "100ms", "--bake", "1s", "--timeout", "2m", "--record", join(records, "{component}.json")],
+        { env: { AWS_ACCESS_KEY_ID: undefined, AWS_ENDPOINT_URL: undefined } },
+      );
+      assert.equal(r.code, 0, r.stderr);
+      const state = (await (await fetch(`${listening.url}/_emulator/state`)).json()) as { ecs: { services: { serviceName: string; steady: boolean }[] } };
+      assert.equal(state.ecs.services.length, 6);
+      assert.ok(state.ecs.services.every((s) => s.steady), JSON.stringify(state.ecs.services.map((s) => [s.serviceName, s.steady])));
+    } finally {
+      h.abort.abort();
+      await h.done;
+    }
+    assert.equal(h.code(), 0);
+  });
+
+  it("advice that cannot work against the emulator says what to do instead", async () => {
+    const { REPO_ROOT, runCli: runTool } = await import("./helpers/cli.js");
+    const emu = await startEmulator({ scenario: { timing: FAST } });
+    try {
+      const env = { AWS_ACCESS_KEY_ID: undefined, AWS_ENDPOINT_URL: undefined, LGTM_DOCKER: join(REPO_ROOT, "test/fixtures/emulator/docker-no-registry.mjs") };
+      const records = mkdtempSync(join(tmpdir(), "emu-push-"));
+      const push = await runTool(["--root", REPO_ROOT, "--endpoint-url", emu.url, "build", "tempo", "--env", "local", "--sha", "0123456abcde", "--push", "--record", join(records, "b.json")], { env });
+      assert.notEqual(push.code, 0);
+      assert.match(push.stderr, /the local emulator has no Docker registry to push to: seed it with images instead \(lgtm-deploy emulator --seed\)/);
+      const deploy = await runTool(["--root", REPO_ROOT, "--endpoint-url", emu.url, "deploy", "tempo", "--env", "local", "--sha", "0123456abcde", "--record", join(records, "{component}.json")], { env });
+      assert.equal(deploy.code, 5, deploy.stderr);
+      assert.match(deploy.stderr, /against the local emulator: lgtm-deploy emulator --seed/);
     } finally {
       await emu.close();
     }

@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, it, type TestContext } from "node:test";
+import { describe, it } from "node:test";
 import {
   BatchGetImageCommand,
   CreateRepositoryCommand,
@@ -16,15 +16,10 @@ import {
 } from "@aws-sdk/client-ecr";
 import { DescribeClustersCommand, ListClustersCommand, ListServicesCommand, StopTaskCommand, UpdateServiceCommand } from "@aws-sdk/client-ecs";
 import { InvalidInputError } from "../src/core/errors.js";
-import { loadScenarioFile, startEmulator, type Emulator, type Scenario } from "../src/emulator/index.js";
+import { loadScenarioFile, startEmulator, type Scenario } from "../src/emulator/index.js";
 import { Rng } from "../src/emulator/rng.js";
-import { FAST, allTasks, createService, ecrClient, ecsClient, registerTd, sleep, waitFor, waitSteady } from "./fixtures/emulator/helpers.js";
+import { FAST, allTasks, createService, ecrClient, ecsClient, emulator, registerTd, sleep, waitFor, waitSteady } from "./fixtures/emulator/helpers.js";
 
-async function emulator(t: TestContext, scenario: Scenario = {}): Promise<Emulator> {
-  const emu = await startEmulator({ scenario: { ...scenario, timing: { ...FAST, ...(scenario.timing ?? {}) } } });
-  t.after(() => emu.close());
-  return emu;
-}
 
 const manifest = (n: number): string =>
   JSON.stringify({

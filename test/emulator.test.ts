@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { describe, it, type TestContext } from "node:test";
+import { describe, it } from "node:test";
 import {
   DeregisterTaskDefinitionCommand,
   DescribeClustersCommand,
@@ -19,9 +19,7 @@ import {
   type RegisterTaskDefinitionCommandInput,
   type Service,
 } from "@aws-sdk/client-ecs";
-import { startEmulator, type Emulator, type Scenario } from "../src/emulator/index.js";
 import {
-  FAST,
   allTasks,
   createService,
   describeService,
@@ -31,13 +29,9 @@ import {
   sleep,
   waitFor,
   waitSteady,
+  emulator,
 } from "./fixtures/emulator/helpers.js";
 
-async function emulator(t: TestContext, scenario: Scenario = {}): Promise<Emulator> {
-  const emu = await startEmulator({ scenario: { ...scenario, timing: { ...FAST, ...(scenario.timing ?? {}) } } });
-  t.after(() => emu.close());
-  return emu;
-}
 
 const GOOD = "grafana/mimir:2.14.0";
 const GOOD2 = "grafana/mimir:2.14.1";
@@ -170,10 +164,12 @@ describe("services and rollouts", () => {
     assert.equal(created.deployments![0]!.status, "PRIMARY");
     assert.equal(created.deployments![0]!.rolloutState, "IN_PROGRESS");
     assert.match(created.deployments![0]!.id!, /^ecs-svc\/\d{19}$/);
+    // ECS echoes the defaults, alarms included (recorded in awscli/examples/ecs/update-service.rst).
     assert.deepEqual(created.deploymentConfiguration, {
       deploymentCircuitBreaker: { enable: false, rollback: false },
       maximumPercent: 200,
       minimumHealthyPercent: 100,
+      alarms: { alarmNames: [], enable: false, rollback: false },
     });
 
     const steady = await waitSteady(ecs, "mimir");
@@ -473,7 +469,7 @@ describe("failures, circuit breaker and rollback", () => {
     assert.equal(final.taskDefinition, td1);
     assert.equal(final.deployments![0]!.taskDefinition, td1);
     const messages = final.events!.map((e) => e.message!);
-    assert.ok(messages.includes(`(service mimir) deployment ${badId} deployment failed: tasks failed to start.`), messages.join("\n"));
+    assert.ok(messages.includes(`(service mimir) (deployment ${badId}) deployment failed: tasks failed to start.`), messages.join("\n"));
     assert.ok(messages.includes(`(service mimir) rolling back to deployment ${goodId}.`), messages.join("\n"));
     assert.match(messages[0]!, /has reached a steady state/);
 

@@ -38,3 +38,55 @@ test("the policy grants nothing broad: no wildcard actions, PassRole only to ECS
   const pass = policy.Statement.find((s) => list(s.Action).includes("iam:PassRole"))!;
   assert.ok(list(pass.Resource).every((r) => /^arn:aws:iam::\d{12}:role\/lgtm-/.test(r)));
 });
+
+/** IAM resource matching: `*` any run of characters (":" and "/" included), `?` one character. */
+const iamMatch = (pattern: string, arn: string) => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`).test(arn);
+const allowedOn = (action: string, arn: string) => policy.Statement.some((s) => list(s.Action).includes(action) && list(s.Resource).some((r) => iamMatch(r, arn)));
+
+test("logs:GetLogEvents is allowed on every component's log streams in prod, and on nothing else", async () => {
+  const { Project } = await import("../src/adapters/files.js");
+  const { renderTaskDefinition } = await import("../src/core/render.js");
+  const { logTargets } = await import("../src/core/logs.js");
+  const { makeTag } = await import("../src/core/tag.js");
+  const { COMPONENT_NAMES } = await import("../src/core/catalogue.js");
+  const project = new Project(REPO_ROOT);
+  const prod = project.environment("prod");
+  for (const c of COMPONENT_NAMES) {
+    const td = renderTaskDefinition(c, prod, { tag: makeTag({ version: "1.0.0", sha: "0123456" }) }, project.templates(c).taskDefinition);
+    const { targets } = logTargets({ taskArn: `arn:aws:ecs:${prod.region}:${prod.account}:task/lgtm/0123456789abcdef0123456789abcdef`, containers: [{ name: c, exitCode: 1 }] }, td.containerDefinitions ?? [], prod.region);
+    assert.equal(targets.length, 1, c);
+    const t = targets[0]!;
+    // GetLogEvents is authorized on the log stream (and some tools check the group ARN form): both must pass.
+    for (const arn of [`arn:aws:logs:${t.region}:${prod.account}:log-group:${t.group}:log-stream:${t.stream}`, `arn:aws:logs:${t.region}:${prod.account}:log-group:${t.group}:*`]) {
+      assert.ok(allowedOn("logs:GetLogEvents", arn), `${c}: ${arn}`);
+    }
+  }
+  for (const other of ["/aws/lambda/payments", "/ecs/lgtm-staging/loki", "/ecs/other/loki"]) {
+    assert.ok(!allowedOn("logs:GetLogEvents", `arn:aws:logs:${prod.region}:${prod.account}:log-group:${other}:log-stream:x`), other);
+  }
+  assert.ok(!allowedOn("logs:GetLogEvents", `arn:aws:logs:${prod.region}:999999999999:log-group:/ecs/lgtm/loki:log-stream:x`), "another account");
+  assert.ok(!policy.Statement.some((s) => list(s.Action).some((a) => a.startsWith("logs:") && a !== "logs:GetLogEvents")), "no other Logs permission");
+});
+
+test("every CloudWatch Logs call the failure report makes is allowed by the policy", async () => {
+  const { startFakeLogs } = await import("./helpers/fake-logs.js");
+  const { createAwsClients } = await import("../src/adapters/aws.js");
+  const { readFailedTaskLogs } = await import("../src/adapters/logs.js");
+  const fake = await startFakeLogs();
+  const clients = await createAwsClients({ region: "ap-northeast-2", env: { AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: fake.url } });
+  try {
+    const defs = [{ name: "loki", essential: true, logConfiguration: { logDriver: "awslogs" as const, options: { "awslogs-group": "/ecs/lgtm/loki", "awslogs-region": "ap-northeast-2", "awslogs-stream-prefix": "loki" } } }];
+    fake.put("/ecs/lgtm/loki", "loki/loki/t1", ["panic: boom"]);
+    const tasks = ["t1", "t2"].map((id) => ({ taskArn: `arn:aws:ecs:ap-northeast-2:123456789012:task/lgtm/${id}`, containers: [{ name: "loki", exitCode: 2 }], failed: true }));
+    await readFailedTaskLogs(clients.logs, tasks, defs, { lines: 20, region: "ap-northeast-2" });
+    assert.ok(fake.calls().length >= 2);
+    for (const c of fake.calls()) {
+      const input = c.input as { logGroupName: string; logStreamName: string };
+      const arn = `arn:aws:logs:ap-northeast-2:123456789012:log-group:${input.logGroupName}:log-stream:${input.logStreamName}`;
+      assert.ok(allowedOn(`logs:${c.operation}`, arn), `logs:${c.operation} on ${arn}`);
+    }
+  } finally {
+    clients.destroy();
+    await fake.close();
+  }
+});

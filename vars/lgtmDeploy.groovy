@@ -31,6 +31,8 @@ Map defaultConfig() {
         build: true,              // build the image (skipped by the helper when the tag is already in ECR)
         push: true,               // push the built image to ECR
         deploy: true,             // deploy after building (false = build only)
+        grafanaCredentialsId: null, // Jenkins "Secret text" credential: a Grafana token; annotates the release (--annotate)
+        logLines: null,           // last log lines of each failed container in the report (helper default 20; 0 = off)
     ]
 }
 
@@ -82,23 +84,40 @@ def call(Map userConfig = [:]) {
     }
 
     lgtmInternal.withAwsAuth(cfg) {
-        withEnv(envVars + deployEnv(cfg)) {
-            rc = sh(script: lgtmInternal.deployScript(), returnStatus: true,
-                label: "lgtm: deploy ${cfg.component} ${result.tag} to ${cfg.environment}")
+        // The Grafana token is bound around the deploy only, and reaches the helper only as LGTM_GRAFANA_TOKEN.
+        lgtmInternal.withGrafanaToken(cfg) {
+            withEnv(envVars + deployEnv(cfg)) {
+                rc = sh(script: lgtmInternal.deployScript(), returnStatus: true,
+                    label: "lgtm: deploy ${cfg.component} ${result.tag} to ${cfg.environment}")
+            }
         }
     }
     archiveArtifacts(artifacts: result.record, allowEmptyArchive: true, fingerprint: true)
-    return finish(cfg, result, rc, subject)
+    return finish(cfg, result, rc, subject, rc == 0 ? lgtmInternal.emptyReport() : lgtmInternal.recordReport(result.record))
 }
 
-/** Sets the description and maps the helper's exit code to the build result (fails the build unless rc is 0). */
 Map finish(Map cfg, Map result, int rc, String subject) {
+    return finish(cfg, result, rc, subject, lgtmInternal.emptyReport())
+}
+
+/**
+ * Sets the description and maps the helper's exit code to the build result (fails the build unless rc is 0). On
+ * failure the console ends with the report from the release record (why, failed tasks, their last log lines) and the
+ * one-line verdict, which is also the build description.
+ */
+Map finish(Map cfg, Map result, int rc, String subject, Map report) {
     result.exitCode = rc
     result.verdict = lgtmInternal.verdict(rc)
     String version = result.version ?: result.tag ?: '?'
     String dry = cfg.dryRun ? ' (dry run)' : ''
-    currentBuild.description = "${cfg.component} ${version} -> ${cfg.environment}: ${result.verdict}${dry}"
+    String why = report.reasons ? " - ${report.reasons[0]}" : ''
+    String verdictLine = "${cfg.component} ${version} -> ${cfg.environment}: ${result.verdict}${dry}${why}"
+    currentBuild.description = verdictLine
     if (rc != 0) {
+        if (report.lines) {
+            echo("lgtmDeploy: release report (${result.record})\n${report.lines.join('\n')}")
+        }
+        echo("lgtmDeploy: ${verdictLine}")
         lgtmInternal.failWithExitCode('lgtmDeploy', rc, subject)
     }
     echo("lgtmDeploy: ${cfg.component} ${result.tag} is released to ${cfg.environment}${dry}")
@@ -120,6 +139,8 @@ Map validate(Map userConfig) {
         cfg[flags[i]] = lgtmInternal.flag(step, flags[i], cfg[flags[i]])
     }
     lgtmInternal.validateAws(step, cfg)
+    cfg.grafanaCredentialsId = lgtmInternal.credentialsIdParam(step, 'grafanaCredentialsId', cfg.grafanaCredentialsId)
+    cfg.logLines = lgtmInternal.number(step, 'logLines', cfg.logLines, 0, 200, true)
     cfg.platform = lgtmInternal.matching(step, 'platform', cfg.platform, 'linux/(amd64|arm64)', 'linux/amd64 or linux/arm64', true)
     cfg.sha = lgtmInternal.gitSha(step, cfg.sha ?: env.GIT_COMMIT)
     cfg.branch = lgtmInternal.branchName(step, 'branch', cfg.branch ?: env.BRANCH_NAME)
@@ -166,6 +187,12 @@ List deployEnv(Map cfg) {
     }
     if (cfg.bake) {
         vars.add("LGTM_BAKE=${cfg.bake}")
+    }
+    if (cfg.grafanaCredentialsId) {
+        vars.add('LGTM_ANNOTATE=true')
+    }
+    if (cfg.logLines != null) {
+        vars.add("LGTM_LOG_LINES=${cfg.logLines}")
     }
     vars.addAll(lgtmInternal.watchEnv(cfg))
     return vars

@@ -136,7 +136,12 @@ String roleArn(String step, Object value) {
 }
 
 String credentialsId(String step, Object value) {
-    return matching(step, 'awsCredentialsId', value, '[A-Za-z0-9][A-Za-z0-9._@-]{0,127}',
+    return credentialsIdParam(step, 'awsCredentialsId', value)
+}
+
+/** An optional Jenkins credentials ID parameter named name. */
+String credentialsIdParam(String step, String name, Object value) {
+    return matching(step, name, value, '[A-Za-z0-9][A-Za-z0-9._@-]{0,127}',
         'a Jenkins credentials ID (letters, digits, . _ @ -)', true)
 }
 
@@ -263,6 +268,113 @@ Object withAwsAuth(Map cfg, Closure body) {
     return body()
 }
 
+/**
+ * Runs body with the Grafana service account token (a "Secret text" credential, grafanaCredentialsId) bound to
+ * LGTM_GRAFANA_TOKEN, the variable the helper's --annotate reads; without grafanaCredentialsId, just body.
+ */
+Object withGrafanaToken(Map cfg, Closure body) {
+    if (cfg.grafanaCredentialsId) {
+        return withCredentials([string(credentialsId: cfg.grafanaCredentialsId, variable: 'LGTM_GRAFANA_TOKEN')]) {
+            return body()
+        }
+    }
+    return body()
+}
+
+/** A printable single line of at most max characters from a record value (null when it is not a string). */
+String recordText(Object value, int max) {
+    if (!(value instanceof CharSequence)) {
+        return null
+    }
+    String s = value.toString().replace('\t', '  ').replaceAll('\\p{Cntrl}', '?')
+    return s.length() > max ? s.substring(0, max) + '...' : s
+}
+
+/** Up to limit printable strings from a record list (anything else is skipped). */
+List recordTexts(Object value, int limit, int max) {
+    List out = []
+    List items = value instanceof List ? value : []
+    for (int i = 0; i < items.size() && out.size() < limit; i++) {
+        String s = recordText(items[i], max)
+        if (s != null) {
+            out.add(s)
+        }
+    }
+    return out
+}
+
+/** " (loki exit 1, sidecar exit 0)" for a stopped task's containers, or "". */
+String containerExits(Object containers) {
+    List parts = []
+    List items = containers instanceof List ? containers : []
+    for (int i = 0; i < items.size() && i < 5; i++) {
+        Object c = items[i]
+        if (c instanceof Map && c.exitCode instanceof Number) {
+            parts.add("${recordText(c.name, 60) ?: '?'} exit ${c.exitCode}")
+        }
+    }
+    return parts ? " (${parts.join(', ')})" : ''
+}
+
+/** A report with nothing in it (success, or no readable record). */
+Map emptyReport() {
+    return [reasons: [], lines: []]
+}
+
+/**
+ * The failure report of a release record (docs/release-record.md): [reasons: why the release failed, lines: the
+ * report, with each failed task's stop reason and its containers' last log lines or why there are none]. Both empty
+ * when the record is missing or unreadable. Only plain strings leave this method.
+ */
+Map recordReport(String file) {
+    if (!fileExists(file)) {
+        return emptyReport()
+    }
+    Object rec = null
+    try {
+        rec = readJSON(file: file)
+    // groovylint-disable-next-line CatchException
+    } catch (Exception e) { // whatever is wrong with the record, the build result comes from the exit code
+        echo("lgtm: could not read the release record ${file}: ${e.message}")
+    }
+    if (!(rec instanceof Map)) {
+        return emptyReport()
+    }
+    List reasons = recordTexts(rec.failureReasons, 10, 300)
+    List lines = []
+    for (int i = 0; i < reasons.size(); i++) {
+        lines.add("  why: ${reasons[i]}")
+    }
+    List tasks = rec.stoppedTasks instanceof List ? rec.stoppedTasks : []
+    int shown = 0
+    for (int i = tasks.size() - 1; i >= 0 && shown < 5; i--) {
+        if (tasks[i] instanceof Map && tasks[i].failed == true) {
+            lines.addAll(taskReport(tasks[i]))
+            shown++
+        }
+    }
+    rec = null
+    return [reasons: reasons, lines: lines]
+}
+
+/** The report lines of one failed task of a release record: stop reason, exit codes, last log lines or why none. */
+List taskReport(Map task) {
+    List lines = ["  task ${recordText(task.taskId, 80) ?: '?'}: ${recordText(task.stoppedReason, 200) ?: 'stopped'}" +
+        containerExits(task.containers)]
+    List logLines = recordTexts(task.logLines, 200, 300)
+    if (logLines) {
+        lines.add("    last ${logLines.size()} log line(s):")
+    }
+    for (int j = 0; j < logLines.size(); j++) {
+        lines.add("      | ${logLines[j]}")
+    }
+    String note = recordText(task.logNote, 300)
+    if (note) {
+        lines.add("    ${note}")
+    }
+    return lines
+}
+
 /** The verdict word used in build descriptions. */
 String verdict(int rc) {
     Map words = [0: 'released', 3: 'rolled back', 4: 'NEEDS ATTENTION', 2: 'rejected, nothing changed',
@@ -373,6 +485,8 @@ if [ "${LGTM_ROLLBACK:-}" = false ]; then set -- "$@" --no-rollback; fi
 if [ -n "${LGTM_MAX_FAILED_TASKS:-}" ]; then set -- "$@" "--max-failed-tasks=$LGTM_MAX_FAILED_TASKS"; fi
 if [ "${LGTM_ATOMIC:-}" = true ]; then set -- "$@" --atomic; fi
 if [ -n "${LGTM_BAKE:-}" ]; then set -- "$@" "--bake=$LGTM_BAKE"; fi
+if [ "${LGTM_ANNOTATE:-}" = true ]; then set -- "$@" --annotate; fi
+if [ -n "${LGTM_LOG_LINES:-}" ]; then set -- "$@" "--log-lines=$LGTM_LOG_LINES"; fi
 if [ "${LGTM_CREATE_MISSING:-}" = true ]; then set -- "$@" --create-missing; fi
 if [ "${LGTM_DRY_RUN:-}" = true ]; then set -- "$@" --dry-run; fi
 ''' + watchFlagsScript() + commonFlagsScript() + 'exec node "$LGTM_BUNDLE" "$@"\n'

@@ -25,6 +25,8 @@ Map defaultConfig() {
         roleArn: null,              // lgtmDeploy roleArn
         region: null,               // lgtmDeploy region
         dryRun: false,              // lgtmDeploy dryRun
+        grafanaCredentialsId: null, // lgtmDeploy grafanaCredentialsId (Deploy stage only)
+        logLines: null,             // lgtmDeploy logLines (Deploy stage only)
     ]
 }
 
@@ -39,6 +41,12 @@ def call(Map userConfig = [:]) {
                   awsCredentialsId: cfg.awsCredentialsId, roleArn: cfg.roleArn, region: cfg.region, dryRun: cfg.dryRun]
     Map buildArgs = [environment: buildEnvironment, push: false, deploy: false] + common
     Map deployArgs = [environment: deployEnvironment, timeout: cfg.deployTimeout] + common
+    if (cfg.grafanaCredentialsId) {
+        deployArgs.grafanaCredentialsId = cfg.grafanaCredentialsId
+    }
+    if (cfg.logLines != null) {
+        deployArgs.logLines = cfg.logLines
+    }
     Map inputArgs = [message: "Deploy ${component} to ${deployEnvironment}?", ok: 'Deploy']
     if (cfg.approvers) {
         inputArgs.submitter = cfg.approvers
@@ -150,5 +158,7 @@ Map validate(Map userConfig) {
     cfg.awsCredentialsId = lgtmInternal.credentialsId(step, cfg.awsCredentialsId)
     cfg.roleArn = lgtmInternal.roleArn(step, cfg.roleArn)
     cfg.region = lgtmInternal.region(step, cfg.region)
+    cfg.grafanaCredentialsId = lgtmInternal.credentialsIdParam(step, 'grafanaCredentialsId', cfg.grafanaCredentialsId)
+    cfg.logLines = lgtmInternal.number(step, 'logLines', cfg.logLines, 0, 200, true)
     return cfg
 }

@@ -3,12 +3,13 @@
  * adaptive retry mode (jittered backoff plus client-side rate limiting on throttling), timeouts so a dropped
  * connection cannot hang a release, and counting of API calls for the report.
  */
+import type { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import type { ECRClient } from "@aws-sdk/client-ecr";
 import type { ECSClient } from "@aws-sdk/client-ecs";
 import { AWS_REGION } from "../core/environment.js";
 import { InvalidInputError } from "../core/errors.js";
 import { tagAwsError } from "./aws-errors.js";
-import { ecrSdk, ecsSdk } from "./sdk.js";
+import { ecrSdk, ecsSdk, logsSdk } from "./sdk.js";
 
 export interface ApiCallCounts {
   /** Operations the tool asked for, by name (ECS:DescribeServices ...). */
@@ -48,7 +49,7 @@ export class CallCounter {
 
 export interface AwsSettings {
   region: string;
-  /** --endpoint-url; AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_ECS / AWS_ENDPOINT_URL_ECR are read from env when absent. */
+  /** --endpoint-url; AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_ECS / AWS_ENDPOINT_URL_ECR / AWS_ENDPOINT_URL_CLOUDWATCH_LOGS are read from env when absent. */
   endpointUrl?: string;
   env: Readonly<Record<string, string | undefined>>;
   maxAttempts?: number;
@@ -59,6 +60,8 @@ export interface AwsSettings {
 export interface AwsClients {
   ecs: ECSClient;
   ecr: ECRClient;
+  /** CloudWatch Logs, only for the failure report's log lines (src/adapters/logs.ts). */
+  logs: CloudWatchLogsClient;
   counter: CallCounter;
   destroy(): void;
 }
@@ -70,7 +73,7 @@ export interface EndpointSetting {
 }
 
 /** --endpoint-url, else AWS_ENDPOINT_URL_<SERVICE>, else AWS_ENDPOINT_URL (an empty variable counts as unset). */
-export function endpointFor(service: "ECS" | "ECR", s: Pick<AwsSettings, "endpointUrl" | "env">): EndpointSetting | undefined {
+export function endpointFor(service: "ECS" | "ECR" | "CLOUDWATCH_LOGS", s: Pick<AwsSettings, "endpointUrl" | "env">): EndpointSetting | undefined {
   if (s.endpointUrl !== undefined) return { url: s.endpointUrl, source: "--endpoint-url" };
   for (const name of [`AWS_ENDPOINT_URL_${service}`, "AWS_ENDPOINT_URL"]) {
     const v = s.env[name];
@@ -103,9 +106,9 @@ export function isLoopback(url: URL): boolean {
   return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
-type AnyClient = ECSClient | ECRClient;
+type AnyClient = ECSClient | ECRClient | CloudWatchLogsClient;
 
-function instrument(client: AnyClient, service: "ECS" | "ECR", counter: CallCounter, where: { region: string; endpoint?: string; environmentFile?: string }): void {
+function instrument(client: AnyClient, service: "ECS" | "ECR" | "Logs", counter: CallCounter, where: { region: string; endpoint?: string; environmentFile?: string }): void {
   const stack = client.middlewareStack as unknown as {
     add(mw: unknown, opts: Record<string, unknown>): void;
   };
@@ -153,7 +156,7 @@ export async function createAwsClients(settings: AwsSettings, counter = new Call
     // throwOnRequestTimeout: without it the SDK only logs a warning and a silent connection hangs the command.
     requestHandler: { connectionTimeout: 5_000, requestTimeout: 15_000, throwOnRequestTimeout: true },
   };
-  const configFor = (service: "ECS" | "ECR") => {
+  const configFor = (service: "ECS" | "ECR" | "CLOUDWATCH_LOGS") => {
     const setting = endpointFor(service, settings);
     if (setting === undefined) return { config: {}, endpoint: undefined };
     const url = validateEndpoint(setting);
@@ -164,19 +167,25 @@ export async function createAwsClients(settings: AwsSettings, counter = new Call
   };
   const ecsConfig = configFor("ECS");
   const ecrConfig = configFor("ECR");
-  const [{ ECSClient }, { ECRClient }] = await Promise.all([ecsSdk(), ecrSdk()]);
+  const logsConfig = configFor("CLOUDWATCH_LOGS");
+  const [{ ECSClient }, { ECRClient }, { CloudWatchLogsClient }] = await Promise.all([ecsSdk(), ecrSdk(), logsSdk()]);
   const ecs = new ECSClient({ ...common, ...ecsConfig.config });
   const ecr = new ECRClient({ ...common, ...ecrConfig.config });
   const file = settings.environmentFile === undefined ? {} : { environmentFile: settings.environmentFile };
   instrument(ecs, "ECS", counter, { region: settings.region, ...(ecsConfig.endpoint ? { endpoint: ecsConfig.endpoint } : {}), ...file });
   instrument(ecr, "ECR", counter, { region: settings.region, ...(ecrConfig.endpoint ? { endpoint: ecrConfig.endpoint } : {}), ...file });
+  // Logs serves only the failure report: two attempts at most, the report must not wait for CloudWatch.
+  const logs = new CloudWatchLogsClient({ ...common, maxAttempts: 2, ...logsConfig.config });
+  instrument(logs, "Logs", counter, { region: settings.region, ...(logsConfig.endpoint ? { endpoint: logsConfig.endpoint } : {}), ...file });
   return {
     ecs,
     ecr,
+    logs,
     counter,
     destroy() {
       ecs.destroy();
       ecr.destroy();
+      logs.destroy();
     },
   };
 }

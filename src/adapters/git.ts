@@ -15,3 +15,8 @@ async function git(root: string, args: string[]): Promise<string> {
 export function headSha(root: string): Promise<string> {
   return git(root, ["rev-parse", "--short=12", "HEAD"]);
 }
+
+/** The checked-out commit and up to `count - 1` commits before it, newest first, abbreviated like headSha. */
+export async function recentShas(root: string, count: number): Promise<string[]> {
+  return (await git(root, ["log", `-n${count}`, "--format=%h", "--abbrev=12"])).split("\n").filter((s) => s !== "");
+}

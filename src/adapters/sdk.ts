@@ -3,3 +3,4 @@ import { vendor } from "./vendor.js";
 
 export const ecsSdk = async () => (await vendor()).ecs;
 export const ecrSdk = async () => (await vendor()).ecr;
+export const logsSdk = async () => (await vendor()).logs;

@@ -192,7 +192,14 @@ export function registerBuild(program: Command, io: Io, setResult: (code: Comman
           return;
         }
         // 4. Log in (token on stdin only, in a throw-away DOCKER_CONFIG) and push.
-        const digest = await loginAndPush(plan, exe, io, aws.ecr, login!);
+        const digest = await loginAndPush(plan, exe, io, aws.ecr, login!).catch((error: unknown) => {
+          // The local emulator answers the ECR API but serves no registry for docker to push to.
+          const ecrUrl = g.endpointUrl ?? io.env.AWS_ENDPOINT_URL_ECR ?? io.env.AWS_ENDPOINT_URL;
+          if (error instanceof Error && ecrUrl !== undefined && /^https?:\/\/(127\.\d+\.\d+\.\d+|localhost)(:\d+)?(\/|$)/.test(ecrUrl)) {
+            error.message += "; the local emulator has no Docker registry to push to: seed it with images instead (lgtm-deploy emulator --seed)";
+          }
+          throw error;
+        });
         const record: BuildRecord = { component, tag: plan.tag, image: plan.image, digest, skipped: false };
         writeRecord(recordFile, record);
         emit(record);

@@ -219,6 +219,12 @@ export const environmentSchema = z.strictObject({
       sslMode: z._default(z.enum(["disable", "require", "verify-ca", "verify-full"]), "require"),
       passwordSecret: secretRef,
     }),
+    /** Release annotations (deploy --annotate): Grafana's base URL as Jenkins reaches it. The token never goes here. */
+    annotations: z.optional(
+      z.strictObject({
+        url: pattern(/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[A-Za-z0-9._~\/-]*)?$/, "must be Grafana's base URL such as https://grafana.example.com (no credentials, query or fragment)"),
+      }),
+    ),
   }),
   loadBalancers: z._default(perComponent(loadBalancer), {}),
   components: z._default(perComponent(componentOverride), {}),

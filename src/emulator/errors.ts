@@ -12,3 +12,13 @@ export class AwsApiError extends Error {
 
 export const invalidParam = (message: string): AwsApiError => new AwsApiError("InvalidParameterException", message);
 export const clientError = (message: string): AwsApiError => new AwsApiError("ClientException", message);
+
+/** A control-API action that cannot run: HTTP `status` (400 bad request, 404 no such target, 409 does not apply). */
+export class ActionError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}

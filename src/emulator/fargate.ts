@@ -26,6 +26,53 @@ export function parseMemory(v: string): number | undefined {
 const FAMILY_RE = /^[a-zA-Z0-9_-]{1,255}$/;
 const CONTAINER_NAME_RE = /^[a-zA-Z0-9_-]{1,255}$/;
 
+/** One container definition: name, image, stopTimeout, health check command, dependsOn targets. */
+function validateContainer(c: Record<string, unknown>, containers: unknown[], names: Set<string>): void {
+  const name = str(c.name);
+  if (name === undefined || name === "") throw clientError("Container.name should not be null or empty.");
+  if (!CONTAINER_NAME_RE.test(name)) {
+    throw clientError(`Container name '${name}' is invalid. Up to 255 letters (uppercase and lowercase), numbers, hyphens, and underscores are allowed.`);
+  }
+  if (names.has(name)) throw clientError(`Duplicate container name '${name}'. Container names must be unique within a task definition.`);
+  names.add(name);
+  const image = str(c.image);
+  if (image === undefined || image === "") throw clientError("Container.image should not be null or empty.");
+  const stopTimeout = num(c.stopTimeout);
+  if (stopTimeout !== undefined && (stopTimeout < 2 || stopTimeout > 120)) {
+    throw clientError(`Invalid setting for container '${name}'. 'stopTimeout' must be between 2 and 120 seconds on Fargate.`);
+  }
+  const hc = obj(c.healthCheck);
+  if (hc !== undefined && (arr(hc.command) ?? []).length === 0) {
+    throw clientError(`Invalid setting for container '${name}'. healthCheck.command should not be null or empty.`);
+  }
+  for (const dep of arr(c.dependsOn) ?? []) {
+    const target = str(obj(dep)?.containerName);
+    if (target !== undefined && !containers.some((o) => str(obj(o)?.name) === target)) {
+      throw clientError(`Container '${name}' depends on container '${target}', which is not defined in the task definition.`);
+    }
+  }
+}
+
+/** FARGATE: awsvpc, task-level cpu and memory from the Fargate table, containers within them. */
+function validateFargate(input: Record<string, unknown>, containers: unknown[], cpu: number | undefined, memory: number | undefined): void {
+  if (str(input.networkMode) !== "awsvpc") throw clientError("Fargate only supports network mode 'awsvpc'.");
+  if (cpu === undefined) throw clientError("Fargate requires that 'cpu' be defined at the task level.");
+  if (memory === undefined) throw clientError("Fargate requires that 'memory' be defined at the task level.");
+  if (!fargateMemoryOptions(cpu).includes(memory)) {
+    throw clientError(`No Fargate configuration exists for given values: ${cpu} CPU, ${memory} memory. See the Amazon ECS documentation for the valid values.`);
+  }
+  let containerCpu = 0;
+  for (const raw of containers) {
+    const c = obj(raw)!;
+    containerCpu += num(c.cpu) ?? 0;
+    const cm = num(c.memory);
+    if (cm !== undefined && cm > memory) {
+      throw clientError(`Invalid setting for container '${str(c.name)}'. At least one of 'memory' or 'memoryReservation' must be less than or equal to the task memory.`);
+    }
+  }
+  if (containerCpu > cpu) throw clientError("The sum of all container cpu values must not exceed the task cpu.");
+}
+
 /**
  * RegisterTaskDefinition validation as ECS does it (ClientException texts modelled on the real service).
  * Returns the normalised cpu/memory strings.
@@ -39,38 +86,12 @@ export function validateTaskDefinition(input: Record<string, unknown>): { cpu?: 
   const containers = arr(input.containerDefinitions);
   if (containers === undefined || containers.length === 0) throw clientError("Container list cannot be empty.");
   const names = new Set<string>();
-  let essential = 0;
   for (const raw of containers) {
     const c = obj(raw);
     if (c === undefined) throw clientError("Container definition must be an object.");
-    const name = str(c.name);
-    if (name === undefined || name === "") throw clientError("Container.name should not be null or empty.");
-    if (!CONTAINER_NAME_RE.test(name)) {
-      throw clientError(`Container name '${name}' is invalid. Up to 255 letters (uppercase and lowercase), numbers, hyphens, and underscores are allowed.`);
-    }
-    if (names.has(name)) throw clientError(`Duplicate container name '${name}'. Container names must be unique within a task definition.`);
-    names.add(name);
-    const image = str(c.image);
-    if (image === undefined || image === "") throw clientError("Container.image should not be null or empty.");
-    if (c.essential !== false) essential += 1;
-    const stopTimeout = num(c.stopTimeout);
-    if (stopTimeout !== undefined && (stopTimeout < 2 || stopTimeout > 120)) {
-      throw clientError(`Invalid setting for container '${name}'. 'stopTimeout' must be between 2 and 120 seconds on Fargate.`);
-    }
-    const hc = obj(c.healthCheck);
-    if (hc !== undefined && (arr(hc.command) ?? []).length === 0) {
-      throw clientError(`Invalid setting for container '${name}'. healthCheck.command should not be null or empty.`);
-    }
-    for (const dep of arr(c.dependsOn) ?? []) {
-      const d = obj(dep);
-      const target = str(d?.containerName);
-      if (target !== undefined && !containers.some((o) => str(obj(o)?.name) === target)) {
-        throw clientError(`Container '${name}' depends on container '${target}', which is not defined in the task definition.`);
-      }
-    }
+    validateContainer(c, containers, names);
   }
-  if (essential === 0) throw clientError("Task definition must have at least one essential container.");
-
+  if (!containers.some((c) => obj(c)!.essential !== false)) throw clientError("Task definition must have at least one essential container.");
   const compat = (arr(input.requiresCompatibilities) ?? []).map(String);
   for (const c of compat) {
     if (!["EC2", "FARGATE", "EXTERNAL", "MANAGED_INSTANCES"].includes(c)) throw clientError(`Invalid compatibility '${c}'.`);
@@ -81,32 +102,9 @@ export function validateTaskDefinition(input: Record<string, unknown>): { cpu?: 
   const memory = memRaw === undefined ? undefined : parseMemory(memRaw);
   if (cpuRaw !== undefined && cpu === undefined) throw clientError(`Invalid 'cpu' setting for task: ${cpuRaw}.`);
   if (memRaw !== undefined && memory === undefined) throw clientError(`Invalid 'memory' setting for task: ${memRaw}.`);
-  if (compat.includes("FARGATE")) {
-    const mode = str(input.networkMode);
-    if (mode !== "awsvpc") throw clientError("Fargate only supports network mode 'awsvpc'.");
-    if (cpu === undefined) throw clientError("Fargate requires that 'cpu' be defined at the task level.");
-    if (memory === undefined) throw clientError("Fargate requires that 'memory' be defined at the task level.");
-    const allowed = fargateMemoryOptions(cpu);
-    if (!allowed.includes(memory)) {
-      throw clientError(
-        `No Fargate configuration exists for given values: ${cpu} CPU, ${memory} memory. See the Amazon ECS documentation for the valid values.`,
-      );
-    }
-    let containerCpu = 0;
-    for (const raw of containers) {
-      const c = obj(raw)!;
-      containerCpu += num(c.cpu) ?? 0;
-      const cm = num(c.memory);
-      if (cm !== undefined && cm > memory) {
-        throw clientError(`Invalid setting for container '${str(c.name)}'. At least one of 'memory' or 'memoryReservation' must be less than or equal to the task memory.`);
-      }
-    }
-    if (containerCpu > cpu) throw clientError("The sum of all container cpu values must not exceed the task cpu.");
-  }
+  if (compat.includes("FARGATE")) validateFargate(input, containers, cpu, memory);
   const mode = str(input.networkMode);
-  if (mode !== undefined && !["awsvpc", "bridge", "host", "none"].includes(mode)) {
-    throw clientError(`Invalid network mode '${mode}'.`);
-  }
+  if (mode !== undefined && !["awsvpc", "bridge", "host", "none"].includes(mode)) throw clientError(`Invalid network mode '${mode}'.`);
   const out: { cpu?: string; memory?: string } = {};
   if (cpu !== undefined) out.cpu = String(cpu);
   if (memory !== undefined) out.memory = String(memory);

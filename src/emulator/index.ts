@@ -2,9 +2,10 @@
  * Local ECS + ECR emulator (loopback only) speaking AWS JSON 1.1, so the real SDK v3 clients and the AWS CLI
  * (with --endpoint-url) talk to it unchanged. See docs/emulator.md.
  */
-import { startEmulatorServer, type CallRecord, type Emulator, type EmulatorOptions } from "./server.js";
+import { startEmulatorServer } from "./server.js";
+import type { CallRecord, Emulator, EmulatorOptions } from "./types.js";
 
-export type { CallRecord, Emulator, EmulatorOptions } from "./server.js";
+export type { CallRecord, Emulator, EmulatorOptions, ResponseRecord } from "./types.js";
 export type { ApiFault, ImageBehavior, Scenario, Timing } from "./scenario.js";
 export { DEFAULT_TIMING, loadScenarioFile } from "./scenario.js";
 

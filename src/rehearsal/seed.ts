@@ -4,7 +4,7 @@
  */
 import type { AwsClients } from "../adapters/aws.js";
 import { ecrSdk, ecsSdk } from "../adapters/sdk.js";
-import { repositoryName, type ComponentName } from "../core/catalogue.js";
+import { COMPONENT_NAMES, repositoryName, type ComponentName } from "../core/catalogue.js";
 import type { Environment } from "../core/environment.js";
 
 export async function createCluster(clients: AwsClients, env: Environment): Promise<void> {
@@ -35,4 +35,23 @@ export async function pushManifest(clients: AwsClients, env: Environment, compon
   });
   const out = await clients.ecr.send(new PutImageCommand({ repositoryName: repositoryName(component, env.ecr.repositoryPrefix), imageTag: tag, imageManifest: manifest }));
   return out.image!.imageId!.imageDigest!;
+}
+
+/**
+ * What a first release against the emulator needs (`lgtm-deploy emulator --seed`): the environment's cluster, the six
+ * ECR repositories and, for each SHA, every component's release tag. Returns the tags pushed per component.
+ */
+export async function seedEnvironment(clients: AwsClients, env: Environment, tagFor: (component: ComponentName, sha: string) => string, shas: readonly string[]): Promise<Record<ComponentName, string[]>> {
+  await createCluster(clients, env);
+  const images = {} as Record<ComponentName, string[]>;
+  for (const component of COMPONENT_NAMES) {
+    await createRepository(clients, env, component);
+    images[component] = [];
+    for (const sha of shas) {
+      const tag = tagFor(component, sha);
+      await pushManifest(clients, env, component, tag);
+      images[component].push(tag);
+    }
+  }
+  return images;
 }

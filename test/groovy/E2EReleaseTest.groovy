@@ -164,8 +164,16 @@ class E2EReleaseTest {
         assert bad.error == "lgtmDeploy: release of mimir ${badTag} to local failed and was rolled back (exit 3). " +
             'The old version is serving.': explain(h2)
         assert h2.currentBuild.result == 'FAILURE'
-        assert h2.currentBuild.description ==~ /mimir \S+ -> local: rolled back/
-        assert new File(h2.workspace, 'lgtm-release-mimir.json').isFile()
+        File record2 = new File(h2.workspace, 'lgtm-release-mimir.json')
+        assert record2.isFile()
+        // The description and the console end with the verdict and the report, read from the helper's own record.
+        Map rec2 = new JsonSlurper().parse(record2)
+        assert h2.currentBuild.description == "mimir ${rec2.version} -> local: rolled back - ${rec2.failureReasons[0]}"
+        String report2 = h2.echoes.find { it.startsWith('lgtmDeploy: release report') }
+        assert report2 != null: explain(h2)
+        rec2.failureReasons.each { assert report2.contains("  why: ${it}") }
+        rec2.stoppedTasks.findAll { it.failed }.take(5).each { assert report2.contains("  task ${it.taskId}: ") }
+        assert h2.echoes.last() == "lgtmDeploy: ${h2.currentBuild.description}"
         h2.cleanup()
 
         // 3. another good release, then a manual rollback to the first release's tag

@@ -12,7 +12,7 @@ class InjectionTest {
     static final Map DEPLOY_BASE = [component: 'mimir', environment: 'prod']
     static final List DEPLOY_PARAMS = ['component', 'environment', 'timeout', 'maxFailedTasks', 'bake', 'region',
                                        'endpointUrl', 'root', 'sha', 'branch', 'buildNumber', 'platform',
-                                       'awsCredentialsId', 'roleArn', 'pollInterval']
+                                       'awsCredentialsId', 'roleArn', 'pollInterval', 'grafanaCredentialsId', 'logLines']
     static final Map ROLLBACK_BASE = [component: 'mimir', environment: 'prod', reason: 'bad release']
     static final List ROLLBACK_PARAMS = ['component', 'environment', 'to', 'reason', 'timeout', 'region', 'endpointUrl',
                                          'root', 'awsCredentialsId', 'roleArn', 'pollInterval']

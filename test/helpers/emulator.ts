@@ -10,6 +10,7 @@ import type { Environment } from "../../src/core/environment.js";
 import { makeTag } from "../../src/core/tag.js";
 import { startEmulator, type Emulator, type Scenario } from "../../src/emulator/index.js";
 import { createCluster, createRepository, pushManifest } from "../../src/rehearsal/seed.js";
+import { ConformanceLog } from "../fixtures/emulator/conformance.js";
 import { REPO_ROOT, runCli, type CliResult } from "./cli.js";
 
 export const FAST_TIMING: NonNullable<Scenario["timing"]> = { provisioningMs: 15, pendingMs: 20, healthCheckMs: 25, drainMs: 10, stopMs: 10 };
@@ -29,7 +30,9 @@ export interface Rig {
 }
 
 export async function startRig(components: readonly ComponentName[], shas: readonly string[], scenario: Scenario = {}): Promise<Rig> {
-  const emu = await startEmulator({ port: 0, scenario: { seed: 7, ...scenario, timing: { ...FAST_TIMING, ...scenario.timing } }, maxLifetimeMs: 10 * 60_000 });
+  // Every response the emulator gives a release is checked against the AWS models; close() fails on a mismatch.
+  const conformance = new ConformanceLog();
+  const emu = await startEmulator({ port: 0, onResponse: conformance.onResponse, scenario: { seed: 7, ...scenario, timing: { ...FAST_TIMING, ...scenario.timing } }, maxLifetimeMs: 10 * 60_000 });
   const project = new Project(REPO_ROOT);
   const env = project.environment("local");
   const clients = await createAwsClients({ region: env.region, endpointUrl: emu.url, env: {} });
@@ -56,6 +59,7 @@ export async function startRig(components: readonly ComponentName[], shas: reado
       clients.destroy();
       await emu.close();
       rmSync(dir, { recursive: true, force: true });
+      conformance.assertClean();
     },
   };
 }
