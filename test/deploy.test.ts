@@ -44,7 +44,7 @@ describe("deploy against the emulator (real SDK clients over HTTP)", () => {
       assert.equal(rec.verdict, "succeeded");
       assert.equal(rec.exitCode, 0);
       assert.equal(rec.tag, rig.tag("mimir", B));
-      assert.equal(rec.version, "1.0.0");
+      assert.equal(rec.version, "1.1.0");
       assert.equal(rec.imageDigest, rig.digest("mimir", B));
       assert.match(rec.image, new RegExp(`lgtm-mimir@${rec.imageDigest}$`));
       assert.match(rec.taskDefinition.new, /task-definition\/lgtm-mimir:2$/);
@@ -125,7 +125,7 @@ describe("deploy against the emulator (real SDK clients over HTTP)", () => {
       rig.emu.clearCalls();
       const r = await rig.cli(["deploy", "tempo", "--env", "local", "--sha", "fedcba9876"]);
       assert.equal(r.code, 5, r.stderr);
-      assert.match(r.stderr, /image .*lgtm-tempo:1\.0\.0_gfedcba9876 does not exist in ECR; build and push it first/);
+      assert.match(r.stderr, /image .*lgtm-tempo:1\.1\.0_gfedcba9876 does not exist in ECR; build and push it first/);
       assert.deepEqual(rig.mutatingCalls(), []);
       assert.equal(rig.record("tempo").verdict, "not-started");
     });
@@ -384,9 +384,9 @@ describe("manual rollback", () => {
       assert.match(await primaryTd(rig, "lgtm-tempo") ?? "", /lgtm-tempo:1$/);
       // A version picks the newest revision that carries it: rev 3, the crashing build. Rolling "back" to it fails,
       // and the rollback itself is rolled back to what was running.
-      r = await rig.cli(["rollback", "tempo", "--env", "local", "--to", "1.0.0"]);
+      r = await rig.cli(["rollback", "tempo", "--env", "local", "--to", "1.1.0"]);
       assert.equal(r.code, 3, r.stdout + r.stderr);
-      assert.match(r.stderr, /lgtm-tempo:3 \(version 1\.0\.0/);
+      assert.match(r.stderr, /lgtm-tempo:3 \(version 1\.1\.0/);
       assert.match(await primaryTd(rig, "lgtm-tempo") ?? "", /lgtm-tempo:1$/);
     });
   });
@@ -432,7 +432,7 @@ describe("status and diff", () => {
       assert.equal(r.code, 0, r.stderr);
       const s = JSON.parse(r.stdout).components[0];
       assert.equal(s.revision, 1);
-      assert.equal(s.version, "1.0.0");
+      assert.equal(s.version, "1.1.0");
       assert.equal(s.imageTag, rig.tag("tempo", A));
       assert.equal(s.running, 1);
       assert.equal(s.desired, 1);

@@ -9,6 +9,7 @@ import { imageReference, renderService, renderTaskDefinition, warnings } from ".
 import { resolveDigest } from "../engine/images.js";
 import { writeRecord } from "../engine/record.js";
 import { notStartedRecord, runRelease, type ComponentPlan } from "../engine/release.js";
+import { assertRollingSafe } from "./check.js";
 import { globals, type Io } from "./context.js";
 import { addTagOptions, resolveTag, type TagOptions } from "./options.js";
 import { addWatchOptions, clientsFor, engineOptions, finishRelease, recordPath, type WatchFlags } from "./release-options.js";
@@ -40,6 +41,7 @@ export function registerDeploy(program: Command, io: Io, setResult: (code: numbe
       throw new InvalidInputError("--tag applies to a single component; use --sha to release several");
     }
     const env = project.environment(flags.env);
+    await assertRollingSafe(project, env, components);
     for (const w of warnings(env)) if (components.includes(w.component)) io.err(`warning: ${w.message}`);
     const prepared = [];
     for (const component of components) {

@@ -7,6 +7,7 @@ import { CATALOGUE, COMPONENT_NAMES, discoveryName, familyName, repositoryName, 
 import { requireOutputs, type Environment } from "./environment.js";
 import { InvalidInputError } from "./errors.js";
 import { FARGATE_MAX_STOP_TIMEOUT, fargatePairError } from "./fargate.js";
+import { MIGRATION_VOCABULARY, migrationValues, s3PrefixesFor } from "./migration.js";
 import type { ParsedTag } from "./tag.js";
 import { renderTemplate, type Locate, type TemplateValue } from "./template.js";
 
@@ -27,6 +28,7 @@ export const VOCABULARY: ReadonlySet<string> = new Set([
   "subnets", "securityGroups", "assignPublicIp", "serviceRegistryArn", "loadBalancers", "healthCheckGracePeriodSeconds",
   "grafanaAdminPasswordSecret", "grafanaDbPasswordSecret", "grafanaDbType", "grafanaDbHost", "grafanaDbName",
   "grafanaDbUser", "grafanaDbSslMode", "tags",
+  ...MIGRATION_VOCABULARY,
 ]);
 
 export function imageReference(component: ComponentName, env: Environment, image: ImageRef): string {
@@ -59,7 +61,7 @@ export function templateValues(component: ComponentName, env: Environment, image
   const lb = env.loadBalancers[component];
   const targetGroupArn = out.loadBalancers[component]?.targetGroupArn;
   const http = c.ports.find((p) => p.name === "http")!;
-  const prefixes = c.s3Prefixes;
+  const prefixes = s3PrefixesFor(component, env);
   const tags: Record<string, string> = {
     ...env.tags,
     "lgtm:component": component,
@@ -114,6 +116,7 @@ export function templateValues(component: ComponentName, env: Environment, image
     grafanaDbUser: env.grafana.database.user,
     grafanaDbSslMode: env.grafana.database.sslMode,
     tags: Object.entries(tags).map(([key, value]) => ({ key, value })),
+    ...migrationValues(component, env),
   };
 }
 
