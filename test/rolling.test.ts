@@ -49,7 +49,7 @@ describe("lgtm-deploy check", () => {
     assert.match(r.stderr, /not rolling-safe.*\n {2}loki: ingester\.wal\.flush_on_shutdown is false; must be true/);
     assert.doesNotMatch(r.stderr, /ECONNREFUSED|connect/);
     // A release of a stateless component is not held up by a stateful one's config.
-    const g = await runCli(["--root", t.root, "--endpoint-url", "http://127.0.0.1:9", "deploy", "grafana", "--env", "local", "--sha", "0123456", "--timeout", "1s"]);
+    const g = await runCli(["--root", t.root, "--endpoint-url", "http://127.0.0.1:9", "deploy", "grafana", "--env", "local", "--sha", "0123456", "--timeout", "1s", "--bake", "0s", "--poll-interval", "200ms"]);
     assert.notEqual(g.code, 2, g.stderr);
   });
 
