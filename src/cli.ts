@@ -31,6 +31,9 @@ export const HONOURED_GLOBALS: Record<string, readonly GlobalName[]> = {
   rehearse: ["root", "json", "debug"],
   env: ["root", "json", "debug"],
   cost: ["root", "json", "debug"],
+  check: ["root", "json", "debug"],
+  migrate: ["root", "json", "debug"],
+  cutover: ["root", "json", "debug"],
 };
 const ALL_GLOBALS = Object.keys(GLOBAL_OPTIONS) as GlobalName[];
 

@@ -137,7 +137,7 @@ describe("lgtm-deploy build --push", () => {
     const docker = dockerCalls();
     assert.deepEqual(docker.map((c) => c.argv[0]), ["build", "login", "push"]);
     const b = docker[0]!.argv;
-    const tag = "1.0.0_g0123456abcde";
+    const tag = "1.1.0_g0123456abcde";
     const image = `${REGISTRY}/lgtm-mimir:${tag}`;
     assert.deepEqual(pairs(b, "--platform"), ["linux/amd64"]);
     assert.deepEqual(pairs(b, "-t"), [image]);
@@ -145,7 +145,7 @@ describe("lgtm-deploy build --push", () => {
     assert.equal(b.at(-1), path.join(ROOT, "dockerfiles", "mimir"));
     assert.ok(pairs(b, "--build-arg").includes(`BASE_IMAGE=${UPSTREAM.mimir}`));
     const labels = Object.fromEntries(pairs(b, "--label").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
-    assert.equal(labels["org.opencontainers.image.version"], "1.0.0+g0123456abcde");
+    assert.equal(labels["org.opencontainers.image.version"], "1.1.0+g0123456abcde");
     assert.equal(labels["org.opencontainers.image.revision"], "0123456abcde");
     assert.equal(labels["org.opencontainers.image.source"], "https://git.example.com/platform/lgtm-deploy.git");
     assert.equal(labels["org.opencontainers.image.created"], "2026-01-01T00:00:00Z");
@@ -195,9 +195,9 @@ describe("lgtm-deploy build --push", () => {
     assert.ok(!emu.calls().some((c) => c.operation === "GetAuthorizationToken"));
     const text = r.out.join("\n");
     assert.match(text, /would create ECR repository lgtm-tempo/);
-    assert.match(text, /fake-docker\.mjs build --platform linux\/amd64 .*-t 000000000000\.dkr\.ecr\.us-east-1\.amazonaws\.com\/lgtm-tempo:1\.0\.0_gabcdef12345/);
+    assert.match(text, /fake-docker\.mjs build --platform linux\/amd64 .*-t 000000000000\.dkr\.ecr\.us-east-1\.amazonaws\.com\/lgtm-tempo:1\.1\.0_gabcdef12345/);
     assert.match(text, /login --username AWS --password-stdin 000000000000\.dkr\.ecr\.us-east-1\.amazonaws\.com < \(ECR authorization token\)/);
-    assert.match(text, /push 000000000000\.dkr\.ecr\.us-east-1\.amazonaws\.com\/lgtm-tempo:1\.0\.0_gabcdef12345/);
+    assert.match(text, /push 000000000000\.dkr\.ecr\.us-east-1\.amazonaws\.com\/lgtm-tempo:1\.1\.0_gabcdef12345/);
     assert.equal(existsSync(record("tempo.json")), false);
   });
 
@@ -236,7 +236,7 @@ describe("lgtm-deploy build --push", () => {
   it("a push rejected because the immutable tag holds other content exits 5 with a clear message", async () => {
     const r = await build(["build", "mimir", "--env", "local", "--sha", "0000000bbbb1", "--push", "--record", record("race.json")], { FAKE_DOCKER_RACE: "1" });
     assert.equal(r.code, 5, r.err.join("\n"));
-    assert.match(r.err.at(-1) ?? "", /tag 1\.0\.0_g0000000bbbb1 already exists in the immutable repository lgtm-mimir with different content/);
+    assert.match(r.err.at(-1) ?? "", /tag 1\.1\.0_g0000000bbbb1 already exists in the immutable repository lgtm-mimir with different content/);
   });
 });
 

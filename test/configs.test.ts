@@ -18,7 +18,12 @@ import YAML from "yaml";
 import { Project } from "../src/adapters/files.js";
 import { CATALOGUE, COMPONENT_NAMES, discoveryName, type ComponentName } from "../src/core/catalogue.js";
 import type { Environment } from "../src/core/environment.js";
-import { effectiveSizing, renderTaskDefinition } from "../src/core/render.js";
+import { effectiveSizing, renderService, renderTaskDefinition } from "../src/core/render.js";
+import { rollingContext, TARGET_HEALTH_CHECK } from "../src/core/effective-config.js";
+import { isDataComponent, lokiSchema, s3PrefixesFor } from "../src/core/migration.js";
+import { checkClusterLabels, checkRollingSafety, MIN_FLUSH_BUDGET_SECONDS, STARTUP_ALLOWANCE_SECONDS } from "../src/core/rolling.js";
+import { parseDuration as parseDurationSeconds } from "../src/core/duration.js";
+import { parseEnvironment } from "../src/core/environment.js";
 import { makeTag } from "../src/core/tag.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -105,17 +110,21 @@ export function keyPaths(doc: unknown): string[] {
 }
 
 function checkKeys(component: ComponentName, files: Files): string[] {
+  if (KEY_LISTS[component] === undefined) return [];
+  const problems: string[] = [];
+  for (const [file, text] of Object.entries(files)) problems.push(...checkDocKeys(component, parseYaml(text, file, problems), file));
+  return problems;
+}
+
+/** Key check of one parsed document (also run on the expanded config: a variable can hold YAML, e.g. Loki's schema). */
+function checkDocKeys(component: ComponentName, doc: unknown, file: string): string[] {
   const lists = KEY_LISTS[component];
   if (lists === undefined) return [];
   const problems: string[] = [];
-  for (const [file, text] of Object.entries(files)) {
-    const doc = parseYaml(text, file, problems);
-    for (const key of keyPaths(doc)) {
-      for (const l of lists) {
-        const list = keyList(l);
-        // Freeform subtrees (receivers, labels) stop the walk below them.
-        if (!keyValid(list, key)) problems.push(`${component}/${file}: key "${key}" does not exist upstream (${l})`);
-      }
+  for (const key of keyPaths(doc)) {
+    for (const l of lists) {
+      // Freeform subtrees (receivers, labels) stop the walk below them.
+      if (!keyValid(keyList(l), key)) problems.push(`${component}/${file}: key "${key}" does not exist upstream (${l})`);
     }
   }
   return problems;
@@ -144,6 +153,8 @@ const DIALECT: Record<ComponentName, Dialect> = {
 };
 
 const VAR = /^\$\{([A-Z_][A-Z0-9_]*)\}/;
+/** Variables that are legitimately empty: the compactor's disabled tenants outside a cutover. */
+const MAY_BE_EMPTY = new Set(["MIMIR_COMPACTOR_DISABLED_TENANTS", "PYROSCOPE_COMPACTOR_DISABLED_TENANTS"]);
 
 /** The variables a config reads, plus problems with the syntax (only plain ${VAR}; Alloy: sys.env("VAR")). */
 export function configVariables(text: string, dialect: Dialect, file: string): { vars: Set<string>; problems: string[] } {
@@ -183,6 +194,7 @@ const SAMPLE_TAG = makeTag({ version: "1.0.0", sha: "0123456" });
 interface Rendered {
   env: Record<string, string>;
   container: Obj;
+  td: ReturnType<typeof renderTaskDefinition>;
 }
 
 function renderContainer(component: ComponentName, environment: Environment): Rendered {
@@ -192,7 +204,7 @@ function renderContainer(component: ComponentName, environment: Environment): Re
   const env: Record<string, string> = {};
   for (const kv of (container.environment as Array<{ name: string; value: string }> | undefined) ?? []) env[kv.name] = kv.value;
   for (const s of (container.secrets as Array<{ name: string }> | undefined) ?? []) env[s.name] = "<secret>";
-  return { env, container };
+  return { env, container, td };
 }
 
 function checkVariables(component: ComponentName, files: Files, rendered: Rendered, envName: string): string[] {
@@ -207,7 +219,9 @@ function checkVariables(component: ComponentName, files: Files, rendered: Render
     problems.push(...syntax);
     for (const v of vars) {
       if (!(v in rendered.env)) problems.push(`${component}/${file}: reads \${${v}}, which the rendered task definition (${envName}) does not provide`);
-      else if (rendered.env[v] === "") problems.push(`${component}/${file}: \${${v}} is empty in the rendered task definition (${envName})`);
+      else if (rendered.env[v] === "" && !MAY_BE_EMPTY.has(v)) problems.push(`${component}/${file}: \${${v}} is empty in the rendered task definition (${envName})`);
+      // An empty value must stay a string (""), not become YAML null.
+      if (MAY_BE_EMPTY.has(v) && !text.includes(`"\${${v}}"`)) problems.push(`${component}/${file}: \${${v}} may be empty and must be double-quoted`);
     }
   }
   return problems;
@@ -414,7 +428,8 @@ function checkSettings(component: ComponentName, doc: unknown, files: Files, env
   const p: Array<string | undefined> = [];
   const ns = environment.cloudMap.namespace;
   const join = `dns+${discoveryName(component, ns)}:7946`;
-  const prefixes = CATALOGUE[component].s3Prefixes;
+  // The layout the environment says the old data uses (migration.prefixes; default: the catalogue).
+  const prefixes = s3PrefixesFor(component, environment);
   const sizing = effectiveSizing(component, environment);
   const s3Endpoint = `s3.${environment.region}.amazonaws.com`;
   switch (component) {
@@ -447,6 +462,8 @@ function checkSettings(component: ComponentName, doc: unknown, files: Files, env
       const schemas = get(doc, "schema_config.configs");
       const last = Array.isArray(schemas) ? (schemas.at(-1) as Obj | undefined) : undefined;
       if (last?.store !== "tsdb" || last.schema !== "v13" || last.object_store !== "s3") p.push("schema_config: the current period must be tsdb / v13 / s3");
+      // Every period of the old stack, as the environment lists them (migration.lokiSchema).
+      p.push(equal(doc, "schema_config.configs", lokiSchema(environment)));
       p.push(equal(doc, "ingester.wal.flush_on_shutdown", true), equal(doc, "ingester.autoforget_unhealthy", true));
       p.push(equal(doc, "common.replication_factor", sizing.replicationFactor));
       break;
@@ -552,7 +569,11 @@ function checkComponent(component: ComponentName, files: Files, environment: Env
   if (yamlFile !== undefined) {
     const parseProblems: string[] = [];
     doc = parseYaml(expand(files[yamlFile]!, DIALECT[component], rendered.env), `${component}/${yamlFile} (expanded for ${environment.name})`, parseProblems);
-    problems.push(...parseProblems);
+    problems.push(...parseProblems, ...checkDocKeys(component, doc, `${yamlFile} (expanded for ${environment.name})`));
+  }
+  if (isDataComponent(component)) {
+    const svc = renderService(component, environment, { tag: SAMPLE_TAG }, project.templates(component).service);
+    problems.push(...checkRollingSafety(rollingContext(component, doc, environment, rendered.td, svc)).map((p) => `${component}: rolling-safe: ${p.message}`));
   }
   if (component === "alloy") problems.push(...checkAlloy(files, rendered));
   problems.push(...checkPorts(component, doc, files));
@@ -665,8 +686,8 @@ describe("config checks catch mistakes (negative tests)", () => {
   });
 
   it("S3 prefixes that differ from the existing layout, or that Mimir/Loki would reject, are caught", () => {
-    expectProblem("loki", mutate("loki", "config.yaml", "storage_prefix: ftt-loki", "storage_prefix: loki"), /does not give the existing layout "ftt-loki\/"/);
-    expectProblem("loki", mutate("loki", "config.yaml", "storage_prefix: ftt-loki", "storage_prefix: ftt-loki/"), /letters, digits and dashes only/);
+    expectProblem("loki", mutate("loki", "config.yaml", "storage_prefix: ${LOKI_STORAGE_PREFIX}", "storage_prefix: loki"), /does not give the existing layout "ftt-loki\/"/);
+    expectProblem("loki", mutate("loki", "config.yaml", "storage_prefix: ${LOKI_STORAGE_PREFIX}", "storage_prefix: ftt-loki/"), /letters, digits and dashes only/);
     expectProblem("tempo", mutate("tempo", "tempo.yaml", "prefix: ${S3_PREFIX}", "prefix: tempo/"), /storage\.trace\.s3\.prefix must be "ftt-tempo\/"/);
     const mimir = mutate("mimir", "mimir.yaml", "storage_prefix: ${MIMIR_RULER_PREFIX}", "storage_prefix: mimir-rules/");
     expectProblem("mimir", mimir, /Mimir accepts letters and digits only/);
@@ -683,5 +704,201 @@ describe("config checks catch mistakes (negative tests)", () => {
     expectProblem("grafana", mutate("grafana", "provisioning/datasources/lgtm.yaml", "datasourceUid: pyroscope", "datasourceUid: profiles"), /"profiles" is not a provisioned datasource uid/);
     expectProblem("grafana", mutate("grafana", "provisioning/datasources/lgtm.yaml", ":9009/prometheus", ":9009"), /datasource mimir: url must be http:\/\/mimir\.lgtm\.local:9009\/prometheus/);
     expectProblem("grafana", mutate("grafana", "grafana.ini", "[users]", "[database]\ntype = sqlite3\n\n[users]"), /database and passwords come from/);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Rolling-safe settings (docs/images.md "Rolling-safe settings"): each value, its source, and its relation to the
+// task and service definitions. The rules themselves live in src/core/rolling.ts (what `lgtm-deploy check` runs).
+
+function effective(component: ComponentName, environment: Environment, files: Files = readConfigs(component)) {
+  const rendered = renderContainer(component, environment);
+  const file = CONFIG_FILES[component][0]!;
+  const problems: string[] = [];
+  const doc = parseYaml(expand(files[file]!, DIALECT[component], rendered.env), file, problems);
+  assert.deepEqual(problems, []);
+  const svc = renderService(component, environment, { tag: SAMPLE_TAG }, project.templates(component).service);
+  return { doc, rendered, svc };
+}
+const secs = (v: unknown): number => {
+  const s = parseDurationSeconds(v);
+  assert.notEqual(s, undefined, `not a duration: ${JSON.stringify(v)}`);
+  return s!;
+};
+
+/** The comment block right above a key's line (a value that is not upstream's must say where it comes from). */
+function commentAbove(text: string, key: string): string {
+  const lines = text.split("\n");
+  const i = lines.findIndex((l) => new RegExp(`^\\s*${key}:`).test(l));
+  assert.ok(i >= 0, `key ${key} not found`);
+  const out: string[] = [];
+  for (let j = i - 1; j >= 0 && /^\s*#/.test(lines[j]!); j--) out.unshift(lines[j]!);
+  return out.join("\n");
+}
+
+describe("rolling-safe settings", () => {
+  const prod = environments.prod;
+
+  it("mimir: flushed blocks are queried at once, replacements wait min_ready_duration, the grace period covers it, the flush fits stopTimeout", () => {
+    const { doc, rendered, svc } = effective("mimir", prod);
+    assert.equal(get(doc, "querier.query_store_after"), "0s");
+    assert.equal(get(doc, "blocks_storage.bucket_store.ignore_blocks_within"), "0s");
+    assert.equal(get(doc, "blocks_storage.bucket_store.sync_interval"), "5m");
+    assert.equal(get(doc, "compactor.cleanup_interval"), "5m");
+    assert.equal(get(doc, "blocks_storage.tsdb.flush_blocks_on_shutdown"), true);
+    const minReady = secs(get(doc, "ingester.ring.min_ready_duration"));
+    // Scaling-out.md: wait max(query_store_after, 2 x sync_interval, 2 x cleanup_interval) between ingesters.
+    const wait = Math.max(secs(get(doc, "querier.query_store_after")), 2 * secs(get(doc, "blocks_storage.bucket_store.sync_interval")), 2 * secs(get(doc, "compactor.cleanup_interval")));
+    assert.equal(wait, 600);
+    assert.ok(minReady >= wait, `min_ready_duration ${minReady}s < ${wait}s`);
+    // The ALB gates ECS: grace > start-up + min_ready + healthy threshold x interval.
+    assert.equal(svc.loadBalancers?.length, 1);
+    assert.ok(svc.healthCheckGracePeriodSeconds! > minReady, "grace period > min_ready_duration");
+    assert.ok(svc.healthCheckGracePeriodSeconds! >= STARTUP_ALLOWANCE_SECONDS + minReady + TARGET_HEALTH_CHECK.intervalSeconds * TARGET_HEALTH_CHECK.healthyThresholdCount);
+    // SIGTERM: graceful server shutdown + final sleep + shutdown delay, then the flush, all before SIGKILL.
+    const stop = rendered.container.stopTimeout as number;
+    const spent = secs(get(doc, "server.graceful_shutdown_timeout")) + secs(get(doc, "ingester.ring.final_sleep") ?? "0s") + secs(get(doc, "shutdown_delay") ?? "0s");
+    assert.equal(stop, 120);
+    assert.ok(stop - spent >= MIN_FLUSH_BUDGET_SECONDS, `flush budget ${stop - spent}s`);
+    assert.deepEqual(checkRollingSafety(rollingContext("mimir", doc, prod, rendered.td, svc)), []);
+  });
+
+  it("loki: flush on shutdown, index resync 1m, min_ready_duration two resyncs, grace period and container health check", () => {
+    const { doc, rendered, svc } = effective("loki", prod);
+    assert.equal(get(doc, "ingester.wal.flush_on_shutdown"), true);
+    const resync = secs(get(doc, "storage_config.tsdb_shipper.resync_interval"));
+    const minReady = secs(get(doc, "ingester.lifecycler.min_ready_duration"));
+    assert.equal(resync, 60);
+    assert.ok(minReady >= 2 * resync);
+    const hc = rendered.container.healthCheck as { interval: number };
+    assert.ok(svc.healthCheckGracePeriodSeconds! >= STARTUP_ALLOWANCE_SECONDS + minReady + Math.max(hc.interval, TARGET_HEALTH_CHECK.intervalSeconds * TARGET_HEALTH_CHECK.healthyThresholdCount));
+    assert.ok((rendered.container.stopTimeout as number) - secs(get(doc, "server.graceful_shutdown_timeout")) >= MIN_FLUSH_BUDGET_SECONDS);
+    assert.deepEqual(checkRollingSafety(rollingContext("loki", doc, prod, rendered.td, svc)), []);
+  });
+
+  it("tempo and pyroscope: flushed data is searched/queried from S3 at once after the single task is replaced", () => {
+    const t = effective("tempo", prod);
+    assert.equal(get(t.doc, "ingester.flush_all_on_shutdown"), true);
+    assert.equal(get(t.doc, "query_frontend.search.query_backend_after"), "0s");
+    assert.equal(t.svc.desiredCount, 1);
+    const p = effective("pyroscope", prod);
+    assert.equal(get(p.doc, "querier.query_store_after"), "0s");
+    assert.equal(get(p.doc, "store_gateway.bucket_store.ignore_blocks_within"), "0s");
+    assert.equal(get(p.doc, "store_gateway.bucket_store.sync_interval"), "5m");
+    assert.equal(get(p.doc, "compactor.cleanup_interval"), "5m");
+  });
+
+  it("every ring has its own cluster label (per component and environment), verification on, no pinned instance id", () => {
+    const labels = new Set<string>();
+    for (const envName of ENVIRONMENTS) {
+      for (const c of ["mimir", "loki", "tempo", "pyroscope"] as const) {
+        const { doc } = effective(c, environments[envName]);
+        const label = get(doc, "memberlist.cluster_label");
+        assert.equal(label, `lgtm-${envName}-${c}`);
+        labels.add(label as string);
+        assert.notEqual(get(doc, "memberlist.cluster_label_verification_disabled"), true);
+        assert.equal(keyPaths(doc).filter((k) => k.endsWith("instance_id")).length, 0, `${c}: instance ids are the hostname (docs/images.md)`);
+      }
+    }
+    assert.equal(labels.size, 8);
+  });
+
+  it("every rolling-safe value that differs from upstream has its source in the comment above it", () => {
+    const cases: Array<[ComponentName, string[]]> = [
+      ["mimir", ["query_store_after", "ignore_blocks_within", "sync_interval", "cleanup_interval", "min_ready_duration", "cluster_label", "max_stale_period", "disabled_tenants"]],
+      ["loki", ["resync_interval", "min_ready_duration", "cluster_label", "retention_enabled"]],
+      ["tempo", ["query_backend_after", "block_retention", "compaction_disabled"]],
+      ["pyroscope", ["query_store_after", "ignore_blocks_within", "sync_interval", "cleanup_interval", "cluster_label"]],
+    ];
+    for (const [component, keys] of cases) {
+      const text = readConfigs(component)[CONFIG_FILES[component][0]!]!;
+      for (const key of keys) {
+        const comment = commentAbove(text, key);
+        assert.match(comment, /https:\/\/|above|same reasoning|Migration input|migration\./, `${component} ${key}: the comment above must name its source:\n${comment}`);
+      }
+    }
+  });
+});
+
+describe("rolling-safety check catches mistakes (negative tests)", () => {
+  const prod = environments.prod;
+  const mutate = (component: ComponentName, from: string | RegExp, to: string): Files => {
+    const files = readConfigs(component);
+    const file = CONFIG_FILES[component][0]!;
+    const after = files[file]!.replace(from, to);
+    assert.notEqual(after, files[file], `mutation of ${component} did not apply`);
+    return { ...files, [file]: after };
+  };
+  const problemsOf = (component: ComponentName, environment: Environment, files?: Files, td?: (t: Rendered["td"]) => void) => {
+    const { doc, rendered, svc } = effective(component, environment, files);
+    td?.(rendered.td);
+    return checkRollingSafety(rollingContext(component as "mimir", doc, environment, rendered.td, svc));
+  };
+  const expectRule = (problems: ReturnType<typeof checkRollingSafety>, setting: string, message: RegExp, source: RegExp) => {
+    const p = problems.find((x) => x.setting === setting);
+    assert.ok(p, `expected a problem for ${setting}, got: ${JSON.stringify(problems.map((x) => x.message))}`);
+    assert.match(p.message, message);
+    assert.match(p.source, source);
+  };
+  const withEnv = (fn: (raw: any) => void): Environment => {
+    const raw = JSON.parse(readFileSync(path.join(ROOT, "environments/prod.json"), "utf8"));
+    fn(raw);
+    return parseEnvironment("prod", "environments/prod.json", JSON.stringify(raw));
+  };
+
+  it("mimir without each setting: the check names the setting, the upstream default and the document", () => {
+    const scaling = /scaling-out\.md/;
+    expectRule(problemsOf("mimir", prod, mutate("mimir", /\n {2}query_store_after: 0s/, "")), "querier.query_store_after", /is 12h; must be at most 0s/, scaling);
+    expectRule(problemsOf("mimir", prod, mutate("mimir", /\n {4}ignore_blocks_within: 0s/, "")), "blocks_storage.bucket_store.ignore_blocks_within", /is 10h/, scaling);
+    expectRule(problemsOf("mimir", prod, mutate("mimir", /\n {4}sync_interval: 5m/, "")), "blocks_storage.bucket_store.sync_interval", /is 15m; must be at most 5m/, scaling);
+    expectRule(problemsOf("mimir", prod, mutate("mimir", /\n {2}cleanup_interval: 5m/, "")), "compactor.cleanup_interval", /is 15m/, scaling);
+    expectRule(problemsOf("mimir", prod, mutate("mimir", /\n {4}min_ready_duration: 11m/, "")), "ingester.ring.min_ready_duration", /is 15s; must be at least 10m/, scaling);
+    expectRule(problemsOf("mimir", prod, mutate("mimir", "flush_blocks_on_shutdown: true", "flush_blocks_on_shutdown: false")), "blocks_storage.tsdb.flush_blocks_on_shutdown", /must be true/, scaling);
+    expectRule(problemsOf("mimir", prod, mutate("mimir", /\n {2}cluster_label: \$\{MEMBERLIST_CLUSTER_LABEL\}/, "")), "memberlist.cluster_label", /is empty/, /configuration-parameters/);
+    expectRule(problemsOf("mimir", prod, mutate("mimir", "  ring:\n    instance_interface_names: [eth1]\n    replication_factor", "  ring:\n    instance_id: mimir\n    instance_interface_names: [eth1]\n    replication_factor")), "ingester.ring.instance_id", /every task would register as the same ring member/, /configuration-parameters/);
+  });
+
+  /** Mimir without the load balancer: no input, no target group, no alarms. */
+  const unroute = (r: any) => {
+    delete r.loadBalancers.mimir;
+    delete r.outputs.loadBalancers.mimir;
+    delete r.outputs.deploymentAlarms.mimir;
+  };
+
+  it("relations: a grace period shorter than the readiness wait, no readiness gate, a min_ready shorter than the visibility wait, a flush that does not fit", () => {
+    expectRule(problemsOf("mimir", withEnv((r) => (r.loadBalancers.mimir.healthCheckGracePeriodSeconds = 120))), "healthCheckGracePeriodSeconds", /is 120; must be at least 860 s/, /API_CreateService/);
+    expectRule(problemsOf("mimir", withEnv(unroute)), "readiness gate", /ECS replaces mimir tasks back to back/, /API_CreateService/);
+    expectRule(problemsOf("mimir", withEnv((r) => (r.loadBalancers.mimir.healthCheckIntervalSeconds = 300))), "healthCheckGracePeriodSeconds", /must be at least 1440 s/, /CreateTargetGroup/);
+    expectRule(problemsOf("mimir", prod, mutate("mimir", "min_ready_duration: 11m", "min_ready_duration: 5m")), "ingester.ring.min_ready_duration", /is 5m; must be at least 10m/, /scaling-out/);
+    const stop60 = (td: Rendered["td"]) => (td.containerDefinitions![0]!.stopTimeout = 60);
+    expectRule(problemsOf("mimir", prod, undefined, stop60), "stopTimeout", /is 60 s; .* only 30 s remain for the flush/, /API_ContainerDefinition/);
+    expectRule(problemsOf("loki", prod, mutate("loki", "graceful_shutdown_timeout: 30s", "graceful_shutdown_timeout: 100s")), "stopTimeout", /only 20 s remain/, /API_ContainerDefinition/);
+    // A single Mimir task has nothing to pace: no gate needed, the visibility rules still apply.
+    assert.deepEqual(problemsOf("mimir", withEnv((r) => { unroute(r); r.components = { mimir: { desiredCount: 1, replicationFactor: 1 } }; })), []);
+  });
+
+  it("loki, tempo, pyroscope without their settings", () => {
+    expectRule(problemsOf("loki", prod, mutate("loki", "resync_interval: 1m", "resync_interval: 5m")), "storage_config.tsdb_shipper.resync_interval", /is 5m; must be at most 1m/, /boltdb-shipper\.md/);
+    expectRule(problemsOf("loki", prod, mutate("loki", "min_ready_duration: 2m", "min_ready_duration: 1m")), "ingester.lifecycler.min_ready_duration", /must be at least 2m/, /configuration\.md/);
+    expectRule(problemsOf("loki", prod, mutate("loki", "flush_on_shutdown: true", "flush_on_shutdown: false")), "ingester.wal.flush_on_shutdown", /must be true/, /wal\.md/);
+    expectRule(problemsOf("loki", withEnv((r) => (r.loadBalancers.loki.healthCheckGracePeriodSeconds = 200))), "healthCheckGracePeriodSeconds", /is 200; must be at least 330 s/, /API_CreateService/);
+    expectRule(problemsOf("tempo", prod, mutate("tempo", /\n {4}query_backend_after: 0s/, "")), "query_frontend.search.query_backend_after", /is 15m; must be at most 0s/, /tempo\/configuration/);
+    expectRule(problemsOf("tempo", withEnv((r) => (r.components = { tempo: { desiredCount: 2 } }))), "desiredCount", /exactly 1 task/, /tempo/);
+    expectRule(problemsOf("pyroscope", prod, mutate("pyroscope", /\n {2}query_store_after: 0s/, "")), "querier.query_store_after", /is 4h; must be at most 0s/, /pyroscope/);
+    expectRule(problemsOf("pyroscope", prod, mutate("pyroscope", /\n {4}ignore_blocks_within: 0s/, "")), "store_gateway.bucket_store.ignore_blocks_within", /is 3h/, /pyroscope/);
+  });
+
+  it("the environment's target-group health check defaults are the stack's (infra/lib/routes.ts HEALTH_CHECK)", () => {
+    const routes = readFileSync(path.join(ROOT, "infra", "lib", "routes.ts"), "utf8");
+    const m = /HEALTH_CHECK = \{ intervalSeconds: (\d+),.*healthyThresholdCount: (\d+),/.exec(routes);
+    assert.ok(m, "HEALTH_CHECK not found in infra/lib/routes.ts");
+    assert.deepEqual([TARGET_HEALTH_CHECK.intervalSeconds, TARGET_HEALTH_CHECK.healthyThresholdCount], [Number(m[1]), Number(m[2])]);
+  });
+
+  it("two components with one cluster label are caught", () => {
+    const labels = new Map<ComponentName, unknown>([["mimir", "lgtm-prod-x"], ["loki", "lgtm-prod-x"], ["tempo", "lgtm-prod-tempo"]]);
+    const problems = checkClusterLabels(labels);
+    assert.equal(problems.length, 1);
+    assert.match(problems[0]!.message, /"lgtm-prod-x" is also mimir's/);
   });
 });

@@ -55,7 +55,7 @@ describe("deploy against the emulator (real SDK clients over HTTP)", () => {
       assert.equal(rec.verdict, "succeeded");
       assert.equal(rec.exitCode, 0);
       assert.equal(rec.tag, rig.tag("mimir", B));
-      assert.equal(rec.version, "1.0.0");
+      assert.equal(rec.version, "1.1.0");
       assert.equal(rec.imageDigest, rig.digest("mimir", B));
       assert.match(rec.image, new RegExp(`lgtm-mimir@${rec.imageDigest}$`));
       assert.match(rec.taskDefinition.new, /task-definition\/lgtm-mimir:2$/);
@@ -138,7 +138,7 @@ describe("deploy against the emulator (real SDK clients over HTTP)", () => {
       rig.emu.clearCalls();
       const r = await rig.cli(["deploy", "tempo", "--env", "local", "--sha", "fedcba9876"]);
       assert.equal(r.code, 5, r.stderr);
-      assert.match(r.stderr, /image .*lgtm-tempo:1\.0\.0_gfedcba9876 does not exist in ECR; build and push it first/);
+      assert.match(r.stderr, /image .*lgtm-tempo:1\.1\.0_gfedcba9876 does not exist in ECR; build and push it first/);
       assert.deepEqual(rig.mutatingCalls(), []);
       assert.equal(rig.record("tempo").verdict, "not-started");
     });
@@ -427,9 +427,9 @@ describe("manual rollback", () => {
       assert.match(await primaryTd(rig, "lgtm-tempo") ?? "", /lgtm-tempo:1$/);
       // A version names revisions by their tags: rev 1 is running, rev 3 was rolled back (its outcome tag says so), so
       // rev 2 is the only one that can be meant. It is newer than the running revision: said out loud, not silent.
-      r = await rig.cli(["rollback", "tempo", "--env", "local", "--to", "1.0.0"]);
+      r = await rig.cli(["rollback", "tempo", "--env", "local", "--to", "1.1.0"]);
       assert.equal(r.code, 0, r.stdout + r.stderr);
-      assert.match(r.stderr, /lgtm-tempo:2 \(version 1\.0\.0.*newer than the running lgtm-tempo:1: this rolls forward/);
+      assert.match(r.stderr, /lgtm-tempo:2 \(version 1\.1\.0.*newer than the running lgtm-tempo:1: this rolls forward/);
       assert.match(await primaryTd(rig, "lgtm-tempo") ?? "", /lgtm-tempo:2$/);
     });
   });
@@ -440,11 +440,11 @@ describe("manual rollback", () => {
       assert.equal((await rig.cli(["deploy", "tempo", "--env", "local", "--sha", B])).code, 0); // rev 2 (B)
       assert.equal((await rig.cli(["deploy", "tempo", "--env", "local", "--sha", C])).code, 0); // rev 3 (C), running
       rig.emu.clearCalls();
-      const r = await rig.cli(["rollback", "tempo", "--env", "local", "--to", "1.0.0"]);
+      const r = await rig.cli(["rollback", "tempo", "--env", "local", "--to", "1.1.0"]);
       assert.equal(r.code, 2, r.stdout + r.stderr);
-      assert.match(r.stderr, /--to 1\.0\.0: 3 revisions carry version 1\.0\.0, 2 of them are eligible/);
-      assert.match(r.stderr, /lgtm-tempo:1 {2}1\.0\.0_gaaaaaaa1111 {2}\d{4}-\d\d-\d\dT\d\d:\d\d {2}released/);
-      assert.match(r.stderr, /lgtm-tempo:3 {2}1\.0\.0_g0123456789 {2}.* {2}running/);
+      assert.match(r.stderr, /--to 1\.1\.0: 3 revisions carry version 1\.1\.0, 2 of them are eligible/);
+      assert.match(r.stderr, /lgtm-tempo:1 {2}1\.1\.0_gaaaaaaa1111 {2}\d{4}-\d\d-\d\dT\d\d:\d\d {2}released/);
+      assert.match(r.stderr, /lgtm-tempo:3 {2}1\.1\.0_g0123456789 {2}.* {2}running/);
       assert.deepEqual(rig.mutatingCalls(), []);
       // Naming the tag picks exactly one.
       const t = await rig.cli(["rollback", "tempo", "--env", "local", "--to", rig.tag("tempo", A)]);
@@ -494,7 +494,7 @@ describe("status and diff", () => {
       assert.equal(r.code, 0, r.stderr);
       const s = JSON.parse(r.stdout).components[0];
       assert.equal(s.revision, 1);
-      assert.equal(s.version, "1.0.0");
+      assert.equal(s.version, "1.1.0");
       assert.equal(s.imageTag, rig.tag("tempo", A));
       assert.equal(s.running, 1);
       assert.equal(s.desired, 1);

@@ -264,10 +264,11 @@ describe("issue #10 regressions (black-box)", { concurrency: 4 }, () => {
   });
 
   bug("desired count 0 is a precondition error, not a success", async () => {
+    // Loki: Tempo's desired count of 0 is refused earlier by the rolling-safe check (exit 2: it runs exactly 1 task).
     const p = copyProject();
     try {
-      p.edit("environments/local.json", (e) => (e.components = { tempo: { desiredCount: 0 } }));
-      const s = schedule(["tempo"]);
+      p.edit("environments/local.json", (e) => (e.components = { loki: { desiredCount: 0 } }));
+      const s = schedule(["loki"]);
       const { o } = await verify(s, [], { argv: (a) => a.map((x) => (x === REPO_ROOT ? p.root : x)) });
       assert.equal(o.exitCode, 5, `nothing can be verified with 0 tasks: exit 5 expected${story(o)}`);
       assert.deepEqual(o.emuCalls.filter((k) => k.operation === "UpdateService" || k.operation === "CreateService").map((k) => k.operation), [], "nothing changed");

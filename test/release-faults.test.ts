@@ -194,20 +194,21 @@ describe("regressions (issue #10)", () => {
     });
   });
 
+  // Loki: a desired count of 0 for Tempo is refused earlier by the rolling-safe check (it runs exactly 1 task).
   test("desired count 0: exit 5 before any change; --allow-zero-desired releases", async () => {
-    await withRig(["tempo"], async (rig) => {
-      await release(rig, "tempo", A, ["--create-missing"]);
+    await withRig(["loki"], async (rig) => {
+      await release(rig, "loki", A, ["--create-missing"]);
       const p = copyProject();
       try {
-        p.edit("environments/local.json", (e) => (e.components = { tempo: { desiredCount: 0 } }));
+        p.edit("environments/local.json", (e) => (e.components = { loki: { desiredCount: 0 } }));
         rig.emu.clearCalls();
-        const r = await rig.cli(["deploy", "tempo", "--env", "local", "--sha", B, "--root", p.root]);
+        const r = await rig.cli(["deploy", "loki", "--env", "local", "--sha", B, "--root", p.root]);
         assert.equal(r.code, 5, r.stdout + r.stderr);
-        assert.match(r.stderr, /lgtm-tempo would run 0 tasks \(desired count 0 from .*local\.json\): nothing could be verified/);
+        assert.match(r.stderr, /lgtm-loki would run 0 tasks \(desired count 0 from .*local\.json\): nothing could be verified/);
         assert.deepEqual(rig.mutatingCalls(), []);
-        const ok = await rig.cli(["deploy", "tempo", "--env", "local", "--sha", B, "--root", p.root, "--allow-zero-desired"]);
+        const ok = await rig.cli(["deploy", "loki", "--env", "local", "--sha", B, "--root", p.root, "--allow-zero-desired"]);
         assert.equal(ok.code, 0, ok.stdout + ok.stderr);
-        assert.equal((await service(rig, "lgtm-tempo")).desiredCount, 0);
+        assert.equal((await service(rig, "lgtm-loki")).desiredCount, 0);
       } finally {
         p.cleanup();
       }

@@ -72,7 +72,8 @@ const CASES: Case[] = [
   { name: "--rollback-timeout 0s", args: deploy("--rollback-timeout", "0s"), code: 2, says: /--rollback-timeout must be longer than 0s/ },
   { name: "--record in a directory that does not exist", args: ["deploy", "tempo", "--env", "local", "--sha", C, "--bake", "100ms", "--record", "/nonexistent-lgtm/dir/r.json"], code: 2, says: /--record \/nonexistent-lgtm\/dir\/r\.json: directory \/nonexistent-lgtm\/dir does not exist/ },
   { name: "--record naming a directory", args: ["deploy", "tempo", "--env", "local", "--sha", C, "--bake", "100ms", "--record", "/tmp"], code: 2, says: /--record \/tmp: \/tmp is a directory/ },
-  { name: "desired count 0 from the environment (nothing could be verified)", args: deploy(), code: 5, says: /lgtm-tempo would run 0 tasks \(desired count 0 from .*local\.json\): nothing could be verified; nothing was changed \(--allow-zero-desired to release anyway\)/ },
+  // Loki: Tempo's own desired count of 0 is refused earlier by the rolling-safe check (exit 2: it runs exactly 1 task).
+  { name: "desired count 0 from the environment (nothing could be verified)", args: ["deploy", "loki", "--env", "local", "--sha", C, "--bake", "100ms", ...record()], code: 5, says: /lgtm-loki would run 0 tasks \(desired count 0 from .*local\.json\): nothing could be verified; nothing was changed \(--allow-zero-desired to release anyway\)/ },
   { name: "rollback --to a revision that does not exist", args: rollback("99"), code: 2, says: /--to 99: task definition lgtm-tempo:99 does not exist/ },
   { name: "rollback --to a deregistered revision", args: rollback("3"), code: 5, says: /--to 3: lgtm-tempo:3 is deregistered \(INACTIVE\): ECS cannot start it/ },
   { name: "rollback --to an ARN of another family", args: rollback(ARN("000000000000", "us-east-1", "lgtm-loki", 1)), code: 2, says: /belongs to family lgtm-loki, not lgtm-tempo/ },
@@ -104,7 +105,7 @@ describe("bad input and unmet preconditions of a release: one line, the document
 async function zeroDesiredRoot(): Promise<string> {
   const { copyProject } = await import("./helpers/project.js");
   const p = copyProject();
-  p.edit("environments/local.json", (e) => (e.components = { tempo: { desiredCount: 0 } }));
+  p.edit("environments/local.json", (e) => (e.components = { loki: { desiredCount: 0 } }));
   return p.root;
 }
 

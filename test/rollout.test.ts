@@ -100,6 +100,9 @@ const CASES: Case[] = [
   { name: "desired count 0 → exit 5 unless allowed", from: "checking", obs: { kind: "checked", now: 3, service: svc([oldDep({ desiredCount: 0, runningCount: 0 })], { desiredCount: 0 }) }, phase: "done", exit: 5, says: /desired count 0/ },
   { name: "desired count 0 allowed with --allow-zero-desired", from: "checking", obs: { kind: "checked", now: 3, service: svc([oldDep({ desiredCount: 0, runningCount: 0 })], { desiredCount: 0 }) }, spec: withRules({ allowZeroDesired: true }), phase: "updating" },
   { name: "the running revision changed since the plan: captured anew", from: "checking", obs: { kind: "checked", now: 3, service: svc([oldDep({ taskDefinition: ARN(8) })]) }, phase: "updating", says: /changed since the plan: lgtm-loki:6 → lgtm-loki:8/ },
+  { name: "--timeout passes while registering → exit 5, nothing changed", from: "registering", obs: { kind: "tick", now: 600_000 }, phase: "done", exit: 5, says: /RegisterTaskDefinition did not succeed/ },
+  { name: "--timeout passes while re-checking → exit 5, nothing changed", from: "checking", obs: { kind: "tick", now: 600_001 }, phase: "done", exit: 5, says: /before lgtm-loki was changed/ },
+  { name: "--wait-for-idle gives up at --timeout", from: "checking", obs: { kind: "checked", now: 600_001, service: svc([dep({ id: "ecs-svc/5", taskDefinition: ARN(8) })]) }, spec: withRules({ waitForIdle: true }), phase: "done", exit: 5, says: /gave up waiting for idle/ },
   { name: "check call fails (throttled): retried later", from: "checking", obs: { kind: "check-failed", now: 3, error: err("ThrottlingException", false) }, phase: "checking" },
   // updating
   { name: "updated → watching the new deployment", from: "updating", obs: { kind: "updated", now: 4, service: afterUpdate }, phase: "watching", says: /deployment ecs-svc\/7 started/ },
@@ -141,6 +144,9 @@ const CASES: Case[] = [
   { name: "finish → succeeded, exit 0, outcome tagged", from: "released", obs: { kind: "finish", now: 70_000 }, phase: "done", exit: 0, actions: ["tag"] },
   { name: "atomic peer failed after release → rollback", from: "released", obs: { kind: "peer-failed", now: 70_000, peer: "mimir" }, phase: "rolling-back", actions: ["update-rollback"] },
   { name: "abort after release changes nothing", from: "released", obs: { kind: "abort", now: 70_000 }, phase: "released" },
+  { name: "released stays watched: a crash of the new revision while others finish → rollback", from: "released", obs: snap(70_000, completed, { tasks: [task("late1", "deterministic")] }), phase: "rolling-back", actions: ["update-rollback"], says: /late1/ },
+  { name: "released leaves steady state → watching again (the bake restarts)", from: "released", obs: snap(70_000, svc([dep({ rolloutState: "COMPLETED", runningCount: 1, pendingCount: 1 })])), phase: "watching", says: /bake starts again/ },
+  { name: "released and steady → stays released", from: "released", obs: snap(70_000, completed), phase: "released", actions: [] },
   // rolling-back
   { name: "StopServiceDeployment accepted → rollback-watching", from: "rolling-back", obs: { kind: "rollback-issued", now: 2100, via: "stop-deployment" }, phase: "rollback-watching", says: /rollback to lgtm-loki:6 issued/ },
   { name: "StopServiceDeployment refused (e.g. completed meanwhile) → UpdateService rollback at once", from: "rolling-back", obs: { kind: "rollback-failed", now: 2100, via: "stop-deployment", error: err("ConflictException", true) }, phase: "rolling-back", actions: ["update-rollback"] },

@@ -3,3 +3,4 @@ export * as ecs from "@aws-sdk/client-ecs";
 export * as ecr from "@aws-sdk/client-ecr";
 export * as logs from "./vendor-logs.js";
 export { execa } from "execa";
+export { parse as parseYaml } from "yaml";

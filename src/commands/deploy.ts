@@ -11,6 +11,7 @@ import { imageReference, renderService, renderTaskDefinition, warnings } from ".
 import { changedKeys } from "../core/service-settings.js";
 import { runRelease } from "../engine/driver.js";
 import { planDeploy, type DeployItem, type PlannedComponent } from "../engine/plan.js";
+import { assertRollingSafe } from "./check.js";
 import { globals, type Io } from "./context.js";
 import { addTagOptions, resolveTag, type TagOptions } from "./options.js";
 import { LOOPBACK_URL, addWatchOptions, clientsFor, ecsEndpoint, engineOptions, boundedPlan, finishRelease, recordPaths, validateWatchFlags, writeNotStarted, type WatchFlags } from "./release-options.js";
@@ -43,6 +44,7 @@ export function registerDeploy(program: Command, io: Io, setResult: (code: numbe
     }
     validateWatchFlags(flags, { loopback: LOOPBACK_URL.test(ecsEndpoint(g, io) ?? "") });
     const env = project.environment(flags.env);
+    await assertRollingSafe(project, env, components);
     for (const w of warnings(env)) if (components.includes(w.component)) io.err(`warning: ${w.message}`);
     const paths = recordPaths(flags.record, components);
     const items: DeployItem[] = [];

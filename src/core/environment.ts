@@ -47,6 +47,9 @@ const loadBalancer = z.strictObject({
   /** Container port the target group forwards to; default: the component's http port. */
   containerPort: z.optional(int(1, 65535)),
   healthCheckGracePeriodSeconds: z._default(int(0, 2147483647), 120),
+  /** The target group's health check, when it differs from the stack's (infra/lib/routes.ts HEALTH_CHECK: 10 s, 2). */
+  healthCheckIntervalSeconds: z.optional(int(5, 300)),
+  healthyThresholdCount: z.optional(int(2, 10)),
 });
 export type LoadBalancerSetting = z.infer<typeof loadBalancer>;
 
@@ -112,6 +115,75 @@ const outputsSchema = z.strictObject({
 });
 export type EnvironmentOutputs = z.infer<typeof outputsSchema>;
 
+// ---------------------------------------------------------------------------------------------------------------
+// Migration inputs and cutover ownership (docs/cutover.md). Everything that decides whether the data the old
+// EC2 stack left in the bucket stays readable and kept. Defaults are today's values (src/core/migration.ts).
+const duration = pattern(/^(?:0|(?:\d+(?:\.\d+)?(?:ms|s|m|h|d|w|y))+)$/, "must be a duration such as 0s, 90m, 336h or 30d");
+/** Mimir's tenant id rules (letters, digits and !-_.*'()), up to 150 characters. */
+const tenantId = pattern(/^[A-Za-z0-9!._*'()-]{1,150}$/, "must be a tenant id (letters, digits and !-_.*'())");
+const lokiPeriod = z.strictObject({
+  from: pattern(/^\d{4}-\d{2}-\d{2}$/, "must be a date YYYY-MM-DD (UTC)"),
+  store: z.enum(["tsdb", "boltdb-shipper", "boltdb", "aws", "aws-dynamo", "bigtable", "bigtable-hashed", "gcp", "gcp-columnkey", "cassandra", "grpc-store"]),
+  object_store: pattern(/^[a-z0-9-]+$/, "must be an object store name such as s3"),
+  schema: pattern(/^v\d+$/, "must be a schema version such as v13"),
+  index: z.strictObject({
+    prefix: pattern(/^[A-Za-z0-9_-]+$/, "must be an index table prefix such as index_"),
+    period: duration,
+    path_prefix: z.optional(pattern(/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*\/$/, "must be a path prefix such as index/")),
+  }),
+  chunks: z.optional(z.strictObject({ prefix: z.optional(pattern(/^[A-Za-z0-9_-]*$/, "must be a chunk table prefix")), period: z.optional(duration) })),
+  row_shards: z.optional(int(1, 1024)),
+});
+export type LokiPeriod = z.infer<typeof lokiPeriod>;
+const tenancy = z.strictObject({
+  /** Mimir/Tempo/Pyroscope multitenancy_enabled, Loki auth_enabled. */
+  multitenancy: z.boolean(),
+  /** Every tenant with data in the bucket (required when multitenancy is on; the cutover disables compaction for them). */
+  tenants: z._default(z.array(tenantId), []),
+});
+const dataComponents = ["mimir", "loki", "tempo", "pyroscope"] as const;
+const perDataComponent = <T extends z.ZodMiniType>(schema: T) => z.partialRecord(z.enum(dataComponents), schema);
+const migration = z.strictObject({
+  description: z.optional(z.string()),
+  /** The layout in the bucket; default: the catalogue (blocks, rules, alerts, ftt-loki/, ftt-tempo/, ftt-pyroscope/). */
+  prefixes: z._default(
+    z.strictObject({
+      mimirBlocks: z.optional(pattern(/^[\da-zA-Z]+$/, "Mimir prefixes are letters and digits only")),
+      mimirRuler: z.optional(pattern(/^[\da-zA-Z]+$/, "Mimir prefixes are letters and digits only")),
+      mimirAlertmanager: z.optional(pattern(/^[\da-zA-Z]+$/, "Mimir prefixes are letters and digits only")),
+      loki: z.optional(pattern(/^[\da-zA-Z-]+\/$/, "the Loki prefix is letters, digits and dashes followed by one /")),
+      tempo: z.optional(pattern(/^[\w.-]+(\/[\w.-]+)*\/$/, "must be an S3 key prefix ending in /")),
+      pyroscope: z.optional(pattern(/^[\w.-]+(\/[\w.-]+)*\/$/, "must be an S3 key prefix ending in /")),
+    }),
+    {},
+  ),
+  /** Loki schema_config periods, oldest first, copied from the old stack. */
+  lokiSchema: z.optional(z.array(lokiPeriod).check(z.minLength(1))),
+  /** Retention per component ("0s" = keep forever): Mimir/Pyroscope compactor_blocks_retention_period, Loki retention_period, Tempo block_retention. */
+  retention: z._default(perDataComponent(duration), {}),
+  tenancy: z._default(perDataComponent(tenancy), {}),
+  /** Mimir's no_auth_tenant when multitenancy is off (blocks live under <prefix>/<tenant>/). */
+  mimirNoAuthTenant: z._default(tenantId, "anonymous"),
+});
+export type MigrationSettings = z.infer<typeof migration>;
+const owner = z.enum(["old", "new"]);
+const cutover = z.strictObject({
+  description: z.optional(z.string()),
+  /** Which stack runs each compactor (the single writer of compaction, retention and bucket/tenant indexes). */
+  compactor: z.strictObject({ mimir: owner, loki: owner, tempo: owner, pyroscope: owner }),
+  /** Mimir's (and Loki's) ruler and Mimir's alertmanager. */
+  ruler: owner,
+  alertmanager: owner,
+  /** Where the agents and applications write: the old stack, both (dual-write window) or the new one. */
+  writers: z._default(z.enum(["old", "both", "new"]), "old"),
+  /** The old stack: running, its ingesters drained (flushed and stopped), or decommissioned. */
+  oldStack: z._default(z.enum(["running", "drained", "decommissioned"]), "running"),
+  /** Mimir's bucket-index max stale period on the new stack; raise it for the compactor handover (docs/cutover.md). */
+  bucketIndexMaxStalePeriod: z._default(duration, "1h"),
+});
+export type CutoverSettings = z.infer<typeof cutover>;
+// ---------------------------------------------------------------------------------------------------------------
+
 export const environmentSchema = z.strictObject({
   $schema: z.optional(z.string()),
   description: z.optional(z.string()),
@@ -160,6 +232,10 @@ export const environmentSchema = z.strictObject({
   tags: z._default(z.record(pattern(/^[\w .:/=+@-]{1,128}$/, "must be a valid tag key"), z.string().check(z.maxLength(256))), {}),
   stack: z.optional(stackInputs),
   outputs: z.optional(outputsSchema),
+  /** Migration inputs from the running old stack (docs/cutover.md); defaults are today's values. */
+  migration: z._default(migration, () => ({ prefixes: {}, retention: {}, tenancy: {}, mimirNoAuthTenant: "anonymous" })),
+  /** Cutover ownership of the single-writer roles; absent = the new stack owns everything (no old stack). */
+  cutover: z.optional(cutover),
 });
 
 export type Environment = z.infer<typeof environmentSchema> & { name: string; file: string };

@@ -8,6 +8,7 @@ import { requireOutputs, type Environment } from "./environment.js";
 import { InvalidInputError } from "./errors.js";
 import { FARGATE_MAX_STOP_TIMEOUT, fargatePairError } from "./fargate.js";
 import { DEFAULT_MAX_FAILED_TASKS } from "./rollout-state.js";
+import { MIGRATION_VOCABULARY, migrationValues, s3PrefixesFor } from "./migration.js";
 import type { ParsedTag } from "./tag.js";
 import { renderTemplate, type Locate, type TemplateValue } from "./template.js";
 
@@ -29,6 +30,7 @@ export const VOCABULARY: ReadonlySet<string> = new Set([
   "grafanaAdminPasswordSecret", "grafanaDbPasswordSecret", "grafanaDbType", "grafanaDbHost", "grafanaDbName",
   "grafanaDbUser", "grafanaDbSslMode", "tags",
   "maxFailedTasks", "deploymentAlarms",
+  ...MIGRATION_VOCABULARY,
 ]);
 
 export function imageReference(component: ComponentName, env: Environment, image: ImageRef): string {
@@ -61,7 +63,7 @@ export function templateValues(component: ComponentName, env: Environment, image
   const lb = env.loadBalancers[component];
   const targetGroupArn = out.loadBalancers[component]?.targetGroupArn;
   const http = c.ports.find((p) => p.name === "http")!;
-  const prefixes = c.s3Prefixes;
+  const prefixes = s3PrefixesFor(component, env);
   const tags: Record<string, string> = {
     ...env.tags,
     "lgtm:component": component,
@@ -121,6 +123,7 @@ export function templateValues(component: ComponentName, env: Environment, image
     maxFailedTasks: DEFAULT_MAX_FAILED_TASKS,
     // The stack's alarms for the component (target 5xx, unhealthy hosts): ECS rolls a deployment back when one fires.
     deploymentAlarms: (out.deploymentAlarms[component] ?? []).length > 0 ? { alarmNames: [...out.deploymentAlarms[component]!], enable: true, rollback: true } : null,
+    ...migrationValues(component, env),
   };
 }
 

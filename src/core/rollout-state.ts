@@ -120,6 +120,8 @@ export interface State {
   alarms?: { status?: string; triggered: string[] };
   serviceNow?: string;
   outcome: Outcome | null;
+  /** The previous revision was last seen PRIMARY and COMPLETED (steady) again, baked or not. */
+  servingPrevious?: boolean;
   /** The phase the component was in when its outcome was decided (what the report's "rolled back to" line says). */
   endedIn?: Phase;
   /** Whether this component's service was changed by this run (an UpdateService/CreateService may have happened). */
@@ -219,7 +221,7 @@ export class Tx {
 }
 
 export const isDone = (s: State): boolean => s.phase === "done";
-export const isWatching = (s: State): boolean => ["watching", "baking", "rolling-back", "rollback-watching", "rollback-baking"].includes(s.phase);
+export const isWatching = (s: State): boolean => ["watching", "baking", "released", "rolling-back", "rollback-watching", "rollback-baking"].includes(s.phase);
 
 export function statusHint(spec: Spec): string {
   return `lgtm-deploy status ${spec.component} --env <env> (then lgtm-deploy rollback ${spec.component} --to <revision> if needed)`;

@@ -13,7 +13,8 @@ import { countsKey, findOurs, readSnapshot, type Facts, type RollbackBy, type St
 
 type Snapshot = Extract<Observation, { kind: "snapshot" }>;
 
-const WATCHED = new Set(["watching", "baking", "rolling-back", "rollback-watching", "rollback-baking"]);
+/** Released components stay watched until the run ends: their success is final only then (other components wait). */
+const WATCHED = new Set(["watching", "baking", "released", "rolling-back", "rollback-watching", "rollback-baking"]);
 
 /**
  * The deployment whose stopped tasks the driver should list now, or null: only when its counts or the newest event
@@ -46,7 +47,7 @@ export function onSnapshot(tx: Tx, obs: Snapshot): void {
   } else if (obs.listing === "failed") w.listingOwed = true;
   const releaseSd = s.release?.arn ? obs.deployments.find((d) => d.serviceDeploymentArn === s.release!.arn) : undefined;
   if (releaseSd?.status) s.releaseSdStatus = releaseSd.status;
-  const rollbackPhase = s.phase !== "watching" && s.phase !== "baking";
+  const rollbackPhase = s.phase !== "watching" && s.phase !== "baking" && s.phase !== "released";
   const sdArn = rollbackPhase && s.rollback?.via === "update-service" ? s.rollback.arn : (s.release?.arn ?? null);
   const sd = sdArn === null ? undefined : obs.deployments.find((d) => d.serviceDeploymentArn === sdArn);
   const weRequested = s.phase === "rolling-back" || s.rollback?.via === "stop-deployment";
@@ -64,7 +65,7 @@ export function onSnapshot(tx: Tx, obs: Snapshot): void {
   if (obs.service) s.serviceNow = describeService(obs.service);
   stateLine(tx, w, facts);
   const listed = obs.listing === "done" && !stale;
-  if (s.phase === "watching" || s.phase === "baking") return judgeRelease(tx, w, facts, fresh, listed);
+  if (s.phase === "watching" || s.phase === "baking" || s.phase === "released") return judgeRelease(tx, w, facts, fresh, listed);
   if (s.phase === "rolling-back") return noticeEcsRollback(tx, facts);
   judgeRollback(tx, w, facts, fresh, listed);
 }
@@ -135,13 +136,14 @@ function judgeRelease(tx: Tx, w: Watch, f: Facts, fresh: StoppedTask[], listed: 
     return startRollback(tx, `${w.failures.length} task(s) of ${shortTd(s.newTd)} failed (--max-failed-tasks ${rules.maxFailedTasks}): ${failuresText(all)}`);
   }
   if (!f.steady) {
-    if (s.phase === "baking" && f.ours !== undefined) {
+    if ((s.phase === "baking" || s.phase === "released") && f.ours !== undefined) {
       s.phase = "watching";
       w.bakeFrom = null;
       tx.emit("warn", "bake", `left steady state (${f.running}/${f.desired} running): the bake starts again when it is back`);
     }
     return;
   }
+  if (s.phase === "released") return;
   if (s.phase === "watching") {
     s.phase = "baking";
     w.bakeFrom = tx.now;
@@ -238,6 +240,7 @@ function judgeRollback(tx: Tx, w: Watch, f: Facts, fresh: StoppedTask[], listed:
   if (w.failures.length >= rules.maxFailedTasks || (rules.failFast && counted.some((t) => t.classification.kind === "deterministic"))) {
     return fail(`${w.failures.length} task(s) of ${shortTd(s.previous)} failed: ${failuresText(s.stoppedTasks.filter((t) => w.failures.includes(t.taskArn)))}`);
   }
+  s.servingPrevious = f.steady;
   if (!f.steady) {
     if (s.phase === "rollback-baking" && f.ours !== undefined) {
       s.phase = "rollback-watching";

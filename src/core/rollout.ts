@@ -59,9 +59,14 @@ function handle(tx: Tx, obs: Observation): void {
       return onRollbackFailed(tx, obs.via, obs.error);
     case "release-tasks":
       return onReleaseTasks(tx, obs.stoppedTasks);
-    case "service-now":
-      tx.s.serviceNow = describeService(obs.service);
+    case "service-now": {
+      const { s } = tx;
+      s.serviceNow = describeService(obs.service);
+      const deps = obs.service.deployments ?? [];
+      const p = deps.find((d) => d.status === "PRIMARY");
+      s.servingPrevious = s.previous !== null && deps.length === 1 && p?.taskDefinition === s.previous && p.rolloutState === "COMPLETED";
       return;
+    }
     case "settings-restored":
       if (obs.error) {
         tx.s.failureReasons.push(`the settings the release changed could not all be put back (${obs.error.name}: ${obs.error.message})`);
@@ -83,6 +88,8 @@ const BEFORE_CHANGE = new Set(["planned", "registering", "ready", "checking"]);
 
 function onStart(tx: Tx): void {
   if (tx.s.phase !== "planned") return;
+  // --timeout bounds the whole release, registering and re-checking included.
+  tx.s.deadline = tx.now + tx.spec.rules.timeoutMs;
   if (tx.spec.existingTd !== null) {
     tx.s.newTd = tx.spec.existingTd;
     tx.s.phase = "ready";
@@ -326,6 +333,10 @@ function onTick(tx: Tx): void {
   if (s.phase === "released") return;
   if (s.abortDeadline !== null && tx.now >= s.abortDeadline) return leaveAfterAbort(tx);
   if (s.deadline === null || tx.now < s.deadline) return;
+  if (BEFORE_CHANGE.has(s.phase)) {
+    const why = s.phase === "registering" ? "RegisterTaskDefinition did not succeed" : s.retry?.action.kind === "check" ? "the service did not become idle" : "ECS did not answer";
+    return tx.finish({ verdict: "not-started", exitCode: 5, message: `timed out after ${seconds(spec.rules.timeoutMs)} before ${spec.service} was changed (${why}); nothing was changed` });
+  }
   if (s.phase === "watching" || s.phase === "baking") return startRollback(tx, `timed out after ${seconds(spec.rules.timeoutMs)}: ${s.serviceNow ?? "no answer from ECS"}`);
   if (s.phase === "rolling-back" && !s.inFlight) {
     return tx.finish({ verdict: "failed", exitCode: 4, message: `the rollback call did not go through before its deadline; ${spec.service} is still on ${shortTd(s.newTd)}`, nextStep: `lgtm-deploy rollback ${spec.component} --to ${shortTd(s.previous)} --env <env>` });

@@ -25,6 +25,8 @@ interface Context {
   now: () => number;
   /** The timeout of one rollback attempt (short, and never past the rollback deadline). */
   rollbackTimeoutMs: number;
+  /** The timeout of RegisterTaskDefinition/UpdateService/CreateService (never far past --timeout). */
+  mutationTimeoutMs: number;
   seenTasks: ReadonlySet<string>;
 }
 
@@ -37,11 +39,11 @@ export function callFor(a: CallAction, plan: ComponentPlan, c: Context): Call {
   const now = c.now;
   switch (a.kind) {
     case "register":
-      return { run: ecs.registerTaskDefinition(w, plan.register!, { timeoutMs: MUTATION_TIMEOUT_MS }), ok: (arn: string) => ({ kind: "registered", now: now(), taskDefinitionArn: arn }), fail: (error) => ({ kind: "register-failed", now: now(), error }) } as Call;
+      return { run: ecs.registerTaskDefinition(w, plan.register!, { timeoutMs: c.mutationTimeoutMs }), ok: (arn: string) => ({ kind: "registered", now: now(), taskDefinitionArn: arn }), fail: (error) => ({ kind: "register-failed", now: now(), error }) } as Call;
     case "update": {
       const run = a.create
-        ? ecs.createService(w, { ...plan.create!, taskDefinition: a.taskDefinition }, { timeoutMs: MUTATION_TIMEOUT_MS })
-        : ecs.updateService(w, { cluster: c.cluster, service, taskDefinition: a.taskDefinition, forceNewDeployment: true, ...a.settings }, { timeoutMs: MUTATION_TIMEOUT_MS });
+        ? ecs.createService(w, { ...plan.create!, taskDefinition: a.taskDefinition }, { timeoutMs: c.mutationTimeoutMs })
+        : ecs.updateService(w, { cluster: c.cluster, service, taskDefinition: a.taskDefinition, forceNewDeployment: true, ...a.settings }, { timeoutMs: c.mutationTimeoutMs });
       return { run, ok: (svc) => ({ kind: "updated", now: now(), service: svc }), fail: (error) => ({ kind: "update-failed", now: now(), error }) } as Call;
     }
     case "stop-deployment":

@@ -21,7 +21,7 @@ import type { ParsedTag } from "../core/tag.js";
 import type { Emit } from "./progress.js";
 import { writeRecord, type RecordStatus, type ReleaseRecord } from "./record.js";
 import { buildRecord, failureReport, interruptedOutcome, type RecordContext } from "./report.js";
-import { CALL_TIMEOUT_MS, ROLLBACK_CALL_TIMEOUT_MS, callFor, type Call } from "./calls.js";
+import { CALL_TIMEOUT_MS, MUTATION_TIMEOUT_MS, ROLLBACK_CALL_TIMEOUT_MS, callFor, type Call } from "./calls.js";
 import { toStoppedTask } from "./stopped.js";
 
 export interface ComponentPlan {
@@ -91,7 +91,6 @@ class Driver {
   private nextPollAt = 0;
   private apiTrouble = 0;
   private goSent = false;
-  private finishSent = false;
 
   constructor(plans: readonly ComponentPlan[], private readonly o: EngineOptions) {
     this.runs = plans.map((plan) => ({ plan, state: initialState(), listing: false, peersTold: false, updatedAt: 0, lookups: 0 }));
@@ -136,7 +135,7 @@ class Driver {
     const runs = this.runs.filter((r) => (r.state.outcome?.exitCode ?? 0) === 4 && r.state.changed);
     if (runs.length === 0) return;
     try {
-      const services = await ecs.describeServices(this.o.clients.ecs, this.o.cluster, runs.map((r) => r.plan.spec.service), { timeoutMs });
+      const services = await ecs.describeServices(this.o.clients.ecsWrites, this.o.cluster, runs.map((r) => r.plan.spec.service), { timeoutMs });
       for (const r of runs) {
         const service = services.get(r.plan.spec.service);
         if (service) this.apply(r, { kind: "service-now", now: this.now(), service });
@@ -190,8 +189,8 @@ class Driver {
         for (const other of this.runs.filter((r) => r !== failing && !isDone(r.state))) this.post(other, { kind: "peer-failed", now, peer: failing.plan.component });
       }
     }
-    if (!this.finishSent && this.runs.every((r) => r.state.phase === "released" || isDone(r.state)) && this.runs.some((r) => r.state.phase === "released")) {
-      this.finishSent = true;
+    // Released components stay watched until every component is released or done (one may regress meanwhile).
+    if (this.runs.every((r) => r.state.phase === "released" || isDone(r.state)) && this.runs.some((r) => r.state.phase === "released")) {
       for (const r of this.runs.filter((x) => x.state.phase === "released")) this.post(r, { kind: "finish", now });
     }
   }
@@ -222,7 +221,7 @@ class Driver {
       run.lookups = 0;
     }
     const seenTasks = new Set(run.state.stoppedTasks.map((t) => t.taskArn));
-    const call = callFor(a, run.plan, { clients: this.o.clients, cluster: this.o.cluster, now: () => this.now(), rollbackTimeoutMs: this.rollbackCallTimeout(run), seenTasks });
+    const call = callFor(a, run.plan, { clients: this.o.clients, cluster: this.o.cluster, now: () => this.now(), rollbackTimeoutMs: this.rollbackCallTimeout(run), mutationTimeoutMs: this.mutationTimeout(run), seenTasks });
     this.track(run, call.run, call.ok, call.fail);
   }
 
@@ -244,6 +243,12 @@ class Driver {
   private rollbackCallTimeout(run: Run): number {
     const left = (run.state.deadline ?? this.now() + ROLLBACK_CALL_TIMEOUT_MS) - this.now();
     return Math.max(500, Math.min(ROLLBACK_CALL_TIMEOUT_MS, left));
+  }
+
+  /** A change call may not outlive --timeout by much: past it, the machine decides (an unanswered UpdateService is rolled back). */
+  private mutationTimeout(run: Run): number {
+    const left = (run.state.deadline ?? this.now() + MUTATION_TIMEOUT_MS) - this.now();
+    return Math.max(2_000, Math.min(MUTATION_TIMEOUT_MS, left));
   }
 
   private track(run: Run, call: Promise<unknown>, ok: Call["ok"], fail: Call["fail"]): void {

@@ -46,7 +46,7 @@ export function buildRecord(s: State, subject: RecordSubject, c: RecordContext, 
     tag: subject.tag?.tag ?? null,
     image: subject.image,
     imageDigest: subject.digest,
-    taskDefinition: { new: s.newTd, previous: s.previous, rolledBackTo: o?.verdict === "rolled-back" ? s.previous : null },
+    taskDefinition: { new: s.newTd, previous: s.previous, rolledBackTo: o?.verdict === "rolled-back" || (o?.verdict !== "succeeded" && s.servingPrevious) ? s.previous : null },
     deployments: {
       release: s.release?.id ?? null,
       rollback: s.rollback?.id ?? null,
@@ -110,6 +110,7 @@ function rolledBackLine(s: State): string[] {
   const by = `by ${s.rollback?.by ?? "lgtm-deploy"}${s.rollback?.id ? `, deployment ${s.rollback.id}` : ""}`;
   if (s.outcome?.verdict === "rolled-back") return [`  rolled back to: ${shortTd(s.previous)} (${by})`];
   if (!s.changed) return [];
+  if (s.servingPrevious && s.endedIn !== "rollback-baking") return [`  rolled back to: ${shortTd(s.previous)}, the only deployment and COMPLETED at the last look (${by}), not baked`];
   if (s.endedIn === "rollback-baking") return [`  rolled back to: ${shortTd(s.previous)}, COMPLETED again (${by}) but not yet through its bake`];
   if (s.endedIn === "rollback-watching") return [`  rolled back to: not yet — the rollback to ${shortTd(s.previous)} is under way (${by})`];
   if (s.endedIn === "rolling-back") return [`  rolled back to: nothing confirmed — the rollback call to ${shortTd(s.previous)} did not go through`];
