@@ -62,9 +62,7 @@ function assertInjected(o: Observation): void {
 }
 
 /** Tests the engine under test is known to fail: [part of the title, why] (see docs/testing.md, "Known engine failures"). */
-const KNOWN: [string, string][] = [
-  ["throttling storm", "the deadline holds, but the completed rollback is reported 'rolled back to: nothing' with a stale serviceState"],
-];
+const KNOWN: [string, string][] = [];
 const bug = (title: string, fn: () => Promise<void> | void): void => void test(title, knownFailure(KNOWN, title), fn);
 
 describe("issue #10 regressions (black-box)", { concurrency: 4 }, () => {

@@ -383,10 +383,13 @@ function checkLiveness(x: Context): void {
   const onlyApi = !s.previousBroken && !s.thirdParty && !s.abort && (!s.targeted || s.targeted.action.kind === "delay");
   if (!onlyApi || !s.components.every((c) => healthy(c) || DETERMINISTIC_FAILURES.has(kind(c)))) return;
   const anyFails = s.components.some((c) => !healthy(c));
+  const timedOut = (c: ComponentName): boolean => TIMED_OUT.test((o.records.get(c)?.failureReasons ?? []).join(" "));
+  // With --atomic, one component's deadline decides for all of them.
+  const atomicTimeout = s.flags.atomic && s.components.some(timedOut);
   for (const c of s.components) {
     const rec = o.records.get(c);
     const want = !anyFails ? "succeeded" : !healthy(c) || s.flags.atomic ? "rolled-back" : "succeeded";
-    if (rec?.verdict === want || TIMED_OUT.test((rec?.failureReasons ?? []).join(" "))) continue;
+    if (rec?.verdict === want || timedOut(c) || atomicTimeout) continue;
     add(x, "LIVE", c, `${kind(c)} image${anyFails && s.flags.atomic ? " in an atomic release with a failing component" : ""}, only the API misbehaving: expected ${want}, got ${rec?.verdict ?? "no record"} (exit ${o.exitCode}) — README: the watch survives throttling, 5xx, dropped connections`);
   }
 }
