@@ -62,10 +62,7 @@ function assertInjected(o: Observation): void {
 }
 
 /** Tests the engine under test is known to fail: [part of the title, why] (see docs/testing.md, "Known engine failures"). */
-const KNOWN: [string, string][] = [
-  ["another client's deployment mid-watch", "exit 4 and the other revision left in place, but the record's failureReasons is empty"],
-  ["throttling storm", "the plan phase alone takes ~26 s under the storm (--timeout starts at UpdateService): ~40 s in all for --timeout 15s + --rollback-timeout 15s"],
-];
+const KNOWN: [string, string][] = [];
 const bug = (title: string, fn: () => Promise<void> | void): void => void test(title, knownFailure(KNOWN, title), fn);
 
 describe("issue #10 regressions (black-box)", { concurrency: 4 }, () => {

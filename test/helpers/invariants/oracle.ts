@@ -289,6 +289,12 @@ function knewAt(x: Context, c: ComponentName, since: number): number | undefined
   return x.o.proxyCalls.find((k) => k.op === "DescribeServices" && k.outcome === "forwarded" && k.status === 200 && k.services.includes(serviceName(c)) && (k.forwardedAt ?? 0) > since + lag)?.forwardedAt;
 }
 
+/** The tool's last fresh read of service c forwarded before `t`. */
+function lastFreshReadBefore(x: Context, c: ComponentName, t: number): number | undefined {
+  const reads = x.o.proxyCalls.filter((k) => k.op === "DescribeServices" && k.outcome === "forwarded" && k.status === 200 && k.services.includes(serviceName(c)) && (k.forwardedAt ?? 0) < t);
+  return reads.length > 0 ? reads[reads.length - 1]!.forwardedAt : undefined;
+}
+
 /** The tool's writes to service c that reached ECS and were sent after `t` (proxy arrival time). */
 function writesSentAfter(x: Context, c: ComponentName, t: number): { op: string; td?: string; time: number }[] {
   return x.o.proxyCalls
@@ -312,10 +318,12 @@ function checkSixth(x: Context): void {
       if (first && first.seq > x.thirdPartySeq) {
         // Another client deployed before the tool's update: if the tool read the service in between, it knew, and
         // updating over that deployment while it was in flight undoes it.
+        // Judged by the tool's last fresh read before its update (a later read may have seen the deployment done).
         const dep = releaseDeploymentId(o.stateLater, c, tp.taskDefinition);
         const done = dep ? completedAt(o.events, c, dep) : undefined;
-        if (knew !== undefined && knew < ts(first) && (done === undefined || done > knew)) {
-          add(x, "I6", c, `read the service at +${knew - o.t0} ms, saw another client's deployment of ${shortTd(tp.taskDefinition)} in progress, and updated over it`);
+        const lastRead = lastFreshReadBefore(x, c, ts(first));
+        if (knew !== undefined && lastRead !== undefined && knew < ts(first) && (done === undefined || done > lastRead)) {
+          add(x, "I6", c, `read the service at +${lastRead - o.t0} ms, saw another client's deployment of ${shortTd(tp.taskDefinition)} in progress, and updated over it`);
         }
       } else if (knew !== undefined) {
         const after = writesSentAfter(x, c, knew);
@@ -375,10 +383,13 @@ function checkLiveness(x: Context): void {
   const onlyApi = !s.previousBroken && !s.thirdParty && !s.abort && (!s.targeted || s.targeted.action.kind === "delay");
   if (!onlyApi || !s.components.every((c) => healthy(c) || DETERMINISTIC_FAILURES.has(kind(c)))) return;
   const anyFails = s.components.some((c) => !healthy(c));
+  const timedOut = (c: ComponentName): boolean => TIMED_OUT.test((o.records.get(c)?.failureReasons ?? []).join(" "));
+  // With --atomic, one component's deadline decides for all of them.
+  const atomicTimeout = s.flags.atomic && s.components.some(timedOut);
   for (const c of s.components) {
     const rec = o.records.get(c);
     const want = !anyFails ? "succeeded" : !healthy(c) || s.flags.atomic ? "rolled-back" : "succeeded";
-    if (rec?.verdict === want || TIMED_OUT.test((rec?.failureReasons ?? []).join(" "))) continue;
+    if (rec?.verdict === want || timedOut(c) || atomicTimeout) continue;
     add(x, "LIVE", c, `${kind(c)} image${anyFails && s.flags.atomic ? " in an atomic release with a failing component" : ""}, only the API misbehaving: expected ${want}, got ${rec?.verdict ?? "no record"} (exit ${o.exitCode}) — README: the watch survives throttling, 5xx, dropped connections`);
   }
 }
