@@ -204,7 +204,9 @@ export class Tx {
     this.actions.push(a);
   }
   finish(outcome: Outcome): void {
-    if (outcome.verdict !== "succeeded" && this.s.failureReasons.length === 0) this.s.failureReasons.push(outcome.message);
+    // Why the release failed, then (exit 4) why the rollback did not succeed: the first reason stays the release's.
+    const reasons = this.s.failureReasons;
+    if (outcome.verdict !== "succeeded" && (reasons.length === 0 || (outcome.verdict === "failed" && !reasons.includes(outcome.message)))) reasons.push(outcome.message);
     this.s.endedIn = this.s.phase;
     this.s.phase = "done";
     this.s.outcome = outcome;
