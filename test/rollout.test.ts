@@ -314,6 +314,20 @@ describe("rollout state machine: sequences", () => {
     assert.equal(listingFor(state, idle, 2500, 60_000), null, "our deployment not visible: nothing to list");
   });
 
+  test("listingFor: a listed task still STOPPING owes a listing though the counts stay put; judged once STOPPED", () => {
+    let { state } = drive(TO.watching!);
+    // The crash's count rose at the container's exit; the task is listed while still STOPPING (not judged yet).
+    const crashed = svc([dep({ runningCount: 1, failedTasks: 1 }), oldDep({ status: "ACTIVE" })], { currentServiceDeployment: SD });
+    ({ state } = step(state, { ...snap(2000, crashed), stopping: 1 } as Observation, SPEC));
+    assert.equal(state.phase, "watching");
+    assert.equal(listingFor(state, crashed, 3000, 60_000), "ecs-svc/7", "same counts, but a task is still stopping");
+    const r = step(state, { ...snap(3000, crashed, { tasks: [task("d1", "deterministic")] }), stopping: 0 } as Observation, SPEC);
+    assert.equal(r.state.phase, "rolling-back", "judged on the next poll, not at the next count change");
+    assert.deepEqual(kinds(r.actions), ["stop-deployment"]);
+    ({ state } = step(state, { ...snap(3000, crashed, { tasks: [task("t1", "transient")] }), stopping: 0 } as Observation, SPEC));
+    assert.equal(listingFor(state, crashed, 4000, 60_000), null, "nothing left stopping, counts unchanged: no listing");
+  });
+
   test("abort during the rollback: the deadline becomes the abort grace", () => {
     const { state } = drive([...TO["rollback-watching"]!]);
     assert.ok(state.deadline! <= 2000 + 3000);

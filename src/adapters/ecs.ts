@@ -137,6 +137,15 @@ export async function tagResource(ecs: ECSClient, resourceArn: string, tags: Rec
 
 /** Stopped tasks started by one deployment (ECS sets startedBy to the deployment id), skipping those already seen. */
 export async function stoppedTasks(ecs: ECSClient, cluster: string, deploymentId: string, skip: ReadonlySet<string>, o?: CallOptions): Promise<Task[]> {
+  return (await listStoppedTasks(ecs, cluster, deploymentId, skip, o)).stopped;
+}
+
+/**
+ * The deployment's tasks ECS is stopping or has stopped (ListTasks desiredStatus STOPPED), not in `skip`: those that
+ * are STOPPED, described, and how many are still on their way (STOPPING, DEPROVISIONING: their stop code and exit
+ * codes are not final yet). On Fargate a task takes seconds to get from its container's exit to STOPPED.
+ */
+export async function listStoppedTasks(ecs: ECSClient, cluster: string, deploymentId: string, skip: ReadonlySet<string>, o?: CallOptions): Promise<{ stopped: Task[]; stopping: number }> {
   const { DescribeTasksCommand, ListTasksCommand } = await ecsSdk();
   const arns: string[] = [];
   let nextToken: string | undefined;
@@ -147,13 +156,17 @@ export async function stoppedTasks(ecs: ECSClient, cluster: string, deploymentId
     nextToken = out.nextToken;
   } while (nextToken !== undefined);
   const fresh = arns.filter((a) => !skip.has(a));
-  const tasks: Task[] = [];
+  const stopped: Task[] = [];
+  let stopping = 0;
   for (let i = 0; i < fresh.length; i += 100) {
     const batch = fresh.slice(i, i + 100);
     const out = await bounded("DescribeTasks", (abortSignal) => ecs.send(new DescribeTasksCommand({ cluster, tasks: batch }), { abortSignal }), o);
-    tasks.push(...(out.tasks ?? []).filter((t) => t.lastStatus === "STOPPED"));
+    for (const t of out.tasks ?? []) {
+      if (t.lastStatus === "STOPPED") stopped.push(t);
+      else stopping += 1;
+    }
   }
-  return tasks;
+  return { stopped, stopping };
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import type { Clock } from "../adapters/clock.js";
 import { createAwsClients, endpointFor, isLoopback, validateEndpoint, type AwsClients } from "../adapters/aws.js";
 import { clusterStatus } from "../adapters/ecs.js";
 import type { Environment } from "../core/environment.js";
@@ -26,6 +27,11 @@ export interface Io {
   signal: AbortSignal;
   /** Raised on a second SIGINT/SIGTERM: write what must be written, synchronously; the process exits right after. */
   hardStop?: AbortSignal;
+  /**
+   * The release's clock (default: the system clock). Injected by in-process callers only — the benchmarks run deploy
+   * against the emulator's simulated time, so every duration (poll, bake, timeouts) keeps its meaning at any time scale.
+   */
+  clock?: Clock;
 }
 
 /** Result of a command: the exit code the entry point will use. */

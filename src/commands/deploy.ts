@@ -1,6 +1,5 @@
 import { Command } from "commander";
 import type { AwsClients } from "../adapters/aws.js";
-import { systemClock } from "../adapters/clock.js";
 import { Project, parseComponents } from "../adapters/files.js";
 import { describeTaskDefinition } from "../adapters/ecs.js";
 import { serviceName } from "../core/catalogue.js";
@@ -60,7 +59,7 @@ export function registerDeploy(program: Command, io: Io, setResult: (code: numbe
     const options = engineOptions("deploy", g, env, io, flags, clients, { atomic: flags.atomic });
     try {
       const say = (component: string, message: string) => options.emit({ component, phase: "plan", kind: "waiting", message });
-      const plan = await boundedPlan(() => planDeploy(items, { env, clients, flags, clock: systemClock, signal: io.signal, say }, { createMissing: flags.createMissing }), io, flags.timeout);
+      const plan = await boundedPlan(() => planDeploy(items, { env, clients, flags, clock: options.clock, signal: io.signal, say }, { createMissing: flags.createMissing }), io, flags.timeout);
       if (flags.dryRun) return await dryRun(plan, env.cluster, clients, io, g.json);
       setResult(finishRelease(await runRelease(plan, options), paths, io, g.json));
     } catch (error) {

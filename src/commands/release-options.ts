@@ -139,7 +139,7 @@ export function clientsFor(g: GlobalOptions, env: Environment, io: Io): Promise<
 }
 
 export function engineOptions(command: "deploy" | "rollback", g: GlobalOptions, env: Environment, io: Io, f: WatchFlags, clients: AwsClients, extra: Partial<EngineOptions> = {}): EngineOptions {
-  const clock = systemClock;
+  const clock = io.clock ?? systemClock;
   return {
     command,
     environment: env.name,

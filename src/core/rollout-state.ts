@@ -151,6 +151,8 @@ export type Observation =
       listing: "done" | "failed" | "skipped";
       /** The deployment the stopped tasks were listed for: tasks listed for one the watch has moved on from are ignored. */
       listedFor?: string;
+      /** Listed tasks still on their way to STOPPED (not judged yet): the next poll lists again, counts changed or not. */
+      stopping?: number;
     }
   /** The service deployment ARN of our release (or rollback), when UpdateService's answer did not name it. */
   | { kind: "service-deployment"; now: number; of: "release" | "rollback"; arn: string }

@@ -43,7 +43,9 @@ export function onSnapshot(tx: Tx, obs: Snapshot): void {
     // nothing learned about the watched deployment's tasks
   } else if (obs.listing === "done") {
     w.lastKey = countsKey(ours0, obs.service?.events?.[0]?.id);
-    w.listingOwed = false;
+    // A task still stopping is judged once STOPPED; ECS's counts may not change again before then (a crash's count
+    // rises at the exit, seconds before the task is STOPPED), so its listing is owed.
+    w.listingOwed = (obs.stopping ?? 0) > 0;
   } else if (obs.listing === "failed") w.listingOwed = true;
   const releaseSd = s.release?.arn ? obs.deployments.find((d) => d.serviceDeploymentArn === s.release!.arn) : undefined;
   if (releaseSd?.status) s.releaseSdStatus = releaseSd.status;

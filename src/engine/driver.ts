@@ -326,9 +326,9 @@ class Driver {
       // The deployment had COMPLETED: ECS counted its tasks healthy, so a crash now is not "never healthy".
       const completed = r.state.watch?.completedOnce === true;
       void ecs
-        .stoppedTasks(this.o.clients.ecs, this.o.cluster, dep, seen, { timeoutMs: CALL_TIMEOUT_MS })
+        .listStoppedTasks(this.o.clients.ecs, this.o.cluster, dep, seen, { timeoutMs: CALL_TIMEOUT_MS })
         .then(
-          (tasks) => this.post(r, { kind: "snapshot", now: this.now(), service, deployments, stoppedTasks: tasks.map((t) => toStoppedTask(t, { essentialContainers: r.plan.essentialContainers, seenHealthy: completed })), listing: "done", listedFor: dep }),
+          ({ stopped, stopping }) => this.post(r, { kind: "snapshot", now: this.now(), service, deployments, stoppedTasks: stopped.map((t) => toStoppedTask(t, { essentialContainers: r.plan.essentialContainers, seenHealthy: completed })), listing: "done", listedFor: dep, stopping }),
           (error: unknown) => {
             this.say(r, "warn", "api", `listing stopped tasks failed (${ecs.callError(error).name}); will list again`);
             this.post(r, { kind: "snapshot", now: this.now(), service, deployments, stoppedTasks: [], listing: "failed", listedFor: dep });
