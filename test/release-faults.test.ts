@@ -232,7 +232,7 @@ describe("regressions (issue #10)", () => {
       assert.ok(after < 2 + 3 + 4, `the deadlines held: ${after.toFixed(1)} s after the update (timeout 2s + rollback 3s)`);
       const out = unwrap(r.stdout);
       assert.match(out, /timed out after 2s/);
-      assert.match(out, /the rollback to lgtm-tempo:1 did not finish within 3s/);
+      assert.match(out, /the rollback to lgtm-tempo:1 did not finish within --rollback-timeout 3s/);
       // Not "rolled back", not "nothing": the rollback call went out, its outcome is unknown.
       assert.match(out, /rolled back to: not yet — the rollback to lgtm-tempo:1 is under way \(by lgtm-deploy\)/);
       assert.equal(rig.record("tempo").verdict, "failed");

@@ -161,7 +161,7 @@ const CASES: Case[] = [
   { name: "ECS reports ROLLBACK_FAILED while the rollback deployment runs on: judged by the deployment itself", from: "rollback-watching", obs: snap(2500, rolledBack, { deployments: [sd("ROLLBACK_FAILED")] }), phase: "rollback-watching", says: /judging that deployment itself/ },
   { name: "the previous revision crashes too → exit 4", from: "rollback-watching", obs: snap(2500, rolledBack, { tasks: [task("o1", "transient"), task("o2", "transient")] }), phase: "done", exit: 4, says: /2 task\(s\) of lgtm-loki:6 failed/ },
   { name: "someone else's deployment replaces the rollback → exit 4", from: "rollback-watching", obs: snap(2500, svc([dep({ id: "ecs-svc/9", taskDefinition: ARN(9) })])), phase: "done", exit: 4 },
-  { name: "rollback deadline → exit 4", from: "rollback-watching/peer", obs: { kind: "tick", now: 2000 + 300_001 }, phase: "done", exit: 4, says: /did not finish within 5m/ },
+  { name: "rollback deadline → exit 4", from: "rollback-watching/peer", obs: { kind: "tick", now: 2000 + 300_001 }, phase: "done", exit: 4, says: /did not finish within --rollback-timeout 5m/ },
   { name: "rollback baked → exit 3", from: "rollback-baking", obs: snap(64_000, svc([oldDep({ id: "ecs-svc/8" })])), phase: "done", exit: 3, says: /lgtm-loki:6 is serving again/ },
   { name: "a failure of the previous revision during its bake → exit 4", from: "rollback-baking", obs: snap(4000, svc([oldDep({ id: "ecs-svc/8", runningCount: 1 })]), { tasks: [task("o3", "transient")] }), phase: "done", exit: 4 },
   // done

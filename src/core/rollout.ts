@@ -342,7 +342,7 @@ function onTick(tx: Tx): void {
     return tx.finish({ verdict: "failed", exitCode: 4, message: `the rollback call did not go through before its deadline; ${spec.service} is still on ${shortTd(s.newTd)}`, nextStep: `lgtm-deploy rollback ${spec.component} --to ${shortTd(s.previous)} --env <env>` });
   }
   if (s.phase === "rollback-watching" || s.phase === "rollback-baking") {
-    return tx.finish({ verdict: "failed", exitCode: 4, message: `the rollback to ${shortTd(s.previous)} did not finish within ${seconds(spec.rules.rollbackTimeoutMs)}: ${s.serviceNow ?? "state unknown"}`, nextStep: statusHint(spec) });
+    return tx.finish({ verdict: "failed", exitCode: 4, message: `the rollback to ${shortTd(s.previous)} did not finish within --rollback-timeout ${seconds(spec.rules.rollbackTimeoutMs)}: ${s.serviceNow ?? "state unknown"}`, nextStep: statusHint(spec) });
   }
 }
 
