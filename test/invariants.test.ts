@@ -5,7 +5,7 @@
  *
  *   LGTM_SEED=<n>          seed (default: a fixed one, so CI is repeatable); LGTM_SEED=random picks one
  *   LGTM_RUNS=<n>          schedules (default 200)
- *   LGTM_CONCURRENCY=<n>   schedules at a time (default 6)
+ *   LGTM_CONCURRENCY=<n>   schedules at a time (default 4)
  *   LGTM_PATH=<i>          replay only schedule i of the seed, then shrink it
  *   LGTM_SCHEDULE='<json>' run exactly this schedule (as printed) and print everything (LGTM_PROCESS=1: as a process)
  *   LGTM_STRICT=1          known engine failures fail the suite instead of being reported as todo
@@ -21,7 +21,7 @@ import { explain, observe, replayCommand, shrink, summarize, survey, writeReport
 const DEFAULT_SEED = 20261130;
 const seed = process.env.LGTM_SEED === "random" ? Math.floor(Math.random() * 2 ** 31) : Number(process.env.LGTM_SEED ?? DEFAULT_SEED);
 const runs = Number(process.env.LGTM_RUNS ?? 200);
-const concurrency = Number(process.env.LGTM_CONCURRENCY ?? 6);
+const concurrency = Number(process.env.LGTM_CONCURRENCY ?? 4);
 const only = process.env.LGTM_PATH === undefined ? undefined : Number(process.env.LGTM_PATH.split(":")[0]);
 const strict = process.env.LGTM_STRICT === "1";
 

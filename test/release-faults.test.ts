@@ -5,7 +5,7 @@
  */
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { DescribeServicesCommand, DescribeTaskDefinitionCommand, UpdateServiceCommand } from "@aws-sdk/client-ecs";
+import { DescribeServiceDeploymentsCommand, DescribeServicesCommand, DescribeTaskDefinitionCommand, UpdateServiceCommand } from "@aws-sdk/client-ecs";
 import { startRig, type Rig } from "./helpers/emulator.js";
 import { copyProject } from "./helpers/project.js";
 
@@ -70,7 +70,7 @@ describe("regressions (issue #10)", () => {
       const r = await run;
       assert.equal(r.code, 4, r.stdout + r.stderr);
       const out = unwrap(r.stdout);
-      assert.match(out, /StopServiceDeployment failed \((ServerException|TimeoutError)\): rolling back with UpdateService/);
+      assert.match(out, /StopServiceDeployment failed \((ServerException|TimeoutError)\): looking at the service before rolling back with UpdateService/);
       assert.match(out, /the rollback call failed \d+ time\(s\) .*; service now: PRIMARY lgtm-tempo:2 IN_PROGRESS 0\/1/);
       assert.match(out, /next: lgtm-deploy rollback tempo --to lgtm-tempo:1/);
       assert.doesNotMatch(r.stderr, /unexpected error/);
@@ -80,6 +80,36 @@ describe("regressions (issue #10)", () => {
       assert.equal(rec.status, "finished");
       assert.match(rec.nextStep, /rollback tempo --to lgtm-tempo:1/);
       assert.ok(updates(rig).length >= 2, "the rollback fell back to UpdateService");
+    });
+  });
+
+  test("StopServiceDeployment refused because ECS is already rolling back: ECS's rollback is adopted, no UpdateService over it", async () => {
+    await withRig(["tempo"], async (rig) => {
+      await release(rig, "tempo", A, ["--create-missing"]);
+      // Every task of B crashes at once: ECS's breaker (threshold 2) rolls back within a few hundred ms. The watch looks
+      // once right after the update and then not for 3 s, so SIGTERM reaches it before it has seen that rollback.
+      rig.emu.mergeScenario({
+        images: { [rig.digest("tempo", B)]: { behavior: "crash", exitCode: 2, afterMs: 0 } },
+        faults: [{ operation: "StopServiceDeployment", fault: "error", errorType: "ConflictException" }],
+      });
+      rig.emu.clearCalls();
+      const abort = new AbortController();
+      const run = rig.cli(["deploy", "tempo", "--env", "local", "--sha", B, "--poll-interval", "3s", "--bake", "150ms", "--abort-grace", "5s"], { signal: abort.signal });
+      await until("the release's UpdateService", () => updates(rig).length === 1);
+      const arn = (await service(rig, "lgtm-tempo")).currentServiceDeployment!;
+      const sdStatus = async () => (await rig.clients.ecs.send(new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: [arn] }))).serviceDeployments?.[0]?.status;
+      await until("ECS's breaker rolling back", async () => (await sdStatus())?.startsWith("ROLLBACK") === true);
+      abort.abort("SIGTERM");
+      const r = await run;
+      const out = unwrap(r.stdout);
+      assert.match(out, /StopServiceDeployment failed \(ConflictException\): looking at the service/, out);
+      assert.match(out, /watching that rollback instead of issuing another/);
+      assert.deepEqual(updates(rig).filter((c) => /:1$/.test((c.input as any).taskDefinition ?? "")), [], "no UpdateService to lgtm-tempo:1 over ECS's rollback");
+      const rec = rig.record("tempo");
+      assert.equal(rec.deployments.rollbackBy, "ecs-circuit-breaker");
+      assert.ok([3, 4].includes(r.code), r.stdout + r.stderr);
+      await until("ECS's rollback done", () => steady(rig, "lgtm-tempo"));
+      assert.match((await primaryTd(rig, "lgtm-tempo")) ?? "", /lgtm-tempo:1$/);
     });
   });
 

@@ -59,6 +59,7 @@ TO["rolling-back/update"] = [...TO.baking!, { kind: "peer-failed", now: 2000, pe
 TO["rollback-watching"] = [...TO["rolling-back"]!, { kind: "rollback-issued", now: 2100, via: "stop-deployment" }];
 const rolledBack = svc([oldDep({ id: "ecs-svc/8", rolloutState: "IN_PROGRESS", runningCount: 1 }), dep({ status: "ACTIVE", rolloutState: "FAILED" })]);
 TO["rollback-watching/peer"] = [...TO["rolling-back/update"]!, { kind: "rollback-issued", now: 2100, via: "update-service", service: svc([oldDep({ id: "ecs-svc/8", rolloutState: "IN_PROGRESS" }), dep({ status: "ACTIVE" })]) }];
+TO["rolling-back/refused"] = [...TO["rolling-back"]!, { kind: "rollback-failed", now: 2100, via: "stop-deployment", error: err("ConflictException", true) }];
 TO["rollback-baking"] = [...TO["rollback-watching"]!, snap(3000, svc([oldDep({ id: "ecs-svc/8" })]))];
 
 /** The calls a transition makes (progress lines, records and the report's last look at the release left out). */
@@ -149,7 +150,11 @@ const CASES: Case[] = [
   { name: "released and steady → stays released", from: "released", obs: snap(70_000, completed), phase: "released", actions: [] },
   // rolling-back
   { name: "StopServiceDeployment accepted → rollback-watching", from: "rolling-back", obs: { kind: "rollback-issued", now: 2100, via: "stop-deployment" }, phase: "rollback-watching", says: /rollback to lgtm-loki:6 issued/ },
-  { name: "StopServiceDeployment refused (e.g. completed meanwhile) → UpdateService rollback at once", from: "rolling-back", obs: { kind: "rollback-failed", now: 2100, via: "stop-deployment", error: err("ConflictException", true) }, phase: "rolling-back", actions: ["update-rollback"] },
+  { name: "StopServiceDeployment refused (completed meanwhile, or ECS already rolling back) → a look at the service first", from: "rolling-back", obs: { kind: "rollback-failed", now: 2100, via: "stop-deployment", error: err("ConflictException", true) }, phase: "rolling-back", actions: ["look"], says: /looking at the service/ },
+  { name: "after the refusal, the look shows ECS rolling back → adopted, no UpdateService over it", from: "rolling-back/refused", obs: { ...snap(2300, rolledBack, { deployments: [sd("ROLLBACK_IN_PROGRESS", { deploymentCircuitBreaker: { status: "TRIGGERED", failureCount: 2, threshold: 2 } })] }), polledAt: 2200 } as Observation, phase: "rollback-watching", actions: [], says: /watching that rollback/ },
+  { name: "after the refusal, the look shows the release COMPLETED (no rollback by ECS) → UpdateService rollback", from: "rolling-back/refused", obs: { ...snap(2300, completed, { deployments: [sd("SUCCESSFUL")] }), polledAt: 2200 } as Observation, phase: "rolling-back", actions: ["update-rollback"] },
+  { name: "after the refusal, a look taken before it decides nothing", from: "rolling-back/refused", obs: { ...snap(2300, completed), polledAt: 2000 } as Observation, phase: "rolling-back", actions: [] },
+  { name: "after the refusal, no look in time → UpdateService rollback anyway", from: "rolling-back/refused", obs: { kind: "tick", now: 2100 + 1_500 }, phase: "rolling-back", actions: ["update-rollback"] },
   { name: "rollback call throttled → retried with backoff", from: "rolling-back/update", obs: { kind: "rollback-failed", now: 2100, via: "update-service", error: err("ThrottlingException", false) }, phase: "rolling-back", says: /retrying in 1s/ },
   { name: "rollback call still failing at its deadline → exit 4 with what to do", from: "rolling-back/update", obs: { kind: "rollback-failed", now: 2000 + 299_500, via: "update-service", error: err("ServerException", false) }, phase: "done", exit: 4, says: /lgtm-deploy rollback loki --to lgtm-loki:6/ },
   { name: "abort grace over before ECS confirmed the rollback → exit 4", from: "rolling-back", obs: { kind: "tick", now: 5001 }, phase: "done", exit: 4, says: /not confirmed/ },
@@ -160,6 +165,7 @@ const CASES: Case[] = [
   { name: "ECS reports ROLLBACK_FAILED but DescribeServices did not answer this time: no decision on half a snapshot", from: "rollback-watching", obs: snap(2500, undefined, { deployments: [sd("ROLLBACK_FAILED")] }), phase: "rollback-watching" },
   { name: "ECS reports ROLLBACK_FAILED while the rollback deployment runs on: judged by the deployment itself", from: "rollback-watching", obs: snap(2500, rolledBack, { deployments: [sd("ROLLBACK_FAILED")] }), phase: "rollback-watching", says: /judging that deployment itself/ },
   { name: "the previous revision crashes too → exit 4", from: "rollback-watching", obs: snap(2500, rolledBack, { tasks: [task("o1", "transient"), task("o2", "transient")] }), phase: "done", exit: 4, says: /2 task\(s\) of lgtm-loki:6 failed/ },
+  { name: "a deployment of the same previous revision takes over the rollback (ECS's own, same moment) → followed, not foreign", from: "rollback-watching/peer", obs: snap(2500, svc([oldDep({ id: "ecs-svc/10", rolloutState: "IN_PROGRESS", runningCount: 0, createdAt: new Date(2400) }), oldDep({ id: "ecs-svc/8", status: "ACTIVE", rolloutState: "IN_PROGRESS" }), dep({ status: "ACTIVE", rolloutState: "FAILED" })])), phase: "rollback-watching", actions: [], says: /ecs-svc\/10 of lgtm-loki:6 took over/ },
   { name: "someone else's deployment replaces the rollback → exit 4", from: "rollback-watching", obs: snap(2500, svc([dep({ id: "ecs-svc/9", taskDefinition: ARN(9) })])), phase: "done", exit: 4 },
   { name: "rollback deadline → exit 4", from: "rollback-watching/peer", obs: { kind: "tick", now: 2000 + 300_001 }, phase: "done", exit: 4, says: /did not finish within --rollback-timeout 5m/ },
   { name: "rollback baked → exit 3", from: "rollback-baking", obs: snap(64_000, svc([oldDep({ id: "ecs-svc/8" })])), phase: "done", exit: 3, says: /lgtm-loki:6 is serving again/ },

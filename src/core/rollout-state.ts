@@ -110,6 +110,11 @@ export interface State {
   /** The last rollback call issued (so a rollback seen before its answer arrives is known to be ours). */
   rollbackCall: "stop-deployment" | "update-rollback" | null;
   retry: { at: number; attempt: number; action: Action } | null;
+  /**
+   * When StopServiceDeployment was refused or failed: the rollback by UpdateService waits for one look at the service
+   * taken after that moment (ECS may already be rolling back — then that rollback is adopted, not overridden).
+   */
+  stopRefusedAt: number | null;
   /** Last service deployment status of the release, when DescribeServiceDeployments has shown it. */
   releaseSdStatus: string | null;
   failureReasons: string[];
@@ -153,6 +158,8 @@ export type Observation =
       listedFor?: string;
       /** Listed tasks still on their way to STOPPED (not judged yet): the next poll lists again, counts changed or not. */
       stopping?: number;
+      /** When the reads behind this snapshot were sent (default: now). */
+      polledAt?: number;
     }
   /** The service deployment ARN of our release (or rollback), when UpdateService's answer did not name it. */
   | { kind: "service-deployment"; now: number; of: "release" | "rollback"; arn: string }
@@ -174,6 +181,8 @@ export type Level = "info" | "warn" | "error";
 export type Action =
   | { kind: "register" }
   | { kind: "check" }
+  /** Look at the service now (a poll as soon as possible), not at the next poll interval. */
+  | { kind: "look" }
   | { kind: "update"; taskDefinition: string; settings: Record<string, unknown>; create: boolean }
   | { kind: "stop-deployment"; serviceDeploymentArn: string }
   | { kind: "update-rollback"; taskDefinition: string; settings: Record<string, unknown>; force: boolean }
@@ -189,7 +198,7 @@ export function initialState(): State {
   return {
     phase: "planned", newTd: null, previous: null, restore: {}, before: [], release: null, rollback: null, watch: null,
     deadline: null, abortDeadline: null, aborted: false, rollbackWhenUpdated: null, inFlight: false, rollbackCall: null, retry: null,
-    releaseSdStatus: null, failureReasons: [], stoppedTasks: [], events: [], seenEvents: [], outcome: null, changed: false,
+    stopRefusedAt: null, releaseSdStatus: null, failureReasons: [], stoppedTasks: [], events: [], seenEvents: [], outcome: null, changed: false,
   };
 }
 

@@ -52,7 +52,8 @@ export function onSnapshot(tx: Tx, obs: Snapshot): void {
   const rollbackPhase = s.phase !== "watching" && s.phase !== "baking" && s.phase !== "released";
   const sdArn = rollbackPhase && s.rollback?.via === "update-service" ? s.rollback.arn : (s.release?.arn ?? null);
   const sd = sdArn === null ? undefined : obs.deployments.find((d) => d.serviceDeploymentArn === sdArn);
-  const weRequested = s.phase === "rolling-back" || s.rollback?.via === "stop-deployment";
+  // In rolling-back, only a StopServiceDeployment of ours still out makes a rollback status ours.
+  const weRequested = s.phase === "rolling-back" ? s.inFlight && s.rollbackCall === "stop-deployment" : s.rollback?.via === "stop-deployment";
   const facts = readSnapshot(obs.service, sd, w.target, { previousTd: s.previous, weRequestedRollback: weRequested, allowZeroDesired: tx.spec.rules.allowZeroDesired });
   // The report's breaker and alarms are the release's, not those of a rollback deployment.
   if (sd !== undefined && sd === releaseSd) {
@@ -68,7 +69,7 @@ export function onSnapshot(tx: Tx, obs: Snapshot): void {
   stateLine(tx, w, facts);
   const listed = obs.listing === "done" && !stale;
   if (s.phase === "watching" || s.phase === "baking" || s.phase === "released") return judgeRelease(tx, w, facts, fresh, listed);
-  if (s.phase === "rolling-back") return noticeEcsRollback(tx, facts);
+  if (s.phase === "rolling-back") return noticeEcsRollback(tx, facts, obs.polledAt ?? obs.now);
   judgeRollback(tx, w, facts, fresh, listed);
 }
 
@@ -203,13 +204,21 @@ function foreign(tx: Tx, d: Deployment): void {
  * While our rollback call is out or being retried, ECS may roll back by itself (breaker, alarm): then stop retrying
  * and watch its rollback. A call of ours that lands later is handled where its answer arrives (core/rollout.ts).
  */
-function noticeEcsRollback(tx: Tx, f: Facts): void {
+function noticeEcsRollback(tx: Tx, f: Facts, polledAt: number): void {
   const { s } = tx;
-  const nc = f.newcomer;
-  if (nc === undefined || nc.taskDefinition !== s.previous) return;
   if (s.inFlight && s.rollbackCall === "stop-deployment") return; // most likely our own StopServiceDeployment at work
-  s.inFlight = false;
-  adopt(tx, f.ecsRollback?.by ?? "ecs", `deployment ${nc.id} already rolls ${tx.spec.service} back to ${shortTd(s.previous)}${f.ecsRollback ? ` (${f.ecsRollback.reason})` : ""}`, nc);
+  const nc = f.newcomer?.taskDefinition === s.previous ? f.newcomer : undefined;
+  if (nc !== undefined || f.ecsRollback !== undefined) {
+    s.inFlight = false;
+    s.stopRefusedAt = null;
+    const what = nc !== undefined ? `deployment ${nc.id} already rolls ${tx.spec.service} back to ${shortTd(s.previous)}` : `ECS is already rolling ${tx.spec.service} back`;
+    return adopt(tx, f.ecsRollback?.by ?? "ecs", `${what}${f.ecsRollback ? ` (${f.ecsRollback.reason})` : ""}`, nc);
+  }
+  // StopServiceDeployment was refused and this look, taken after that, shows no rollback by ECS: UpdateService.
+  if (s.stopRefusedAt !== null && polledAt >= s.stopRefusedAt) {
+    s.stopRefusedAt = null;
+    tx.act({ kind: "update-rollback", taskDefinition: s.previous!, settings: s.restore, force: true });
+  }
 }
 
 function judgeRollback(tx: Tx, w: Watch, f: Facts, fresh: StoppedTask[], listed: boolean): void {
@@ -235,7 +244,18 @@ function judgeRollback(tx: Tx, w: Watch, f: Facts, fresh: StoppedTask[], listed:
     s.failureReasons.push(`ECS rolled the release back (${f.ecsRollback.by}): ${f.ecsRollback.reason}`);
     tx.emit("warn", "adopt", `ECS confirms it is rolling back (${f.ecsRollback.by}): ${f.ecsRollback.reason}`);
   }
-  if (f.newcomer !== undefined) return foreign(tx, f.newcomer);
+  const nc = f.newcomer;
+  if (nc?.id !== undefined && nc.taskDefinition === s.previous) {
+    // Another deployment of the very revision we roll back to (ECS's own rollback, started at the same moment):
+    // nothing of ours is undone by following it, and it is where the service goes.
+    tx.emit("warn", "rollback", `deployment ${nc.id} of ${shortTd(s.previous)} took over from ${w.target.id ?? "ours"} (ECS rolling back at the same moment): watching it instead`);
+    w.target.id = nc.id;
+    if (s.rollback) s.rollback.id = nc.id;
+    w.bakeFrom = null;
+    s.phase = "rollback-watching";
+    return;
+  }
+  if (nc !== undefined) return foreign(tx, nc);
   if (f.ours?.rolloutState === "FAILED") return fail(`ECS marked it FAILED: ${f.ours.rolloutStateReason ?? "no reason given"}`);
   const counted = fresh.filter((t) => t.classification.kind !== "none");
   if (w.completedOnce && counted.length > 0) return fail(`a task of ${shortTd(s.previous)} failed after the rollback COMPLETED: ${failuresText(counted)}`);

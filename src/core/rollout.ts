@@ -84,6 +84,9 @@ function handle(tx: Tx, obs: Observation): void {
   }
 }
 
+/** How long a rollback waits for a look at the service after StopServiceDeployment was refused. */
+export const LOOK_WAIT_MS = 1_500;
+
 const BEFORE_CHANGE = new Set(["planned", "registering", "ready", "checking"]);
 
 function onStart(tx: Tx): void {
@@ -306,9 +309,11 @@ function onRollbackFailed(tx: Tx, via: "stop-deployment" | "update-service", e: 
   s.inFlight = false;
   const update: Action = { kind: "update-rollback", taskDefinition: s.previous!, settings: s.restore, force: true };
   if (via === "stop-deployment") {
-    // Refused (e.g. it completed meanwhile) or failing: UpdateService to the captured revision works in every state.
-    tx.emit("warn", "rollback", `StopServiceDeployment failed (${e.name}): rolling back with UpdateService`);
-    return tx.act(update);
+    // Refused: the deployment completed meanwhile, or ECS is already rolling it back (a breaker tripping at the same
+    // moment). One fresh look decides: ECS's rollback is adopted, otherwise UpdateService to the captured revision.
+    s.stopRefusedAt = tx.now;
+    tx.emit("warn", "rollback", `StopServiceDeployment failed (${e.name}): looking at the service before rolling back with UpdateService`);
+    return tx.act({ kind: "look" });
   }
   const attempt = (s.retry?.attempt ?? 0) + 1;
   const at = tx.now + backoffMs(attempt);
@@ -331,6 +336,11 @@ function onTick(tx: Tx): void {
     tx.act(action);
   }
   if (s.phase === "released") return;
+  if (s.phase === "rolling-back" && s.stopRefusedAt !== null && tx.now >= s.stopRefusedAt + LOOK_WAIT_MS) {
+    // No fresh look in time (the reads are throttled or failing): the rollback does not wait for it any longer.
+    s.stopRefusedAt = null;
+    tx.act({ kind: "update-rollback", taskDefinition: s.previous!, settings: s.restore, force: true });
+  }
   if (s.abortDeadline !== null && tx.now >= s.abortDeadline) return leaveAfterAbort(tx);
   if (s.deadline === null || tx.now < s.deadline) return;
   if (BEFORE_CHANGE.has(s.phase)) {

@@ -30,7 +30,7 @@ interface Context {
   seenTasks: ReadonlySet<string>;
 }
 
-type CallAction = Exclude<Action, { kind: "emit" | "record" | "check" | "tag" }>;
+type CallAction = Exclude<Action, { kind: "emit" | "record" | "check" | "tag" | "look" }>;
 
 /** The AWS call for an action, and how its answer (or failure) is observed. */
 export function callFor(a: CallAction, plan: ComponentPlan, c: Context): Call {

@@ -16,7 +16,7 @@ import type { AwsClients } from "../adapters/aws.js";
 import type { Clock } from "../adapters/clock.js";
 import * as ecs from "../adapters/ecs.js";
 import type { ComponentName } from "../core/catalogue.js";
-import { initialState, isDone, isWatching, listingFor, step, type Action, type Observation, type Spec, type State } from "../core/rollout.js";
+import { LOOK_WAIT_MS, initialState, isDone, isWatching, listingFor, step, type Action, type Observation, type Spec, type State } from "../core/rollout.js";
 import type { ParsedTag } from "../core/tag.js";
 import type { Emit } from "./progress.js";
 import { writeRecord, type RecordStatus, type ReleaseRecord } from "./record.js";
@@ -91,6 +91,8 @@ class Driver {
   private nextPollAt = 0;
   private apiTrouble = 0;
   private goSent = false;
+  /** A look was asked for while a poll was out: the next poll goes at once. */
+  private lookAgain = false;
 
   constructor(plans: readonly ComponentPlan[], private readonly o: EngineOptions) {
     this.runs = plans.map((plan) => ({ plan, state: initialState(), listing: false, peersTold: false, updatedAt: 0, lookups: 0 }));
@@ -204,6 +206,7 @@ class Driver {
       if (s.retry) times.push(s.retry.at);
       if (s.deadline !== null) times.push(s.deadline);
       if (s.abortDeadline !== null) times.push(s.abortDeadline);
+      if (s.stopRefusedAt !== null) times.push(s.stopRefusedAt + LOOK_WAIT_MS);
     }
     return Math.max(0, Math.min(...times) - now);
   }
@@ -216,6 +219,12 @@ class Driver {
       return;
     }
     if (a.kind === "tag") return this.tag(run, a.taskDefinitionArn, a.outcome);
+    if (a.kind === "look") {
+      // A poll as soon as possible; one already out was sent before this moment, so another follows it at once.
+      this.nextPollAt = 0;
+      this.lookAgain = this.polling;
+      return;
+    }
     if (a.kind === "update" || a.kind === "update-rollback") {
       run.updatedAt = this.now();
       run.lookups = 0;
@@ -294,12 +303,14 @@ class Driver {
       .finally(() => {
         this.polling = false;
         const backoff = this.apiTrouble === 0 ? interval : Math.min(30_000, interval * 2 ** Math.min(this.apiTrouble, 5));
-        this.nextPollAt = this.now() + backoff;
+        this.nextPollAt = this.lookAgain ? 0 : this.now() + backoff;
+        this.lookAgain = false;
         this.wake.abort();
       });
   }
 
   private async poll(watched: Run[]): Promise<void> {
+    const polledAt = this.now();
     const arnsOf = (s: State) => [s.release?.arn, s.rollback?.via === "update-service" ? s.rollback.arn : undefined].filter((a): a is string => typeof a === "string");
     const arns = [...new Set(watched.flatMap((r) => arnsOf(r.state)))];
     const [svcRes, sdRes] = await Promise.allSettled([
@@ -317,7 +328,7 @@ class Driver {
       const bake = r.state.phase.startsWith("rollback") ? r.plan.spec.rules.rollbackBakeMs : r.plan.spec.rules.bakeMs;
       const dep = r.listing ? null : listingFor(r.state, service, this.now(), bake);
       if (dep === null) {
-        this.post(r, { kind: "snapshot", now: this.now(), service, deployments, stoppedTasks: [], listing: "skipped" });
+        this.post(r, { kind: "snapshot", now: this.now(), polledAt, service, deployments, stoppedTasks: [], listing: "skipped" });
         continue;
       }
       // Each component's listing runs on its own: a slow or throttled one holds nobody else.
@@ -328,10 +339,10 @@ class Driver {
       void ecs
         .listStoppedTasks(this.o.clients.ecs, this.o.cluster, dep, seen, { timeoutMs: CALL_TIMEOUT_MS })
         .then(
-          ({ stopped, stopping }) => this.post(r, { kind: "snapshot", now: this.now(), service, deployments, stoppedTasks: stopped.map((t) => toStoppedTask(t, { essentialContainers: r.plan.essentialContainers, seenHealthy: completed })), listing: "done", listedFor: dep, stopping }),
+          ({ stopped, stopping }) => this.post(r, { kind: "snapshot", now: this.now(), service, deployments, stoppedTasks: stopped.map((t) => toStoppedTask(t, { essentialContainers: r.plan.essentialContainers, seenHealthy: completed })), listing: "done", listedFor: dep, stopping, polledAt }),
           (error: unknown) => {
             this.say(r, "warn", "api", `listing stopped tasks failed (${ecs.callError(error).name}); will list again`);
-            this.post(r, { kind: "snapshot", now: this.now(), service, deployments, stoppedTasks: [], listing: "failed", listedFor: dep });
+            this.post(r, { kind: "snapshot", now: this.now(), service, deployments, stoppedTasks: [], listing: "failed", listedFor: dep, polledAt });
           },
         )
         .finally(() => (r.listing = false));

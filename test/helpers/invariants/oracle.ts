@@ -6,6 +6,7 @@
 import { serviceName, type ComponentName } from "../../../src/core/catalogue.js";
 import type { CallRecord } from "../../../src/emulator/index.js";
 import type { Observation } from "./run.js";
+import { checkLiveness, checkSixth, checkTiming, knewAt } from "./oracle-calls.js";
 import { deadlineMs } from "./run.js";
 import {
   breakerRollbacks,
@@ -36,17 +37,17 @@ const SEVERITY = [0, 5, 2, 3, 1, 4];
 const worst = (codes: number[]): number => codes.reduce((w, c) => (SEVERITY.indexOf(c) > SEVERITY.indexOf(w) ? c : w), 0);
 /** docs/release-record.md: not-started is 3 when other components of the same run were changed. */
 const VERDICT_CODES: Record<string, number[]> = { succeeded: [0], "rolled-back": [3], failed: [4], "not-started": [2, 5, 3] };
-const SERVICE_WRITES = new Set(["UpdateService", "CreateService", "DeleteService", "StopServiceDeployment"]);
+export const SERVICE_WRITES = new Set(["UpdateService", "CreateService", "DeleteService", "StopServiceDeployment"]);
 const NEXT_STEP = /lgtm-deploy (rollback|status)|rollback --to|--to previous|re-?run|investigate|needs attention/i;
 
-function serviceOfCall(c: CallRecord): string {
+export function serviceOfCall(c: CallRecord): string {
   const i = c.input as any;
   const ref = String(i?.service ?? i?.serviceName ?? "");
   if (c.operation === "StopServiceDeployment") return String(i?.serviceDeploymentArn ?? "").split("/")[2] ?? "";
   return ref.split("/").pop() ?? "";
 }
 
-const ts = (c: CallRecord): number => Date.parse(c.time);
+export const ts = (c: CallRecord): number => Date.parse(c.time);
 
 export interface Context {
   o: Observation;
@@ -61,23 +62,23 @@ export interface Context {
   v: Violation[];
 }
 
-function toolWrites(x: Context, c: ComponentName): CallRecord[] {
+export function toolWrites(x: Context, c: ComponentName): CallRecord[] {
   return x.toolCalls.filter((k) => SERVICE_WRITES.has(k.operation) && k.status === 200 && serviceOfCall(k) === serviceName(c));
 }
 
-function releaseUpdate(x: Context, c: ComponentName): CallRecord | undefined {
+export function releaseUpdate(x: Context, c: ComponentName): CallRecord | undefined {
   return toolWrites(x, c).find((k) => k.operation === "UpdateService" || k.operation === "CreateService");
 }
 
 /** The ECS deployment the release's UpdateService created: the one whose tasks run the released revision. */
-function releaseDeploymentId(s: EmuState, c: ComponentName, td: string): string | undefined {
+export function releaseDeploymentId(s: EmuState, c: ComponentName, td: string): string | undefined {
   const first = tasksOf(s, c)
     .filter((t) => t.taskDefinitionArn === td && t.startedBy)
     .sort((a, b) => (a.createdAt ?? 0) - (b.createdAt ?? 0))[0];
   return first?.startedBy ?? serviceOf(s, c)?.deployments.find((d) => d.taskDefinition === td)?.id;
 }
 
-function verdictTime(x: Context, rec: any): number {
+export function verdictTime(x: Context, rec: any): number {
   const f = Date.parse(rec?.finishedAt ?? "");
   return Number.isFinite(f) ? Math.min(Math.max(f, x.o.t0), x.o.tEnd) : x.o.tEnd;
 }
@@ -86,13 +87,13 @@ function verdictTime(x: Context, rec: any): number {
  * Failures up to this time must have been seen by the tool before its verdict: its last poll of the service
  * (ground truth then showed them), or 300 ms before the verdict if it did not poll at the end of its bake.
  */
-function seenBy(x: Context, c: ComponentName, tV: number): number {
+export function seenBy(x: Context, c: ComponentName, tV: number): number {
   const polls = x.toolCalls.filter((k) => k.operation === "DescribeServices" && k.status === 200 && ts(k) <= tV && ((k.input as any)?.services ?? []).some((r: string) => r.split("/").pop() === serviceName(c)));
   const last = polls.length > 0 ? ts(polls[polls.length - 1]!) : x.o.t0;
   return Math.max(last, tV - 300);
 }
 
-function add(x: Context, invariant: Invariant, component: ComponentName | undefined, message: string): void {
+export function add(x: Context, invariant: Invariant, component: ComponentName | undefined, message: string): void {
   x.v.push({ invariant, component, message });
 }
 
@@ -276,121 +277,6 @@ function checkExit(x: Context): void {
   if (o.exitCode === 3 && verdicts.some((v) => v === "failed")) add(x, "I2", undefined, `exit 3 while a component's verdict is failed`);
   if (o.schedule.flags.atomic && verdicts.some((v) => v === "rolled-back" || v === "failed")) {
     for (const c of o.schedule.components) if (o.records.get(c)?.verdict === "succeeded") add(x, "I5", c, "--atomic: another component failed, this one was left on the new revision");
-  }
-}
-
-/**
- * When the tool could first have known about something that happened at `since` on service c: the time its first
- * fresh read of c (not a stale answer) was sent on after `since`.
- */
-function knewAt(x: Context, c: ComponentName, since: number): number | undefined {
-  // With the emulator's own eventual consistency on, a read is surely fresh only lagMs after the event.
-  const lag = x.o.schedule.api.consistency?.lagMs ?? 0;
-  return x.o.proxyCalls.find((k) => k.op === "DescribeServices" && k.outcome === "forwarded" && k.status === 200 && k.services.includes(serviceName(c)) && (k.forwardedAt ?? 0) > since + lag)?.forwardedAt;
-}
-
-/** The tool's last fresh read of service c forwarded before `t`. */
-function lastFreshReadBefore(x: Context, c: ComponentName, t: number): number | undefined {
-  const reads = x.o.proxyCalls.filter((k) => k.op === "DescribeServices" && k.outcome === "forwarded" && k.status === 200 && k.services.includes(serviceName(c)) && (k.forwardedAt ?? 0) < t);
-  return reads.length > 0 ? reads[reads.length - 1]!.forwardedAt : undefined;
-}
-
-/** The tool's writes to service c that reached ECS and were sent after `t` (proxy arrival time). */
-function writesSentAfter(x: Context, c: ComponentName, t: number): { op: string; td?: string; time: number }[] {
-  return x.o.proxyCalls
-    .filter((k) => SERVICE_WRITES.has(k.op) && k.services.includes(serviceName(c)) && (k.outcome === "forwarded" || k.outcome === "hangAfter") && (k.status === 200 || k.status === undefined) && k.time > t)
-    .map((k) => ({ op: k.op, td: k.input?.taskDefinition, time: k.time }));
-}
-
-/**
- * I6. A write counts against the tool only when it was sent after a fresh read that showed the other party's
- * deployment or ECS's rollback: a write already decided (or in flight) when the other party acted is a race
- * that no ECS client can win (there is no conditional UpdateService).
- */
-function checkSixth(x: Context): void {
-  const { o } = x;
-  for (const c of o.schedule.components) {
-    const writes = toolWrites(x, c);
-    const tp = o.thirdParty;
-    if (tp?.applied && tp.component === c && x.thirdPartySeq !== undefined && tp.appliedAt !== undefined) {
-      const first = writes[0];
-      const knew = knewAt(x, c, tp.appliedAt);
-      if (first && first.seq > x.thirdPartySeq) {
-        // Another client deployed before the tool's update: if the tool read the service in between, it knew, and
-        // updating over that deployment while it was in flight undoes it.
-        // Judged by the tool's last fresh read before its update (a later read may have seen the deployment done).
-        const dep = releaseDeploymentId(o.stateLater, c, tp.taskDefinition);
-        const done = dep ? completedAt(o.events, c, dep) : undefined;
-        const lastRead = lastFreshReadBefore(x, c, ts(first));
-        if (knew !== undefined && lastRead !== undefined && knew < ts(first) && (done === undefined || done > lastRead)) {
-          add(x, "I6", c, `read the service at +${lastRead - o.t0} ms, saw another client's deployment of ${shortTd(tp.taskDefinition)} in progress, and updated over it`);
-        }
-      } else if (knew !== undefined) {
-        const after = writesSentAfter(x, c, knew);
-        if (after.length > 0) add(x, "I6", c, `another client deployed ${shortTd(tp.taskDefinition)}; after reading that, the tool sent ${after.map((k) => `${k.op}(${shortTd(k.td)})`).join(", ")}`);
-      }
-    }
-    for (const r of breakerRollbacks(o.stateLater, o.events, c)) {
-      const knew = knewAt(x, c, r.start);
-      if (knew === undefined || knew > r.end) continue;
-      const fights = writesSentAfter(x, c, knew).filter((k) => k.time <= r.end);
-      if (fights.length > 0) add(x, "I6", c, `${fights.map((k) => `${k.op}(${shortTd(k.td)})`).join(", ")} sent while ECS's circuit breaker was rolling back (started ${new Date(r.start).toISOString()}, seen by the tool at +${knew - o.t0} ms)`);
-    }
-  }
-}
-
-function checkTiming(x: Context): void {
-  const { o } = x;
-  const took = o.tEnd - o.t0;
-  if (took > deadlineMs(o.schedule)) add(x, "I7", undefined, `the run took ${took} ms; --timeout ${o.schedule.flags.timeoutMs} ms allows at most ${deadlineMs(o.schedule)} ms with the rollback`);
-  if (o.tAbort !== undefined && o.tEnd - o.tAbort > o.schedule.flags.abortGraceMs + 2_500) {
-    add(x, "I7", undefined, `exited ${o.tEnd - o.tAbort} ms after SIGTERM; --abort-grace is ${o.schedule.flags.abortGraceMs} ms`);
-  }
-  // --on-abort leave: no rollback because of the abort. A failure rollback already under way when the signal came
-  // is not counted (the README does not say whether "leave" stops it).
-  const rollingBack = o.schedule.components.some((c) => toolWrites(x, c).slice(1).some((k) => ts(k) < (o.tAbort ?? 0)));
-  if (o.tAbort !== undefined && o.schedule.flags.onAbort === "leave" && !rollingBack) {
-    for (const c of o.schedule.components) {
-      const after = toolWrites(x, c).slice(1).filter((k) => ts(k) > o.tAbort! + 50);
-      if (after.length > 0) add(x, "ABORT", c, `--on-abort leave, yet the tool sent ${after.map((k) => k.operation).join(", ")} after SIGTERM`);
-    }
-  }
-}
-
-/** Behaviours whose outcome does not depend on timing: healthy (or briefly slow) succeeds, these fail. */
-const DETERMINISTIC_FAILURES = new Set(["earlyCrash", "unhealthy", "expired"]);
-const TIMED_OUT = /timed? ?out|timeout|deadline/i;
-
-/**
- * README promises beyond safety, and I7's "faults change only the timing of a verdict": when nothing but the API
- * misbehaves (faults, stale reads, maintenance), a healthy component succeeds and a deterministically failing one
- * is rolled back (with --atomic: all are rolled back if one fails). A verdict the deadline decided (the record says
- * it timed out) is exempt: a slower API may legitimately exhaust --timeout. A missing image stops preflight.
- */
-function checkLiveness(x: Context): void {
-  const { o } = x;
-  const s = o.schedule;
-  const kind = (c: ComponentName): string => s.behaviours[c]?.kind ?? "healthy";
-  if (s.components.some((c) => kind(c) === "missing")) {
-    if (o.exitCode !== 5) add(x, "LIVE", undefined, `an image is missing from ECR: expected exit 5 (precondition), got ${o.exitCode}`);
-    const writes = x.toolCalls.filter((k) => SERVICE_WRITES.has(k.operation) && k.status === 200);
-    if (writes.length > 0) add(x, "LIVE", undefined, `an image is missing from ECR, yet the tool changed services (${writes.map((k) => k.operation).join(",")})`);
-    return;
-  }
-  // A run the watchdog had to stop (past every deadline) already fails I7; its verdict says nothing more.
-  if (o.overran) return;
-  const healthy = (c: ComponentName): boolean => kind(c) === "healthy" || (kind(c) === "slow" && (s.behaviours[c] as { startDelayMs: number }).startDelayMs <= 300);
-  const onlyApi = !s.previousBroken && !s.thirdParty && !s.abort && (!s.targeted || s.targeted.action.kind === "delay");
-  if (!onlyApi || !s.components.every((c) => healthy(c) || DETERMINISTIC_FAILURES.has(kind(c)))) return;
-  const anyFails = s.components.some((c) => !healthy(c));
-  const timedOut = (c: ComponentName): boolean => TIMED_OUT.test((o.records.get(c)?.failureReasons ?? []).join(" "));
-  // With --atomic, one component's deadline decides for all of them.
-  const atomicTimeout = s.flags.atomic && s.components.some(timedOut);
-  for (const c of s.components) {
-    const rec = o.records.get(c);
-    const want = !anyFails ? "succeeded" : !healthy(c) || s.flags.atomic ? "rolled-back" : "succeeded";
-    if (rec?.verdict === want || timedOut(c) || atomicTimeout) continue;
-    add(x, "LIVE", c, `${kind(c)} image${anyFails && s.flags.atomic ? " in an atomic release with a failing component" : ""}, only the API misbehaving: expected ${want}, got ${rec?.verdict ?? "no record"} (exit ${o.exitCode}) — README: the watch survives throttling, 5xx, dropped connections`);
   }
 }
 
