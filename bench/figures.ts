@@ -14,6 +14,8 @@ export interface Row {
   readsPerPoll: number | undefined;
   polls: number | undefined;
   calls: number | undefined;
+  /** Median read calls while watching, per operation ("DescribeServices 52, ListTasks 8"). */
+  readsByOperation: string;
 }
 
 /** The medians of one approach's runs. Multi-service runs: the first failure / last recovery over all services. */
@@ -35,6 +37,9 @@ export function row(approach: Approach, runs: RunResult[]): Row {
     readsPerPoll: pick((r) => (r.reads && r.reads.polls > 0 ? r.reads.reads / r.reads.polls : undefined)),
     polls: pick((r) => r.reads?.polls),
     calls: pick((r) => r.calls),
+    readsByOperation: [...new Set(runs.flatMap((r) => Object.keys(r.reads?.byOperation ?? {})))]
+      .map((op) => `${op} ${median(runs.map((r) => r.reads?.byOperation[op] ?? 0))}`)
+      .join(", "),
   };
 }
 

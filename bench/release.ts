@@ -69,6 +69,11 @@ function table(sc: Scenario, results: Map<Approach, RunResult[]>): string {
     const n = (x: number | undefined, digits = 0) => (x === undefined ? "—" : x.toFixed(digits));
     lines.push(`| ${a} | ${r.exits} | ${secs(r.verdict)} | ${secs(r.verdictAfterCompleted)} | ${secs(r.failedToRollback)} | ${secs(r.failedToHealthy)} | ${r.rollbackBy} | ${secs(r.updateToCompleted)} | ${n(r.polls)} | ${n(r.readsPerPoll, 2)} | ${n(r.calls)} |`);
   }
+  lines.push("", "Read calls while watching (medians):");
+  for (const [a, runs] of results) {
+    const r = row(a, runs);
+    if (r.readsByOperation !== "") lines.push(`- ${a}: ${r.readsByOperation}`);
+  }
   return lines.join("\n") + "\n";
 }
 

@@ -102,10 +102,11 @@ describe("bench harness: the tables' figures", () => {
   });
 
   test("reads per poll: reads / DescribeServices calls; none for an approach that does not poll", () => {
-    const reads = (polls: number, n: number) => ({ polls, reads: n, byOperation: {} });
-    const r = row("lgtm-deploy", [run([tl({})], { reads: reads(10, 20) }), run([tl({})], { reads: reads(10, 30) }), run([tl({})], { reads: reads(20, 40) })]);
+    const reads = (polls: number, n: number, listings = 0) => ({ polls, reads: n, byOperation: { DescribeServices: polls, ...(listings > 0 ? { ListTasks: listings } : {}) } });
+    const r = row("lgtm-deploy", [run([tl({})], { reads: reads(10, 20, 3) }), run([tl({})], { reads: reads(10, 30) }), run([tl({})], { reads: reads(20, 40, 5) })]);
     assert.equal(r.readsPerPoll, 2);
     assert.equal(r.polls, 10);
+    assert.equal(r.readsByOperation, "DescribeServices 10, ListTasks 3", "a run without listings counts 0");
     assert.equal(row("breaker alone", [run([tl({})])]).readsPerPoll, undefined);
   });
 });
