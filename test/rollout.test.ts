@@ -320,6 +320,14 @@ describe("rollout state machine: sequences", () => {
     assert.equal(listingFor(state, idle, 2500, 60_000), null, "our deployment not visible: nothing to list");
   });
 
+  test("listingFor: a released component waiting for the others lists only when something changed", () => {
+    const { state } = drive(TO.released!);
+    assert.equal(state.phase, "released");
+    assert.equal(listingFor(state, completed, 120_000, 60_000), null, "bake long over, nothing changed");
+    const crashed = svc([dep({ rolloutState: "COMPLETED", runningCount: 1, pendingCount: 1 })]);
+    assert.equal(listingFor(state, crashed, 120_000, 60_000), "ecs-svc/7", "counts changed: a crash of the new revision is looked at");
+  });
+
   test("listingFor: a listed task still STOPPING owes a listing though the counts stay put; judged once STOPPED", () => {
     let { state } = drive(TO.watching!);
     // The crash's count rose at the container's exit; the task is listed while still STOPPING (not judged yet).
