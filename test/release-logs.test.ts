@@ -101,7 +101,7 @@ describe("failed tasks' log lines in the report and the record (emulator)", () =
     assert.doesNotMatch(reportOf(r.stdout), /log line|logs unavailable/);
   });
 
-  it("by default (20 lines): at most 3 failed tasks read, one GetLogEvents each, none before the release was rolled back", async () => {
+  it("by default (20 lines): at most 3 failed tasks read, one GetLogEvents each, none before the release went out", async () => {
     rig.emu.clearCalls();
     // Counting failures (no fail-fast) lets several tasks fail before the rollback.
     const r = await rig.cli(["deploy", "loki", "--env", "local", "--sha", B, "--max-failed-tasks", "4", "--no-fail-fast"]);
