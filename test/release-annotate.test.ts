@@ -139,7 +139,7 @@ describe("Grafana release annotations (emulator + local Grafana)", () => {
     }
   });
 
-  test("Grafana unreachable or hanging: verdict unchanged, one warning line, the release held at most the 3 s bound", async () => {
+  test("Grafana unreachable or hanging: verdict unchanged, one warning line, the release not held up (within 1 s of the same release without --annotate)", async () => {
     const dead = copyProject();
     try {
       // A port nobody listens on: refused at once.
@@ -151,17 +151,20 @@ describe("Grafana release annotations (emulator + local Grafana)", () => {
       assert.equal(record("tempo").verdict, "succeeded");
       assert.equal(record("tempo").annotation.state, "failed");
 
+      // A bake longer than Grafana's 3 s timeout: the POST times out during the release, the PATCH is never tried.
       const t0 = Date.now();
-      const plain = await cli(["deploy", "tempo", "--env", "local", "--sha", A]);
+      const plain = await cli(["deploy", "tempo", "--env", "local", "--sha", A, "--bake", "3500ms"]);
       const baseline = Date.now() - t0;
       assert.equal(plain.code, 0);
       grafana.mode = "hang";
+      grafana.api.requests.length = 0;
       const t1 = Date.now();
-      const hung = await cli(["deploy", "tempo", "--env", "local", "--sha", B, "--annotate"], { LGTM_GRAFANA_TOKEN: TOKEN });
+      const hung = await cli(["deploy", "tempo", "--env", "local", "--sha", B, "--annotate", "--bake", "3500ms"], { LGTM_GRAFANA_TOKEN: TOKEN });
       const took = Date.now() - t1;
       assert.equal(hung.code, 0, hung.stdout + hung.stderr);
       assert.match(hung.stderr, /Grafana at http:\/\/127\.0\.0\.1:\d+ did not answer within 3s/);
-      assert.ok(took <= baseline + 4_000, `took ${took} ms, ${baseline} ms without --annotate`);
+      assert.ok(took <= baseline + 1_000, `took ${took} ms, ${baseline} ms without --annotate`);
+      assert.equal(grafana.api.requests.filter((q) => q.method === "PATCH").length, 0, "nothing more after a timeout");
       assert.equal(record("tempo").verdict, "succeeded");
     } finally {
       grafana.mode = "ok";

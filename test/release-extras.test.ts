@@ -108,4 +108,18 @@ describe("one annotation per component", () => {
     a.flush();
     assert.deepEqual(log, ["defer grafana", "defer loki", "flush", "start tempo", "finish grafana released"]);
   });
+
+  it("settle is bounded: a Grafana that never answers the close costs the bound and one line, then the records are written", async () => {
+    const lines: string[] = [];
+    const stuck: ReleaseAnnotation = { posted: Promise.resolve(7), finish: () => new Promise(() => {}), record: () => ({ id: 7, state: "open" }) };
+    const annotator: Annotator = { start: () => stuck, defer: () => stuck, flush: async () => {}, settle: () => new Promise(() => {}) };
+    const a = new ReleaseAnnotations(annotator, { command: "deploy", environment: "prod", components: ["loki"], warn: (c, l) => lines.push(`${c}: ${l}`) });
+    a.begin(subject("loki"), 1);
+    a.observe("loki", done("succeeded"), 2);
+    const t0 = Date.now();
+    await a.settle((ms) => new Promise((r) => setTimeout(r, ms)), 100);
+    assert.ok(Date.now() - t0 < 1_000);
+    assert.deepEqual(lines, ["loki: grafana annotation (loki prod) not confirmed: Grafana had not answered within 0.1s when the record was written (state open); the release goes on without it"]);
+    assert.deepEqual(a.record("loki"), { id: 7, state: "open" });
+  });
 });

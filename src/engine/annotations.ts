@@ -25,6 +25,8 @@ export interface ReleaseAnnotationsOptions {
   reason?: string;
   /** Components of this run: when grafana is one of them, starts wait for flush(). */
   components: readonly string[];
+  /** One line when an annotation is still unconfirmed at the end (Grafana slower than the settle bound). */
+  warn?: (component: string, line: string) => void;
 }
 
 export function outcomeOf(verdict: Verdict | undefined): ReleaseOutcome {
@@ -73,7 +75,15 @@ export class ReleaseAnnotations {
 
   /** Waits for the requests in flight, at most `ms` (before the records are written). */
   async settle(sleep: (ms: number) => Promise<void>, ms: number): Promise<void> {
-    await Promise.race([this.annotator.settle(), sleep(ms)]);
+    let settled = false;
+    await Promise.race([this.annotator.settle().then(() => (settled = true)), sleep(ms)]);
+    if (settled) return;
+    for (const [component, handle] of this.handles) {
+      const r = handle.record();
+      if (r.state === "pending" || (r.state === "open" && this.finished.has(component))) {
+        this.o.warn?.(component, `grafana annotation (${component} ${this.o.environment}) not confirmed: Grafana had not answered within ${ms / 1000}s when the record was written (state ${r.state}); the release goes on without it`);
+      }
+    }
   }
 
   record(component: string): AnnotationRecord {

@@ -111,7 +111,7 @@ class Driver {
     this.runs = plans.map((plan) => ({ plan, state: initialState(), listing: false, peersTold: false, updatedAt: 0, lookups: 0 }));
     this.ctx = { runId: randomUUID(), command: o.command, environment: o.environment, cluster: o.cluster, reason: o.reason, triggeredBy: o.triggeredBy, startedAt: o.clock.now() };
     this.logs = new FailureLogs({ client: o.clients.logs, lines: o.logLines ?? 0, region: o.region ?? "", ...(o.hardStop ? { signal: o.hardStop } : {}) });
-    this.annotations = new ReleaseAnnotations(o.annotator, { command: o.command, environment: o.environment, triggeredBy: o.triggeredBy, reason: o.reason, components: plans.map((p) => p.component) });
+    this.annotations = new ReleaseAnnotations(o.annotator, { command: o.command, environment: o.environment, triggeredBy: o.triggeredBy, reason: o.reason, components: plans.map((p) => p.component), warn: (component, message) => o.emit({ component, phase: "summary", kind: "annotation", level: "warn", message }) });
   }
 
   async run(): Promise<ComponentOutcome[]> {
@@ -136,11 +136,13 @@ class Driver {
       }
       // After an abort, Jenkins kills the process 5 s after its SIGTERM: the rest must fit in what is left.
       const aborted = this.o.signal.aborted;
+      // Log reads and Grafana requests settle alongside the last look: they add no time beyond it in the worst case.
+      const extras = this.settleExtras(aborted);
       await this.finalLook(aborted ? 1_000 : 1_500);
       // Outcome tags and restored settings are best effort, but given a moment to land before the process exits.
       await Promise.race([Promise.allSettled([...this.pending]), this.o.clock.sleep(aborted ? 300 : 1_000)]);
       this.drain();
-      await this.settleExtras(aborted);
+      await extras;
       return this.outcomes();
     } finally {
       this.o.signal.removeEventListener("abort", onAbort);
@@ -194,13 +196,15 @@ class Driver {
   }
 
   /**
-   * Before the report: the log reads and Grafana requests still out get a bounded moment (less after an abort: Jenkins
-   * kills the process 5 s after its SIGTERM). Both run in the background from the moment they were started.
+   * Before the report: the log reads and Grafana requests still out get a bounded moment, no longer than the last
+   * look and the outcome tags already take (less after an abort: Jenkins kills the process 5 s after its SIGTERM).
+   * Both have run in the background since they were started; what has not answered by then is said in the record.
    */
   private async settleExtras(aborted: boolean): Promise<void> {
     this.annotations.flush();
     const sleep = (ms: number) => this.o.clock.sleep(ms);
-    await Promise.all([this.logs.settle(sleep, aborted ? 500 : 6_000), this.annotations.settle(sleep, aborted ? 500 : 3_500)]);
+    const bound = aborted ? 500 : 2_500;
+    await Promise.all([this.logs.settle(sleep, bound), this.annotations.settle(sleep, bound)]);
   }
 
   /** Between components: the registration barrier, --atomic, and the end of a release where all succeeded. */
