@@ -92,6 +92,18 @@ describe("failed tasks' log lines in the report and the record (emulator)", () =
     });
   }
 
+  it("a manual rollback to a crashing revision: its failed tasks' lines in the rollback's report and record", async () => {
+    const rec = rig.record("loki");
+    const crashing = rec.taskDefinition.new as string; // the last broken release's revision (B)
+    rig.emu.clearCalls();
+    const r = await rig.cli(["rollback", "loki", "--env", "local", "--to", crashing.split(":").pop()!, "--reason", "test", "--max-failed-tasks", "200", "--log-lines", "2"]);
+    assert.equal(r.code, 3, r.stdout + r.stderr);
+    const read = failedTasks(rig).filter((t) => t.logLines !== undefined);
+    assert.ok(read.length >= 1, JSON.stringify(rig.record("loki").stoppedTasks));
+    for (const t of read) assert.deepEqual(t.logLines, ["goroutine 1 [running]:", "  main.main()"]);
+    assert.match(reportOf(r.stdout), /\n {6}last 2 log line\(s\):\n {8}\| goroutine 1 \[running\]:\n/);
+  });
+
   it("--log-lines 0: no GetLogEvents call, no log fields in the record", async () => {
     rig.emu.clearCalls();
     const r = await broken("--log-lines", "0");
