@@ -108,6 +108,18 @@ describe("Grafana release annotations (emulator + local Grafana)", () => {
     assert.deepEqual(record("tempo").annotation, { id: a.id, state: "closed", outcome: "rolled-back" });
   });
 
+  test("a manual rollback is annotated too: what, to where and why, closed with its outcome", async () => {
+    grafana.api.annotations.clear();
+    const r = await cli(["rollback", "tempo", "--env", "local", "--to", "previous", "--reason", "ingester OOM", "--annotate"], { LGTM_GRAFANA_TOKEN: TOKEN });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const [a] = [...grafana.api.annotations.values()];
+    assert.ok(a, "posted");
+    assert.match(a.text, /^lgtm-deploy rollback tempo .* to local\n(by .*\n)?reason: ingester OOM\nOutcome: released$/);
+    assert.ok(a.tags.includes("released") && a.timeEnd !== undefined);
+    assert.deepEqual(record("tempo").annotation, { id: a.id, state: "closed", outcome: "released" });
+    assert.deepEqual(grafana.api.violations, []);
+  });
+
   test("grafana in the release: nothing is sent to Grafana before it is released again; starts keep their own time", async () => {
     grafana.api.annotations.clear();
     const seen: number[] = [];

@@ -445,7 +445,8 @@ class Driver {
 
   private outcomes(): ComponentOutcome[] {
     return this.runs.map((r) => {
-      const s = { ...this.final(r), stoppedTasks: this.logs.merge(r.plan.component, r.state.stoppedTasks, true) };
+      const decided = this.final(r);
+      const s = { ...decided, stoppedTasks: this.logs.merge(r.plan.component, decided.stoppedTasks, true) };
       if (s.outcome && s.outcome.exitCode !== 0) for (const line of failureReport(s)) this.o.emit({ component: r.plan.component, phase: "summary", kind: "report", message: line, level: "error" });
       const record = this.record(r, "finished", s);
       try {
