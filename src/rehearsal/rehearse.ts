@@ -51,7 +51,7 @@ export async function rehearse(o: RehearsalOptions, io: Io, run: Run): Promise<n
     // The broken build crash-loops: the container exits 1 shortly after starting.
     const brokenDigest = digests.get(`${o.broken}:${shas.broken}`)!;
     // The panic is the app's own output: it goes to the awslogs stream, not into the container reason ECS reports.
-    emulator.mergeScenario({ images: { [brokenDigest]: { behavior: "crash", exitCode: 1, afterMs: o.fast ? 40 : 1500, exitLog: PANIC } } });
+    emulator.mergeScenario({ images: { [brokenDigest]: { behavior: "crash", exitCode: 1, afterMs: o.fast ? 40 : 1500, logs: [{ afterMs: 0, message: `level=info msg="Starting ${o.broken}"` }], exitLog: PANIC } } });
     clients.destroy();
 
     const common = ["--root", o.root, "--endpoint-url", emulator.url, ...(o.json ? ["--json"] : [])];
