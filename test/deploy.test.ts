@@ -120,6 +120,65 @@ describe("deploy against the emulator (real SDK clients over HTTP)", () => {
     });
   });
 
+  test("a service without a load balancer: released, rolled back and its settings restored without a health-check grace period (ECS rejects one, 0 included)", async () => {
+    // environments/local.json routes only Mimir and Loki: Grafana has no load balancer there. DescribeServices shows
+    // healthCheckGracePeriodSeconds 0 for it, and the emulator (like ECS) refuses that 0 if it is sent back.
+    await withRig(["grafana"], async (rig) => {
+      await firstRelease(rig, "grafana");
+      const before = (await rig.clients.ecs.send(new DescribeServicesCommand({ cluster: "lgtm", services: ["lgtm-grafana"] }))).services![0]!;
+      assert.deepEqual([before.loadBalancers, before.healthCheckGracePeriodSeconds], [[], 0], "the emulator describes the default 0");
+      const p = copyProject();
+      try {
+        // A release that changes settings (desired count, breaker threshold), then crashes: lgtm-deploy's own rollback
+        // (UpdateService back to revision 1 with the old settings).
+        p.edit("environments/local.json", (e) => (e.components = { grafana: { desiredCount: 2 } }));
+        rig.emu.mergeScenario({ images: { [rig.digest("grafana", B)]: { behavior: "crash", exitCode: 1, afterMs: 0 } } });
+        rig.emu.clearCalls();
+        const r = await rig.cli(["deploy", "grafana", "--env", "local", "--sha", B, "--root", p.root, "--max-failed-tasks", "3"]);
+        assert.equal(r.code, 3, r.stdout + r.stderr);
+        assert.equal(rig.record("grafana").verdict, "rolled-back");
+        let updates = rig.emu.calls().filter((c) => c.operation === "UpdateService");
+        assert.ok(updates.length >= 2, `the release and its rollback: ${updates.length} UpdateService call(s)`);
+        for (const u of updates) {
+          assert.equal(u.status, 200, `UpdateService refused: ${JSON.stringify(u.input)}`);
+          assert.equal("healthCheckGracePeriodSeconds" in (u.input as object), false, `UpdateService sent a grace period: ${JSON.stringify(u.input)}`);
+        }
+        assert.ok(updates.some((u) => (u.input as any).desiredCount === 1), "the rollback restored the old desired count");
+        let svc = (await rig.clients.ecs.send(new DescribeServicesCommand({ cluster: "lgtm", services: ["lgtm-grafana"] }))).services![0]!;
+        assert.equal(svc.desiredCount, 1);
+        assert.equal(svc.deploymentConfiguration?.deploymentCircuitBreaker?.enable, true);
+        assert.match(await primaryTd(rig, "lgtm-grafana") ?? "", /lgtm-grafana:1$/);
+
+        // The same release with ECS's breaker acting first: ECS restores the revision, lgtm-deploy restores the rest
+        // (desired count, threshold) with a plain UpdateService.
+        rig.emu.clearCalls();
+        const r2 = await rig.cli(["deploy", "grafana", "--env", "local", "--sha", B, "--root", p.root, "--max-failed-tasks", "50", "--no-fail-fast"]);
+        assert.equal(r2.code, 3, r2.stdout + r2.stderr);
+        updates = rig.emu.calls().filter((c) => c.operation === "UpdateService");
+        for (const u of updates) {
+          assert.equal(u.status, 200, `UpdateService refused: ${JSON.stringify(u.input)}`);
+          assert.equal("healthCheckGracePeriodSeconds" in (u.input as object), false, `UpdateService sent a grace period: ${JSON.stringify(u.input)}`);
+        }
+        svc = (await rig.clients.ecs.send(new DescribeServicesCommand({ cluster: "lgtm", services: ["lgtm-grafana"] }))).services![0]!;
+        assert.equal(svc.desiredCount, 1, "settings restored after ECS's rollback too");
+        assert.equal(svc.deploymentConfiguration?.deploymentCircuitBreaker?.thresholdConfiguration?.value, 2);
+
+        // A successful release, then a manual rollback of it.
+        rig.emu.clearCalls();
+        const ok = await rig.cli(["deploy", "grafana", "--env", "local", "--sha", C]);
+        assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+        const back = await rig.cli(["rollback", "grafana", "--env", "local", "--to", "previous", "--reason", "no load balancer"]);
+        assert.equal(back.code, 0, back.stdout + back.stderr);
+        for (const u of rig.emu.calls().filter((c) => c.operation === "UpdateService")) {
+          assert.equal(u.status, 200, `UpdateService refused: ${JSON.stringify(u.input)}`);
+          assert.equal("healthCheckGracePeriodSeconds" in (u.input as object), false);
+        }
+      } finally {
+        p.cleanup();
+      }
+    });
+  });
+
   test("failing health check: rolled back, exit 3", async () => {
     await withRig(["grafana"], async (rig) => {
       await firstRelease(rig, "grafana");
