@@ -3,6 +3,8 @@
  * the real environments, the Mimir default against its rollout, and an explicit --timeout that is certainly too short.
  */
 import { test, describe } from "node:test";
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
 import assert from "node:assert/strict";
 import { Project } from "../src/adapters/files.js";
 import { defaultBakeMs } from "../src/core/bake.js";
@@ -148,5 +150,29 @@ describe("an explicit --timeout", () => {
     assert.equal(lines.length, 1, r.stderr);
     assert.match(lines[0]!, /--timeout 20m is certainly too short for mimir: its rollout cannot finish before 34m10s/);
     assert.doesNotMatch(r.stderr, /ECONN|timed out|endpoint/i);
+  });
+});
+
+describe("Jenkins never cuts a release the helper would still allow", () => {
+  test("vars/lgtmInternal.groovy releaseMinutes() is at least every component's default in every environment file", async () => {
+    const groovy = readFileSync(path.join(REPO_ROOT, "vars/lgtmInternal.groovy"), "utf8");
+    const table = /Map releaseMinutes\(\) \{\s*return \[([^\]]+)\]/.exec(groovy);
+    assert.ok(table, "releaseMinutes() not found");
+    const minutes = Object.fromEntries(table[1]!.split(",").map((kv) => kv.split(":").map((x) => x.trim())).map(([k, v]) => [k, Number(v)]));
+    assert.deepEqual(Object.keys(minutes).sort(), [...COMPONENT_NAMES].sort());
+    for (const envName of readdirSync(path.join(REPO_ROOT, "environments")).filter((f) => f.endsWith(".json")).map((f) => f.replace(/\.json$/, ""))) {
+      for (const c of COMPONENT_NAMES) {
+        const { t } = await figures(envName, c);
+        assert.ok(minutes[c]! * 60 >= t.derived.defaultSeconds, `${envName} ${c}: Groovy ${minutes[c]}m < helper ${t.derived.defaultSeconds / 60}m`);
+      }
+    }
+  });
+
+  test("jobs/rollback.Jenkinsfile allows a Mimir rollback and the rollback of that rollback", async () => {
+    const text = readFileSync(path.join(REPO_ROOT, "jobs/rollback.Jenkinsfile"), "utf8");
+    const m = /timeout\(time: (\d+), unit: 'MINUTES'\)/.exec(text);
+    assert.ok(m);
+    const mimir = (await figures("prod", "mimir")).t.derived.defaultSeconds;
+    assert.ok(Number(m[1]) * 60 > 2 * mimir, `${m[1]}m`);
   });
 });

@@ -10,7 +10,7 @@ Map defaultConfig() {
         environment: null,        // required: name of environments/<name>.json, e.g. prod
         to: 'previous',           // previous, a revision number, a task definition ARN or a version/tag
         reason: null,             // required: why (kept in the rollback record and the build log)
-        timeout: '20m',           // how long the rollback may take (90s, 20m, 1h30m)
+        timeout: null,            // how long the rollback may take (90s, 20m, 1h30m; helper default per component: mimir 1h16m, loki 33m, others 20m)
         bake: null,               // how long the target must stay healthy after it is stable (helper default: 40s + one health-check cycle)
         waitForIdle: false,       // wait for an in-flight deployment to finish instead of failing with exit 5
         pollInterval: null,       // how often the helper polls ECS (helper default 5s)
@@ -30,9 +30,11 @@ def call(Map userConfig = [:]) {
     envVars.addAll([
         "LGTM_TO=${cfg.to}",
         "LGTM_REASON=${cfg.reason}",
-        "LGTM_TIMEOUT=${cfg.timeout}",
         "LGTM_RECORD=${pwd()}/${record}",
     ])
+    if (cfg.timeout) {
+        envVars.add("LGTM_TIMEOUT=${cfg.timeout}")
+    }
     if (cfg.bake) {
         envVars.add("LGTM_BAKE=${cfg.bake}")
     }
@@ -63,7 +65,7 @@ Map validate(Map userConfig) {
     cfg.environment = lgtmInternal.environmentName(step, cfg.environment)
     cfg.to = lgtmInternal.rollbackTarget(step, cfg.component, cfg.to)
     cfg.reason = lgtmInternal.reasonText(step, cfg.reason)
-    cfg.timeout = lgtmInternal.duration(step, 'timeout', cfg.timeout, false)
+    cfg.timeout = lgtmInternal.duration(step, 'timeout', cfg.timeout, true)
     cfg.bake = lgtmInternal.duration(step, 'bake', cfg.bake, true)
     cfg.pollInterval = lgtmInternal.duration(step, 'pollInterval', cfg.pollInterval, true)
     cfg.waitForIdle = lgtmInternal.flag(step, 'waitForIdle', cfg.waitForIdle)
