@@ -41,6 +41,9 @@ describe("deploy against the emulator (real SDK clients over HTTP)", () => {
       assert.match(unwrap(r.stdout), /\[mimir\] lgtm-mimir:2 rollout COMPLETED \(PRIMARY\): 3\/3 running/);
       assert.match(unwrap(r.stdout), /if this release fails, it rolls back to lgtm-mimir:1/);
       assert.match(unwrap(r.stdout), /baking for 150ms/);
+      // Mimir's own timeouts, not the small components' 20m: 3 rounds held back by the grace period.
+      assert.match(unwrap(r.stdout), /\[mimir\] [^\n]*timeout 1h15m \(default\), rollback timeout 1h15m \(default\); mimir's default: 3 x \(drain 35s \+ stop 2m \+ grace 20m\) \+ bake 150ms \+ margin = 1h15m/);
+      assert.equal(rig.record("mimir").verdict, "succeeded");
       assert.match(unwrap(r.stdout), /has reached a steady state/);
       for (const line of r.stdout.split("\n")) assert.ok(line.length <= 120, `a console line of ${line.length} characters: ${line}`);
       assert.doesNotMatch(unwrap(r.stdout), /arn:aws:ecs/, "short names, not ARNs");
@@ -458,6 +461,13 @@ describe("deploy against the emulator (real SDK clients over HTTP)", () => {
       assert.match(unwrap(r.stdout), /ECS UpdateService cluster=lgtm service=lgtm-tempo/);
       assert.match(unwrap(r.stdout), /if this release fails, it rolls back to lgtm-tempo:1 \(ACTIVE, image still in ECR\)/);
       assert.match(unwrap(r.stdout), /watch: timeout 20m, bake 150ms, max failed tasks 2/);
+      // The timeouts in force and where they come from: Tempo's own rollout math is under the 20m floor.
+      assert.match(unwrap(r.stdout), /watch: timeout 20m \(default\), rollback timeout 20m \(default\); tempo's default: 1 x \(stop 2m \+ start-up 3m \+ detection 40s\) \+ bake 150ms \+ margin = 11m, raised to the 20m floor/);
+      const j = await rig.cli(["deploy", "tempo", "--env", "local", "--sha", B, "--dry-run", "--json", "--timeout", "30m"]);
+      assert.equal(j.code, 0, j.stderr);
+      const plan = j.stdout.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l)).find((e) => e.kind === "dry-run");
+      assert.deepEqual([plan.timeouts.timeoutMs, plan.timeouts.timeoutSource, plan.timeouts.rollbackTimeoutMs, plan.timeouts.rollbackTimeoutSource], [30 * 60_000, "flag", 20 * 60_000, "default"]);
+      assert.equal(plan.rules.timeoutMs, 30 * 60_000);
       assert.deepEqual(rig.mutatingCalls(), []);
     });
   });

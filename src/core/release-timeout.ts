@@ -109,16 +109,17 @@ export interface TimeoutChoice {
 }
 
 /**
- * The timeout in force: the flag when given, else the component's default. A flag below the minimum is refused
- * against AWS; against the emulator (loopback), whose tasks do not run the ring's wait, it is only a warning.
+ * The timeout in force: the flag when given, else the component's default. A flag below the minimum is refused and
+ * one below the expected rollout warned about - against AWS. Against the emulator (a loopback endpoint) neither: its
+ * tasks do not run the ring's wait and its timings are scaled, so short explicit timeouts are what tests want.
  */
 export function chooseTimeout(flag: "--timeout" | "--rollback-timeout", given: number | undefined, t: ReleaseTimeouts, o: { loopback: boolean }): TimeoutChoice {
   if (given === undefined) return { ms: t.defaultSeconds * 1000, source: "default" };
+  if (o.loopback) return { ms: given, source: "flag" };
   const s = given / 1000;
   const why = `${t.waves} replacement round(s), each held back by the ring's min-ready wait, + bake ${formatDuration(t.bakeSeconds)}`;
   if (s < t.minimumSeconds && t.minimumSeconds > t.bakeSeconds) {
-    const message = `${flag} ${formatDuration(s)} is certainly too short for ${t.component}: its rollout cannot finish before ${formatDuration(t.minimumSeconds)} (${why}); leave ${flag} out for its default ${formatDuration(t.defaultSeconds)} (${t.math})`;
-    return o.loopback ? { ms: given, source: "flag", warning: `${message} [allowed against the emulator]` } : { ms: given, source: "flag", error: message };
+    return { ms: given, source: "flag", error: `${flag} ${formatDuration(s)} is certainly too short for ${t.component}: its rollout cannot finish before ${formatDuration(t.minimumSeconds)} (${why}); leave ${flag} out for its default ${formatDuration(t.defaultSeconds)} (${t.math})` };
   }
   if (s < t.expectedSeconds) {
     return { ms: given, source: "flag", warning: `${flag} ${formatDuration(s)} is shorter than ${t.component}'s expected rollout of ${formatDuration(t.expectedSeconds)} (${t.waves} x ${formatDuration(t.nominalWaveSeconds)} + bake ${formatDuration(t.bakeSeconds)}): a healthy release may be rolled back; its default is ${formatDuration(t.defaultSeconds)}` };
