@@ -122,7 +122,7 @@ export function templateValues(component: ComponentName, env: Environment, image
     // The service's own circuit breaker counts failed tasks like lgtm-deploy does, so it still protects the service when
     // Jenkins dies mid-release (deploy sets it from --max-failed-tasks).
     maxFailedTasks: DEFAULT_MAX_FAILED_TASKS,
-    // The stack's alarms for the component (target 5xx, unhealthy hosts): ECS rolls a deployment back when one fires.
+    // The stack's alarms for the component (target 5xx, healthy hosts low): ECS rolls a deployment back when one fires.
     deploymentAlarms: (out.deploymentAlarms[component] ?? []).length > 0 ? { alarmNames: [...out.deploymentAlarms[component]!], enable: true, rollback: true } : null,
     ...migrationValues(component, env),
   };
