@@ -10,7 +10,7 @@ Map defaultConfig() {
     return [
         component: null,          // required: mimir, loki, tempo, pyroscope, grafana or alloy
         environment: null,        // required: name of environments/<name>.json, e.g. prod
-        timeout: null,            // how long the deploy may take before it counts as failed (90s, 20m, 1h30m; helper default per component: mimir 1h16m, loki 33m, others 20m)
+        timeout: null,            // how long the deploy may take before it fails (90s, 1h30m; default: the helper's, per component)
         rollback: true,           // roll back automatically when the release fails
         maxFailedTasks: null,     // fail the release after this many stopped tasks (helper default when null)
         atomic: false,            // all-or-nothing release (helper --atomic)

@@ -10,7 +10,7 @@ Map defaultConfig() {
         environment: null,        // required: name of environments/<name>.json, e.g. prod
         to: 'previous',           // previous, a revision number, a task definition ARN or a version/tag
         reason: null,             // required: why (kept in the rollback record and the build log)
-        timeout: null,            // how long the rollback may take (90s, 20m, 1h30m; helper default per component: mimir 1h16m, loki 33m, others 20m)
+        timeout: null,            // how long the rollback may take (90s, 1h30m; default: the helper's, per component)
         bake: null,               // how long the target must stay healthy after it is stable (helper default: 40s + one health-check cycle)
         waitForIdle: false,       // wait for an in-flight deployment to finish instead of failing with exit 5
         pollInterval: null,       // how often the helper polls ECS (helper default 5s)
