@@ -16,9 +16,10 @@ import { assertRollingSafe } from "./check.js";
 import { globals, type Io } from "./context.js";
 import { addTagOptions, resolveTag, type TagOptions } from "./options.js";
 import { componentTimeouts, describeTimeouts, enforceTimeouts, projectMinReady, type ComponentTimeouts } from "./release-timeouts.js";
+import { addReportOptions, reportOptions, type ReportFlags } from "./release-report-options.js";
 import { LOOPBACK_URL, addWatchOptions, clientsFor, ecsEndpoint, engineOptions, boundedPlan, finishRelease, recordPaths, validateWatchFlags, writeNotStarted, type WatchFlags } from "./release-options.js";
 
-interface DeployFlags extends WatchFlags, TagOptions {
+interface DeployFlags extends WatchFlags, TagOptions, ReportFlags {
   env: string;
   all: boolean;
   atomic: boolean;
@@ -36,7 +37,7 @@ export function registerDeploy(program: Command, io: Io, setResult: (code: numbe
     .option("--atomic", "roll back every component of the release when any one fails (or on abort)", false)
     .option("--dry-run", "print the plan: checks, rendered task definition, diff and the calls it would make; change nothing", false)
     .option("--create-missing", "create a service that does not exist yet (first release of a migration)", false);
-  addWatchOptions(addTagOptions(cmd, { allowTag: true })).action(async (names: string[], flags: DeployFlags, c: Command) => {
+  addReportOptions(addWatchOptions(addTagOptions(cmd, { allowTag: true }))).action(async (names: string[], flags: DeployFlags, c: Command) => {
     const g = globals(c);
     const project = new Project(g.root);
     const components = parseComponents(names, flags.all);
@@ -47,6 +48,7 @@ export function registerDeploy(program: Command, io: Io, setResult: (code: numbe
     const loopback = LOOPBACK_URL.test(ecsEndpoint(g, io) ?? "");
     validateWatchFlags(flags, { loopback });
     const env = project.environment(flags.env);
+    const report = reportOptions(flags, env, io);
     await assertRollingSafe(project, env, components);
     for (const w of warnings(env)) if (components.includes(w.component)) io.err(`warning: ${w.message}`);
     const paths = recordPaths(flags.record, components);
@@ -68,7 +70,7 @@ export function registerDeploy(program: Command, io: Io, setResult: (code: numbe
     // its own deadline, --atomic included: a stuck fast component fails (and with --atomic rolls the others back) early.
     const bound = { ...flags, timeout: Math.max(...items.map((i) => i.timeoutMs)), rollbackTimeout: Math.max(...items.map((i) => i.rollbackTimeoutMs)) };
     const clients = await clientsFor(g, env, io);
-    const options = engineOptions("deploy", g, env, io, flags, clients, { atomic: flags.atomic });
+    const options = engineOptions("deploy", g, env, io, flags, clients, { atomic: flags.atomic, ...report });
     try {
       const say = (component: string, message: string) => options.emit({ component, phase: "plan", kind: "waiting", message });
       if (!flags.dryRun) for (const t of timeouts) options.emit({ component: t.component, phase: "plan", kind: "timeouts", message: describeTimeouts(t), data: { timeoutMs: t.timeout.ms, rollbackTimeoutMs: t.rollbackTimeout.ms, defaultMs: t.derived.defaultSeconds * 1000 } });
