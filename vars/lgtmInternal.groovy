@@ -529,6 +529,8 @@ String rollbackScript() {
         '"--reason=$LGTM_REASON" "--record=$LGTM_RECORD"\n' +
         'if [ -n "${LGTM_TIMEOUT:-}" ]; then set -- "$@" "--timeout=$LGTM_TIMEOUT"; fi\n' +
         'if [ -n "${LGTM_BAKE:-}" ]; then set -- "$@" "--bake=$LGTM_BAKE"; fi\n' +
+        'if [ "${LGTM_ANNOTATE:-}" = true ]; then set -- "$@" --annotate; fi\n' +
+        'if [ -n "${LGTM_LOG_LINES:-}" ]; then set -- "$@" "--log-lines=$LGTM_LOG_LINES"; fi\n' +
         watchFlagsScript() + commonFlagsScript() + 'exec node "$LGTM_BUNDLE" "$@"\n'
 }
 

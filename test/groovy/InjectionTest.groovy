@@ -15,7 +15,8 @@ class InjectionTest {
                                        'awsCredentialsId', 'roleArn', 'pollInterval', 'grafanaCredentialsId', 'logLines']
     static final Map ROLLBACK_BASE = [component: 'mimir', environment: 'prod', reason: 'bad release']
     static final List ROLLBACK_PARAMS = ['component', 'environment', 'to', 'reason', 'timeout', 'region', 'endpointUrl',
-                                         'root', 'awsCredentialsId', 'roleArn', 'pollInterval']
+                                         'root', 'awsCredentialsId', 'roleArn', 'pollInterval', 'grafanaCredentialsId',
+                                         'logLines']
 
     /** Either rejected before any sh, or every sh ran a constant script (the value is only in the env). */
     private void check(String stepName, Map base, String param, String value) {
