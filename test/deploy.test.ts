@@ -1,7 +1,7 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { DescribeServicesCommand, UpdateServiceCommand } from "@aws-sdk/client-ecs";
-import { startRig, type Rig } from "./helpers/emulator.js";
+import { FAST_TIMING, startRig, type Rig } from "./helpers/emulator.js";
 import { copyProject } from "./helpers/project.js";
 import path from "node:path";
 
@@ -265,7 +265,10 @@ describe("deploy against the emulator (real SDK clients over HTTP)", () => {
   test("first deployment with no previous revision: exit 4 with a clear message", async () => {
     await withRig(["tempo"], async (rig) => {
       rig.emu.mergeScenario({ images: { [rig.digest("tempo", A)]: { behavior: "crash", afterMs: 0 } } });
-      const r = await rig.cli(["deploy", "tempo", "--env", "local", "--sha", A, "--create-missing"]);
+      // --max-failed-tasks is also ECS's breaker threshold: at the default 2, ECS's breaker (nothing COMPLETED to roll
+      // back to → ROLLBACK_FAILED) could trip ~50 ms after the first crash, before the tool had seen that crash STOPPED
+      // on a loaded machine. At 200 it cannot: the tool's fail-fast on the first (quick, deterministic) crash decides.
+      const r = await rig.cli(["deploy", "tempo", "--env", "local", "--sha", A, "--create-missing", "--max-failed-tasks", "200"]);
       assert.equal(r.code, 4, r.stdout + r.stderr);
       assert.match(unwrap(r.stdout), /there is no previous revision \(first deployment of this service\)/);
     });
@@ -376,9 +379,11 @@ describe("deploy against the emulator (real SDK clients over HTTP)", () => {
     await withRig(["tempo"], async (rig) => {
       await firstRelease(rig);
       rig.emu.mergeScenario({ images: { [rig.digest("tempo", B)]: { behavior: "slow", startDelayMs: 60_000 } } });
-      const r = await rig.cli(["deploy", "tempo", "--env", "local", "--sha", B, "--timeout", "500ms", "--poll-interval", "20ms"]);
+      // --timeout also bounds the plan phase's calls; 500 ms was hit there once under load. 4 s still cannot be reached
+      // by a task that takes 60 s to start, and leaves the read-only plan room on a loaded 2-core machine.
+      const r = await rig.cli(["deploy", "tempo", "--env", "local", "--sha", B, "--timeout", "4s", "--poll-interval", "20ms"]);
       assert.equal(r.code, 3, r.stdout + r.stderr);
-      assert.match(unwrap(r.stdout), /timed out after 500ms/);
+      assert.match(unwrap(r.stdout), /timed out after 4s/);
     });
   });
 
@@ -526,8 +531,12 @@ describe("manual rollback", () => {
     await withRig(["loki"], async (rig) => {
       await firstRelease(rig, "loki"); // rev 1
       assert.equal((await rig.cli(["deploy", "loki", "--env", "local", "--sha", B])).code, 0); // rev 2
-      rig.emu.mergeScenario({ images: { [rig.digest("loki", C)]: { behavior: "crash", afterMs: 0 } } });
-      const broken = await rig.cli(["deploy", "loki", "--env", "local", "--sha", C, "--max-failed-tasks", "50", "--no-fail-fast"]); // rev 3, breaker rolls back
+      // ECS's breaker counts a failed task when its container exits; lgtm-deploy counts it once the task is STOPPED.
+      // With both thresholds at 3 and a 1.5 s STOPPING → STOPPED, ECS's breaker has tripped (and DescribeServices shows
+      // its rollback) well before the tool can see a third STOPPED task: the breaker rolls back, never lgtm-deploy, however
+      // slow the machine (with the fast 10 ms stop the two raced, ~1 in 4 under parallel load).
+      rig.emu.mergeScenario({ timing: { ...FAST_TIMING, stopMs: 1500 }, images: { [rig.digest("loki", C)]: { behavior: "crash", afterMs: 0 } } });
+      const broken = await rig.cli(["deploy", "loki", "--env", "local", "--sha", C, "--max-failed-tasks", "3", "--no-fail-fast"]); // rev 3, breaker rolls back
       assert.equal(broken.code, 3, broken.stdout);
       assert.equal(rig.record("loki").deployments.rollbackBy, "ecs-circuit-breaker");
       const r = await rig.cli(["rollback", "loki", "--env", "local", "--to", "previous"]);
