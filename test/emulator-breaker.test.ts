@@ -8,8 +8,9 @@ import {
   UpdateServiceCommand,
   type DeploymentConfiguration,
   type Service,
+  type Task,
 } from "@aws-sdk/client-ecs";
-import { allTasks, createService, describeService, ecsClient, emulator, registerTd, sleep, waitFor, waitSteady } from "./fixtures/emulator/helpers.js";
+import { allTasks, createService, describeService, ecsClient, emulator, registerTd, waitFor, waitSteady } from "./fixtures/emulator/helpers.js";
 
 const GOOD = "grafana/tempo:2.6.0";
 const BREAKER: DeploymentConfiguration = { deploymentCircuitBreaker: { enable: true, rollback: true } };
@@ -46,10 +47,11 @@ describe("late failures", () => {
     const ecs = ecsClient(emu);
     const td = await registerTd(ecs, "tempo", "grafana/tempo:jitter");
     await createService(ecs, { name: "tempo", taskDefinition: td, desiredCount: 6 });
-    await sleep(400);
-    const tasks = await allTasks(ecs, "tempo");
+    // Wait for the condition, not a fixed 400 ms: a loaded machine may look before the first crash.
+    const isSurvivor = (x: Task) => x.lastStatus === "RUNNING" && Date.now() - x.startedAt!.getTime() > 150;
+    const tasks = await waitFor(() => allTasks(ecs, "tempo"), (ts) => ts.some((x) => x.stopCode === "EssentialContainerExited") && ts.some(isSurvivor));
     const crashed = tasks.filter((x) => x.stopCode === "EssentialContainerExited");
-    const survivors = tasks.filter((x) => x.lastStatus === "RUNNING" && Date.now() - x.startedAt!.getTime() > 150);
+    const survivors = tasks.filter(isSurvivor);
     assert.ok(crashed.length > 0, "some tasks crashed");
     assert.ok(survivors.length > 0, "rate 0.5 spared some tasks");
     for (const x of crashed) {

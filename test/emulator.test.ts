@@ -549,16 +549,16 @@ describe("failures, circuit breaker and rollback", () => {
   });
 
   it("slow start keeps tasks PENDING for the configured extra time", async (t) => {
-    const emu = await emulator(t, { images: { "grafana/alloy:slow": { behavior: "slow", startDelayMs: 400 } } });
+    // 1.5 s of extra PENDING: wide enough that a loaded machine's look (once a fixed 60 ms sleep) lands inside it.
+    const emu = await emulator(t, { images: { "grafana/alloy:slow": { behavior: "slow", startDelayMs: 1_500 } } });
     const ecs = ecsClient(emu);
     const td = await registerTd(ecs, "alloy", "grafana/alloy:slow");
     await createService(ecs, { name: "alloy", taskDefinition: td, desiredCount: 1 });
-    await sleep(60);
-    const mid = await describeService(ecs, "alloy");
+    const mid = await waitFor(() => describeService(ecs, "alloy"), (s) => (s.pendingCount ?? 0) > 0 || (s.runningCount ?? 0) > 0);
     assert.equal(mid.pendingCount, 1);
     assert.equal(mid.runningCount, 0);
     await waitSteady(ecs, "alloy");
     const [task] = await allTasks(ecs, "alloy");
-    assert.ok(task!.startedAt!.getTime() - task!.createdAt!.getTime() >= 400 + 20 - 2);
+    assert.ok(task!.startedAt!.getTime() - task!.createdAt!.getTime() >= 1_500 + 20 - 2);
   });
 });
