@@ -225,9 +225,11 @@ describe("deploy against the emulator (real SDK clients over HTTP)", () => {
   test("ECS's breaker rolls back first: reported as failure (exit 3), adopted, no second rollback", async () => {
     await withRig(["loki"], async (rig) => {
       await firstRelease(rig, "loki");
-      rig.emu.mergeScenario({ images: { [rig.digest("loki", B)]: { behavior: "crash", exitCode: 1, afterMs: 10 } } });
-      // Our own limit set above the breaker's threshold (3), and no fail-fast, so that ECS acts first.
-      const r = await rig.cli(["deploy", "loki", "--env", "local", "--sha", B, "--max-failed-tasks", "50", "--no-fail-fast"]);
+      // --max-failed-tasks is also the breaker's threshold, so both count to 3, and no fail-fast. ECS counts a task when
+      // its container exits, the tool once it is STOPPED: 1.5 s from one to the other lets ECS act first and the tool
+      // see its rollback, however slow the machine (with the fast 10 ms stop the tool won the race now and then).
+      rig.emu.mergeScenario({ timing: { ...FAST_TIMING, stopMs: 1500 }, images: { [rig.digest("loki", B)]: { behavior: "crash", exitCode: 1, afterMs: 10 } } });
+      const r = await rig.cli(["deploy", "loki", "--env", "local", "--sha", B, "--max-failed-tasks", "3", "--no-fail-fast"]);
       assert.equal(r.code, 3, r.stdout + r.stderr);
       assert.doesNotMatch(r.stdout, /: succeeded/);
       assert.match(unwrap(r.stdout), /(ECS is rolling the release back|ECS confirms it is rolling back) \(ecs-circuit-breaker\)/);
@@ -239,7 +241,7 @@ describe("deploy against the emulator (real SDK clients over HTTP)", () => {
       assert.equal(deploying.length, 1, "only our release update; the rollback was ECS's");
       assert.equal(rig.emu.calls().filter((c) => c.operation === "StopServiceDeployment").length, 0);
       // ECS's rollback restores the service revision only; the breaker threshold this release changed (--max-failed-tasks
-      // 50) is put back with a plain UpdateService that starts no deployment.
+      // 3) is put back with a plain UpdateService that starts no deployment.
       const restore = updates.filter((c) => (c.input as any).taskDefinition === undefined);
       assert.equal(restore.length, 1);
       assert.equal((restore[0]!.input as any).forceNewDeployment, undefined);
