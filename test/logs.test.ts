@@ -321,7 +321,10 @@ describe("against the emulator's CloudWatch Logs (awslogs streams written by the
         assert.equal(t.logNote, undefined);
       }
       assert.deepEqual(logs.map((t) => t.taskId), failed.slice(-3).map((t) => t.taskId), "the newest failed tasks");
-      const calls = rig.emu.calls();
+      // Only the Logs API's calls: readFailedTaskLogs holds no ECS client. The deploy above can leave one of its watch
+      // reads (DescribeServices/DescribeServiceDeployments) in flight after it returns — an engine bug, reported, not
+      // this function's — and that read once reached the emulator after clearCalls().
+      const calls = rig.emu.calls().filter((c) => c.service === "logs");
       assert.deepEqual(calls.map((c) => `${c.service}:${c.operation}`), logs.map(() => "logs:GetLogEvents"));
       const policy = JSON.parse(readFileSync(`${REPO_ROOT}/iam/jenkins-deploy-policy.json`, "utf8")) as { Statement: Array<{ Action: string | string[] }> };
       assert.ok(policy.Statement.some((s) => ([] as string[]).concat(s.Action).includes("logs:GetLogEvents")));
