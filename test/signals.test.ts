@@ -74,6 +74,21 @@ function recordWrites(file: string, runStartedAt: number): { stop(): void; first
   return { stop: () => clearInterval(timer), firstAt: (termAt) => seen.find((m) => m >= termAt - 5) };
 }
 
+/** When the tool handled SIGTERM: the time of its first --json event line about the abort (at or after the send). */
+function abortSeenAt(stdout: string, termAt: number): number | undefined {
+  for (const line of stdout.split("\n")) {
+    let e: { time?: string; message?: string };
+    try {
+      e = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    const at = e.time === undefined ? NaN : Date.parse(e.time);
+    if (at >= termAt - 1_000 && /aborted \(SIGINT\/SIGTERM\)/.test(e.message ?? "")) return at;
+  }
+  return undefined;
+}
+
 function thisRun(rec: any, startedAt: number): boolean {
   return rec !== undefined && rec.runId !== "stale-previous-run" && Date.parse(rec.startedAt) >= startedAt - 2_000;
 }
@@ -213,7 +228,8 @@ describe("Jenkins-style abort of the bundle (process group, SIGTERM, SIGKILL aft
   bug("SIGTERM while every API call hangs: this run's record is at the path before the SIGKILL", async () => {
     await withWorld(async (w) => {
       const t0 = Date.now();
-      const p = spawnTool(args(w, ["deploy", C, "--sha", SHA.B]));
+      // --json: each event line carries its time in ms, so the moment the tool handled SIGTERM can be read back.
+      const p = spawnTool(args(w, ["deploy", C, "--sha", SHA.B], ["--json"]));
       await watching(w);
       // From now on nothing the tool sends is answered.
       for (const op of ["DescribeServices", "UpdateService", "StopServiceDeployment", "ListTasks", "DescribeTasks", "DescribeServiceDeployments", "ListServiceDeployments"]) {
@@ -224,7 +240,15 @@ describe("Jenkins-style abort of the bundle (process group, SIGTERM, SIGKILL aft
       const rec = readRecord(w.recordPath(C));
       assert.ok(thisRun(rec, t0), `after SIGTERM and ${a.killed ? "SIGKILL" : "exit"}, the record at the path is not this run's: ${JSON.stringify(rec)?.slice(0, 200)}${explainRun(p)}`);
       const writtenAt = writes.firstAt(a.termAt);
-      assert.ok(a.recordAt !== undefined && writtenAt !== undefined && writtenAt - a.termAt <= RECORD_MS, `record written ${writtenAt === undefined ? "never" : `${Math.round(writtenAt - a.termAt)} ms`} after SIGTERM`);
+      assert.ok(a.recordAt !== undefined && writtenAt !== undefined, `no record of this run was written after SIGTERM${explainRun(p)}`);
+      // Two bounds. The hard one, from the moment SIGTERM was sent: the record is there before Jenkins' SIGKILL. The
+      // tool's own "about two seconds", from the moment it handled the signal (its first event line about the abort):
+      // once, with two full test suites on 2 cores, the tool process only got to run ~3 s after SIGTERM was sent —
+      // starvation no code can answer for, which RECORD_MS from the send alone would have blamed on the tool.
+      assert.ok(writtenAt - a.termAt < JENKINS_SOFT_KILL_MS, `record written ${Math.round(writtenAt - a.termAt)} ms after SIGTERM: after Jenkins' SIGKILL`);
+      const seenAt = abortSeenAt(p.out(), a.termAt);
+      assert.ok(seenAt !== undefined, `no event line about the abort${explainRun(p)}`);
+      assert.ok(writtenAt - seenAt <= RECORD_MS, `record written ${Math.round(writtenAt - seenAt)} ms after the tool handled SIGTERM (${Math.round(writtenAt - a.termAt)} ms after it was sent; want ≤ ~2 s)${explainRun(p)}`);
       assert.notEqual(rec.verdict, "succeeded");
     });
   });
