@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import type { Deployment, Service, ServiceDeployment } from "@aws-sdk/client-ecs";
 import { initialState, listingFor, step, type Action, type Observation, type Phase, type Spec, type State } from "../src/core/rollout.js";
 import type { StoppedTask } from "../src/core/verdict.js";
+import { buildRecord, failureReport } from "../src/engine/report.js";
 
 const ARN = (rev: number) => `arn:aws:ecs:us-east-1:000000000000:task-definition/lgtm-loki:${rev}`;
 const OLD = ARN(6);
@@ -326,5 +327,82 @@ describe("rollout state machine: sequences", () => {
     const r = step(state, { kind: "tick", now: 5001 }, SPEC);
     assert.equal(r.state.outcome?.exitCode, 4);
     assert.match(r.state.outcome!.message, /in progress .* no longer watched/);
+  });
+});
+
+describe("rollout state machine: snapshots that arrive out of order (a listing that outlasted the next poll)", () => {
+  // A snapshot that waited for its stopped-task listing carries the read it was polled with; the next poll's
+  // snapshot (listing skipped) may already have been judged. Seed 20261130 #30 under load: the rollback's bake was
+  // restarted by such an older read, the rollback deadline came first, and the record said "rolled back to: nothing".
+  const at = (now: number, polledAt: number, service: Service | undefined, o: Parameters<typeof snap>[2] = {}) => ({ ...snap(now, service, o), polledAt }) as Observation;
+  const back = svc([oldDep({ id: "ecs-svc/8" })]);
+  const halfway = svc([oldDep({ id: "ecs-svc/8", rolloutState: "IN_PROGRESS", runningCount: 1 }), dep({ status: "ACTIVE", rolloutState: "FAILED", runningCount: 1 })]);
+  const subject = { component: "loki", service: "lgtm-loki", image: null, digest: null, tag: null };
+  const ctx = { runId: "r", command: "deploy" as const, environment: "local", cluster: "lgtm", startedAt: 0 };
+  const calls = { calls: {}, attempts: 0, retries: 0, total: 0, mutating: 0 };
+
+  test("an older read does not restart the rollback's bake: baked → exit 3", () => {
+    let { state } = drive(TO["rollback-watching/peer"]!);
+    ({ state } = step(state, at(3000, 2950, back), SPEC));
+    assert.equal(state.phase, "rollback-baking");
+    const r = step(state, at(4100, 2900, halfway), SPEC);
+    assert.equal(r.state.phase, "rollback-baking", messages(r.actions));
+    assert.equal(r.state.servingPrevious, true);
+    ({ state } = step(r.state, at(63_100, 63_050, back), SPEC));
+    assert.equal(state.outcome?.exitCode, 3, state.outcome?.message);
+  });
+
+  test("the rollback deadline right after an older read: the record still says what the service was rolled back to", () => {
+    const spec = withRules({ rollbackTimeoutMs: 62_000 })(SPEC);
+    let { state } = drive(TO["rollback-watching/peer"]!, spec);
+    ({ state } = step(state, at(3000, 2950, back), spec));
+    ({ state } = step(state, at(63_000, 2900, halfway), spec));
+    ({ state } = step(state, { kind: "tick", now: 64_001 }, spec));
+    assert.equal(state.outcome?.exitCode, 4);
+    assert.equal(buildRecord(state, subject, ctx, 64_001, "finished", calls).taskDefinition.rolledBackTo, OLD);
+    assert.match(failureReport(state).join("\n"), /rolled back to: lgtm-loki:6, COMPLETED again/);
+  });
+
+  test("an older read does not restart the release's bake", () => {
+    let { state } = drive(TO.watching!);
+    ({ state } = step(state, at(1000, 950, completed), SPEC));
+    assert.equal(state.phase, "baking");
+    const r = step(state, at(1500, 500, afterUpdate), SPEC);
+    assert.equal(r.state.phase, "baking", messages(r.actions));
+    assert.doesNotMatch(messages(r.actions), /bake starts again/);
+    ({ state } = step(r.state, at(61_100, 61_050, completed), SPEC));
+    assert.equal(state.phase, "released");
+  });
+
+  test("its stopped tasks still count: a crash it lists fails the release", () => {
+    let { state } = drive(TO.baking!);
+    ({ state } = step(state, at(2000, 1900, completed, { listing: "skipped" }), SPEC));
+    const r = step(state, at(2100, 1500, completed, { tasks: [task("late", "transient")] }), SPEC);
+    assert.equal(r.state.phase, "rolling-back");
+  });
+
+  test("an older read is not the look taken after StopServiceDeployment was refused", () => {
+    let { state } = drive(TO["rolling-back/refused"]!);
+    ({ state } = step(state, at(2300, 2250, undefined), SPEC));
+    const r = step(state, at(2400, 2150, completed, { deployments: [sd("SUCCESSFUL")] }), SPEC);
+    assert.deepEqual(kinds(r.actions), [], "no UpdateService on an older read");
+  });
+});
+
+describe("rollout state machine: the look after a refused StopServiceDeployment", () => {
+  test("it shows another client's deployment of another revision → exit 4, no UpdateService over it (seed 20261130 #62, #133)", () => {
+    const { state } = drive(TO["rolling-back/refused"]!);
+    const theirs = svc([dep({ id: "ecs-svc/9", taskDefinition: ARN(9), createdAt: new Date(2150) }), dep({ status: "ACTIVE", rolloutState: "COMPLETED", runningCount: 2 })]);
+    const r = step(state, { ...snap(2300, theirs, { deployments: [sd("SUCCESSFUL")] }), polledAt: 2200 } as Observation, SPEC);
+    assert.equal(r.state.outcome?.exitCode, 4, messages(r.actions));
+    assert.deepEqual(kinds(r.actions), ["tag"]);
+    assert.match(messages(r.actions), /does not undo a deployment it did not start/);
+  });
+
+  test("it did not return the service (eventual consistency): no decision on it", () => {
+    const { state } = drive(TO["rolling-back/refused"]!);
+    const r = step(state, { ...snap(2300, undefined, { deployments: [sd("SUCCESSFUL")] }), polledAt: 2200 } as Observation, SPEC);
+    assert.equal(r.state.phase, "rolling-back");
+    assert.deepEqual(kinds(r.actions), []);
   });
 });

@@ -117,6 +117,8 @@ export interface State {
   stopRefusedAt: number | null;
   /** Last service deployment status of the release, when DescribeServiceDeployments has shown it. */
   releaseSdStatus: string | null;
+  /** When the newest read judged so far was sent: an older read that arrives later (out of order) is not news. */
+  lastPolledAt: number | null;
   failureReasons: string[];
   stoppedTasks: StoppedTask[];
   events: string[];
@@ -196,7 +198,7 @@ export function initialState(): State {
   return {
     phase: "planned", newTd: null, previous: null, restore: {}, before: [], release: null, rollback: null, watch: null,
     deadline: null, abortDeadline: null, aborted: false, rollbackWhenUpdated: null, inFlight: false, rollbackCall: null, retry: null,
-    stopRefusedAt: null, releaseSdStatus: null, failureReasons: [], stoppedTasks: [], events: [], seenEvents: [], outcome: null, changed: false,
+    stopRefusedAt: null, releaseSdStatus: null, lastPolledAt: null, failureReasons: [], stoppedTasks: [], events: [], seenEvents: [], outcome: null, changed: false,
   };
 }
 

@@ -33,7 +33,16 @@ export function onSnapshot(tx: Tx, obs: Snapshot): void {
   const { s } = tx;
   if (!WATCHED.has(s.phase) || s.watch === null) return;
   const w = s.watch;
-  newEvents(tx, obs.service);
+  // Snapshots can arrive out of order: one whose stopped-task listing outlasted the next poll carries an older read
+  // of the service than the one already judged. Its stopped tasks are facts (a stopped task stays stopped); its
+  // service is old news, read as "not returned" (which proves nothing) so that it cannot undo a newer read — end a
+  // bake that had started, hide a rollback by ECS, or pass for the look taken after a refused StopServiceDeployment.
+  const polledAt = obs.polledAt ?? obs.now;
+  const outOfOrder = s.lastPolledAt !== null && polledAt < s.lastPolledAt;
+  if (!outOfOrder) s.lastPolledAt = polledAt;
+  const service = outOfOrder ? undefined : obs.service;
+  const deployments = outOfOrder ? [] : obs.deployments;
+  newEvents(tx, service);
   const ours0 = findOurs(obs.service, w.target);
   // A listing started before the watch moved on (release → rollback) is about the old deployment: not ours now.
   const stale = obs.listedFor !== undefined && obs.listedFor !== (w.target.id ?? ours0?.id);
@@ -45,14 +54,14 @@ export function onSnapshot(tx: Tx, obs: Snapshot): void {
     w.lastKey = countsKey(ours0, obs.service?.events?.[0]?.id);
     w.listingOwed = false;
   } else if (obs.listing === "failed") w.listingOwed = true;
-  const releaseSd = s.release?.arn ? obs.deployments.find((d) => d.serviceDeploymentArn === s.release!.arn) : undefined;
+  const releaseSd = s.release?.arn ? deployments.find((d) => d.serviceDeploymentArn === s.release!.arn) : undefined;
   if (releaseSd?.status) s.releaseSdStatus = releaseSd.status;
   const rollbackPhase = s.phase !== "watching" && s.phase !== "baking" && s.phase !== "released";
   const sdArn = rollbackPhase && s.rollback?.via === "update-service" ? s.rollback.arn : (s.release?.arn ?? null);
-  const sd = sdArn === null ? undefined : obs.deployments.find((d) => d.serviceDeploymentArn === sdArn);
+  const sd = sdArn === null ? undefined : deployments.find((d) => d.serviceDeploymentArn === sdArn);
   // In rolling-back, only a StopServiceDeployment of ours still out makes a rollback status ours.
   const weRequested = s.phase === "rolling-back" ? s.inFlight && s.rollbackCall === "stop-deployment" : s.rollback?.via === "stop-deployment";
-  const facts = readSnapshot(obs.service, sd, w.target, { previousTd: s.previous, weRequestedRollback: weRequested, allowZeroDesired: tx.spec.rules.allowZeroDesired });
+  const facts = readSnapshot(service, sd, w.target, { previousTd: s.previous, weRequestedRollback: weRequested, allowZeroDesired: tx.spec.rules.allowZeroDesired });
   // The report's breaker and alarms are the release's, not those of a rollback deployment.
   if (sd !== undefined && sd === releaseSd) {
     if (facts.breaker) s.breaker = facts.breaker;
@@ -63,11 +72,11 @@ export function onSnapshot(tx: Tx, obs: Snapshot): void {
     if (!rollbackPhase && s.release) s.release.id = facts.ours.id;
     if (rollbackPhase && s.rollback) s.rollback.id = facts.ours.id;
   }
-  if (obs.service) s.serviceNow = describeService(obs.service);
+  if (service) s.serviceNow = describeService(service);
   stateLine(tx, w, facts);
   const listed = obs.listing === "done" && !stale;
   if (s.phase === "watching" || s.phase === "baking" || s.phase === "released") return judgeRelease(tx, w, facts, fresh, listed);
-  if (s.phase === "rolling-back") return noticeEcsRollback(tx, facts, obs.polledAt ?? obs.now);
+  if (s.phase === "rolling-back") return noticeEcsRollback(tx, facts, polledAt);
   judgeRollback(tx, w, facts, fresh, listed);
 }
 
@@ -205,6 +214,8 @@ function foreign(tx: Tx, d: Deployment): void {
 function noticeEcsRollback(tx: Tx, f: Facts, polledAt: number): void {
   const { s } = tx;
   if (s.inFlight && s.rollbackCall === "stop-deployment") return; // most likely our own StopServiceDeployment at work
+  // Another client's deployment of another revision: rolling back over it would undo it (issue #10, I6).
+  if (f.newcomer !== undefined && f.newcomer.taskDefinition !== s.previous && f.ecsRollback === undefined) return foreign(tx, f.newcomer);
   const nc = f.newcomer?.taskDefinition === s.previous ? f.newcomer : undefined;
   if (nc !== undefined || f.ecsRollback !== undefined) {
     s.inFlight = false;
@@ -212,8 +223,9 @@ function noticeEcsRollback(tx: Tx, f: Facts, polledAt: number): void {
     const what = nc !== undefined ? `deployment ${nc.id} already rolls ${tx.spec.service} back to ${shortTd(s.previous)}` : `ECS is already rolling ${tx.spec.service} back`;
     return adopt(tx, f.ecsRollback?.by ?? "ecs", `${what}${f.ecsRollback ? ` (${f.ecsRollback.reason})` : ""}`, nc);
   }
-  // StopServiceDeployment was refused and this look, taken after that, shows no rollback by ECS: UpdateService.
-  if (s.stopRefusedAt !== null && polledAt >= s.stopRefusedAt) {
+  // StopServiceDeployment was refused and this look, taken after that, shows the service and no rollback by ECS:
+  // UpdateService. (A look that did not return the service shows nothing; the next one decides.)
+  if (s.stopRefusedAt !== null && polledAt >= s.stopRefusedAt && f.serviceSeen) {
     s.stopRefusedAt = null;
     tx.act({ kind: "update-rollback", taskDefinition: s.previous!, settings: s.restore, force: true });
   }
@@ -260,7 +272,7 @@ function judgeRollback(tx: Tx, w: Watch, f: Facts, fresh: StoppedTask[], listed:
   if (w.failures.length >= rules.maxFailedTasks || (rules.failFast && counted.some((t) => t.classification.kind === "deterministic"))) {
     return fail(`${w.failures.length} task(s) of ${shortTd(s.previous)} failed: ${failuresText(s.stoppedTasks.filter((t) => w.failures.includes(t.taskArn)))}`);
   }
-  s.servingPrevious = f.steady;
+  if (f.serviceSeen) s.servingPrevious = f.steady;
   if (!f.steady) {
     if (s.phase === "rollback-baking" && f.ours !== undefined) {
       s.phase = "rollback-watching";

@@ -121,10 +121,12 @@ class Driver {
       }
       // After an abort, Jenkins kills the process 5 s after its SIGTERM: the rest must fit in what is left.
       const aborted = this.o.signal.aborted;
-      await this.finalLook(aborted ? 1_000 : 1_500);
       // Outcome tags and restored settings are best effort, but given a moment to land before the process exits.
       await Promise.race([Promise.allSettled([...this.pending]), this.o.clock.sleep(aborted ? 300 : 1_000)]);
       this.drain();
+      // The last look comes last, right before the records are written: they say the state the service is in then
+      // (a rollback that completed during the wait above is not reported as "nothing").
+      await this.finalLook(aborted ? 1_000 : 1_500);
       return this.outcomes();
     } finally {
       this.o.signal.removeEventListener("abort", onAbort);
