@@ -407,6 +407,29 @@ describe("regressions that need the emulator's inconvenient ECS (stale reads, ta
       assert.ok(early.length >= 2, `two components released early while one listing hung: ${JSON.stringify([...released])}`);
     });
   });
+
+  test("one throttled poll does not slow the watch down for seconds (no client-side rate limiter on the polling client)", async () => {
+    // Seed 20261130 #30: one ThrottlingException early in the watch dropped the SDK's adaptive retry mode's token
+    // bucket to the rate it had measured so far (a few requests/s); every later read — DescribeServices,
+    // DescribeServiceDeployments, each component's ListTasks — queued behind it, nothing was polled for 4 s and the
+    // deadlines decided a healthy release and its rollback. Throttling may delay a retry, not the watch.
+    const five = ["mimir", "loki", "tempo", "pyroscope", "alloy"] as const;
+    await withRig([...five], async (rig) => {
+      await rig.cli(["deploy", ...five, "--env", "local", "--sha", A, "--create-missing"]);
+      rig.emu.mergeScenario({ images: { [rig.digest("tempo", B)]: { behavior: "slow", startDelayMs: 3_000 } } });
+      rig.emu.clearCalls();
+      const run = rig.cli(["deploy", ...five, "--env", "local", "--sha", B, "--timeout", "8s", "--bake", "300ms", "--poll-interval", "40ms"]);
+      await until("the release's first poll", () => rig.emu.calls().some((c) => c.operation === "DescribeServiceDeployments"));
+      rig.emu.mergeScenario({ api: { DescribeServiceDeployments: { throttleBurst: 1 } } });
+      const r = await run;
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      const throttled = Date.parse(rig.emu.calls().find((c) => c.status === 400)!.time);
+      // One retry of the throttled call may wait up to 1 s (the SDK's standard backoff); the second after that, the
+      // watch polls at its interval again (40 ms: ~20 polls; an adaptive token bucket allows 1–3).
+      const polls = rig.emu.calls().filter((c) => c.operation === "DescribeServices" && Date.parse(c.time) >= throttled + 1_200 && Date.parse(c.time) < throttled + 2_200);
+      assert.ok(polls.length >= 6, `DescribeServices in the second after the throttled poll's retry: ${polls.length}`);
+    });
+  });
 });
 
 describe("deployment alarms (the stack's, rendered into the service)", () => {
