@@ -232,7 +232,7 @@ class Driver {
       run.lookups = 0;
     }
     const seenTasks = new Set(run.state.stoppedTasks.map((t) => t.taskArn));
-    const call = callFor(a, run.plan, { clients: this.o.clients, cluster: this.o.cluster, now: () => this.now(), rollbackTimeoutMs: this.rollbackCallTimeout(run), mutationTimeoutMs: this.mutationTimeout(run), seenTasks });
+    const call = callFor(a, run.plan, { clients: this.o.clients, cluster: this.o.cluster, now: () => this.now(), rollbackTimeoutMs: this.rollbackCallTimeout(run, a), mutationTimeoutMs: this.mutationTimeout(run), seenTasks });
     this.track(run, call.run, call.ok, call.fail);
   }
 
@@ -250,10 +250,14 @@ class Driver {
     return this.o.clock.now();
   }
 
-  /** Each rollback attempt is short (the SDK retries inside it); the machine retries attempts until the deadline. */
-  private rollbackCallTimeout(run: Run): number {
+  /**
+   * Each rollback attempt is short (the SDK retries inside it); the machine retries attempts until the deadline.
+   * StopServiceDeployment gets half of what is left: when it fails, its fallback (a look, then UpdateService) still
+   * has time before --rollback-timeout (a 5xx outage whose SDK retries outlast the whole deadline did not).
+   */
+  private rollbackCallTimeout(run: Run, a: Action): number {
     const left = (run.state.deadline ?? this.now() + ROLLBACK_CALL_TIMEOUT_MS) - this.now();
-    return Math.max(500, Math.min(ROLLBACK_CALL_TIMEOUT_MS, left));
+    return Math.max(500, Math.min(ROLLBACK_CALL_TIMEOUT_MS, a.kind === "stop-deployment" ? left / 2 : left));
   }
 
   /** A change call may not outlive --timeout by much: past it, the machine decides (an unanswered UpdateService is rolled back). */
@@ -329,10 +333,11 @@ class Driver {
       const deployments = sds.filter((d) => arnsOf(r.state).includes(d.serviceDeploymentArn ?? ""));
       const bake = r.state.phase.startsWith("rollback") ? r.plan.spec.rules.rollbackBakeMs : r.plan.spec.rules.bakeMs;
       const dep = r.listing ? null : listingFor(r.state, service, this.now(), bake);
-      if (dep === null) {
-        this.post(r, { kind: "snapshot", now: this.now(), polledAt, service, deployments, stoppedTasks: [], listing: "skipped" });
-        continue;
-      }
+      // The read is judged as soon as it is answered, never held back for the listing below: a decision taken
+      // meanwhile (an abort, an atomic peer's failure, a deadline) must not miss what it showed — ECS rolling back,
+      // another client's deployment (issue #10, I6).
+      this.post(r, { kind: "snapshot", now: this.now(), polledAt, service, deployments, stoppedTasks: [], listing: "skipped" });
+      if (dep === null) continue;
       // Each component's listing runs on its own: a slow or throttled one holds nobody else.
       r.listing = true;
       const seen = new Set(r.state.watch?.seenTasks ?? []);
