@@ -406,3 +406,25 @@ describe("rollout state machine: the look after a refused StopServiceDeployment"
     assert.deepEqual(kinds(r.actions), []);
   });
 });
+
+describe("rollout state machine: the last look at the service (for the report)", () => {
+  const subject = { component: "loki", service: "lgtm-loki", image: null, digest: null, tag: null };
+  const ctx = { runId: "r", command: "deploy" as const, environment: "local", cluster: "lgtm", startedAt: 0 };
+  const calls = { calls: {}, attempts: 0, retries: 0, total: 0, mutating: 0 };
+  const left = () => drive([...TO.watching!, { kind: "abort", now: 2000 }], withRules({ onAbort: "leave" })(SPEC)).state;
+
+  test("a stale answer that predates the release (eventual consistency) is not the service's state, nor a rollback (seed 20261130 #98)", () => {
+    const state = left();
+    assert.equal(state.outcome?.exitCode, 4);
+    const r = step(state, { kind: "service-now", now: 2300, service: idle }, SPEC);
+    const rec = buildRecord(r.state, subject, ctx, 2300, "finished", calls);
+    assert.equal(rec.taskDefinition.rolledBackTo, null);
+    assert.doesNotMatch(rec.serviceState ?? "", /PRIMARY lgtm-loki:6 COMPLETED/);
+  });
+
+  test("an answer showing the previous revision back (a deployment ECS started since) is reported as such", () => {
+    const r = step(left(), { kind: "service-now", now: 2300, service: svc([oldDep({ id: "ecs-svc/8" })]) }, SPEC);
+    assert.equal(buildRecord(r.state, subject, ctx, 2300, "finished", calls).taskDefinition.rolledBackTo, OLD);
+    assert.equal(r.state.serviceNow, "PRIMARY lgtm-loki:6 COMPLETED 2/2");
+  });
+});

@@ -9,7 +9,7 @@
 import type { Deployment, Service } from "@aws-sdk/client-ecs";
 import { shortTd, seconds } from "./names.js";
 import { Tx, lastLookAtRelease, newWatch, restoreOutsideRevision, rollbackTarget, startRollback, statusHint, type Observation, type RollbackRef, type State, type Watch } from "./rollout-state.js";
-import { countsKey, findOurs, readSnapshot, type Facts, type RollbackBy, type StoppedTask } from "./verdict.js";
+import { countsKey, findOurs, fresh, readSnapshot, type Facts, type RollbackBy, type StoppedTask } from "./verdict.js";
 
 type Snapshot = Extract<Observation, { kind: "snapshot" }>;
 
@@ -72,7 +72,7 @@ export function onSnapshot(tx: Tx, obs: Snapshot): void {
     if (!rollbackPhase && s.release) s.release.id = facts.ours.id;
     if (rollbackPhase && s.rollback) s.rollback.id = facts.ours.id;
   }
-  if (service) s.serviceNow = describeService(service);
+  if (service && !predatesRelease(s, service)) s.serviceNow = describeService(service);
   stateLine(tx, w, facts);
   const listed = obs.listing === "done" && !stale;
   if (s.phase === "watching" || s.phase === "baking" || s.phase === "released") return judgeRelease(tx, w, facts, fresh, listed);
@@ -105,6 +105,18 @@ function newStopped(tx: Tx, w: Watch, tasks: readonly StoppedTask[]): StoppedTas
   }
   if (tx.s.stoppedTasks.length > 50) tx.s.stoppedTasks = tx.s.stoppedTasks.slice(-50);
   return fresh;
+}
+
+/**
+ * A read that provably predates our update (eventual consistency): the release's deployment, which ECS named in its
+ * answer, is not in it, and nothing in it was created or updated by ECS since. It says nothing about the service now.
+ */
+export function predatesRelease(s: State, svc: Service): boolean {
+  const id = s.release?.id;
+  if (!id) return false;
+  const deps = svc.deployments ?? [];
+  const since = { id: null, taskDefinition: "", exclude: s.before, since: s.release?.createdAt ?? null };
+  return !deps.some((d) => d.id === id) && !deps.some((d) => fresh(d, since));
 }
 
 export function describeService(svc: Service): string {

@@ -13,7 +13,7 @@
  */
 import type { Deployment, Service } from "@aws-sdk/client-ecs";
 import { shortTd, seconds } from "./names.js";
-import { describeService, onReleaseTasks, onSnapshot } from "./rollout-watch.js";
+import { describeService, onReleaseTasks, onSnapshot, predatesRelease } from "./rollout-watch.js";
 import { Tx, backoffMs, initialState, newWatch, rollbackTarget, startRollback, statusHint, type Action, type CallError, type Observation, type Spec, type State } from "./rollout-state.js";
 import { restoreSettings } from "./service-settings.js";
 
@@ -61,6 +61,9 @@ function handle(tx: Tx, obs: Observation): void {
       return onReleaseTasks(tx, obs.stoppedTasks);
     case "service-now": {
       const { s } = tx;
+      // A stale answer (eventual consistency) may still show the service as it was before the release: it is
+      // neither the service's state now nor evidence that the previous revision serves again.
+      if (predatesRelease(s, obs.service)) return;
       s.serviceNow = describeService(obs.service);
       const deps = obs.service.deployments ?? [];
       const p = deps.find((d) => d.status === "PRIMARY");
