@@ -34,6 +34,29 @@ function writesSentAfter(x: Context, c: ComponentName, t: number): { op: string;
     .map((k) => ({ op: k.op, td: k.input?.taskDefinition, time: k.time }));
 }
 
+/** The window in which the tool must answer SIGTERM with its rollback call (docs/testing.md, interpretation 9). */
+const ABORT_CALL_MS = 1_300;
+/**
+ * An answer sent back this little before SIGTERM was still on its way into the tool when the signal came: the
+ * harness's abort hook fires right after an answer leaves the proxy (`when: "after"`), and an in-process abort is
+ * handled before the socket is read. The rollback call the signal forces was decided without that answer.
+ */
+const ABORT_RACE_MS = 10;
+
+/** A write that is the tool's immediate answer to SIGTERM (its first write to the service after it), decided then. */
+function answersAbort(x: Context, c: ComponentName, w: { time: number }): boolean {
+  const tAbort = x.o.tAbort;
+  if (tAbort === undefined || w.time < tAbort || w.time > tAbort + ABORT_CALL_MS) return false;
+  const first = writesSentAfter(x, c, tAbort)[0];
+  return first !== undefined && first.time === w.time;
+}
+
+/** Whether the tool could have known, when it decided write `w`, what a read answered at `knew` showed. */
+function knewBefore(x: Context, c: ComponentName, w: { time: number }, knew: number): boolean {
+  if (answersAbort(x, c, w)) return knew < x.o.tAbort! - ABORT_RACE_MS;
+  return w.time > knew;
+}
+
 /**
  * I6. A write counts against the tool only when it was sent after a fresh read that showed the other party's
  * deployment or ECS's rollback: a write already decided (or in flight) when the other party acted is a race
@@ -62,14 +85,14 @@ export function checkSixth(x: Context): void {
           add(x, "I6", c, `read the service at +${(lastRead.forwardedAt ?? 0) - o.t0} ms, saw another client's deployment of ${shortTd(tp.taskDefinition)} in progress, and updated over it`);
         }
       } else if (knew !== undefined) {
-        const after = writesSentAfter(x, c, knew);
+        const after = writesSentAfter(x, c, knew).filter((k) => knewBefore(x, c, k, knew));
         if (after.length > 0) add(x, "I6", c, `another client deployed ${shortTd(tp.taskDefinition)}; after reading that, the tool sent ${after.map((k) => `${k.op}(${shortTd(k.td)})`).join(", ")}`);
       }
     }
     for (const r of breakerRollbacks(o.stateLater, o.events, c)) {
       const knew = knewAt(x, c, r.start);
       if (knew === undefined || knew > r.end) continue;
-      const fights = writesSentAfter(x, c, knew).filter((k) => k.time <= r.end);
+      const fights = writesSentAfter(x, c, knew).filter((k) => k.time <= r.end && knewBefore(x, c, k, knew));
       if (fights.length > 0) add(x, "I6", c, `${fights.map((k) => `${k.op}(${shortTd(k.td)})`).join(", ")} sent while ECS's circuit breaker was rolling back (started ${new Date(r.start).toISOString()}, seen by the tool at +${knew - o.t0} ms)`);
     }
   }
