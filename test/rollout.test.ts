@@ -98,7 +98,7 @@ const CASES: Case[] = [
   { name: "--wait-for-idle: waits and re-checks", from: "checking", obs: { kind: "checked", now: 3, service: svc([dep({ id: "ecs-svc/5", taskDefinition: ARN(8) })]) }, spec: withRules({ waitForIdle: true }), phase: "checking", says: /waiting for idle/ },
   { name: "FAILED primary is not a rollback target → exit 5 naming rollback --to", from: "checking", obs: { kind: "checked", now: 3, service: svc([oldDep({ rolloutState: "FAILED" })]) }, phase: "done", exit: 5, says: /rollback loki --to/ },
   { name: "a COMPLETED primary whose task is being replaced (0 running, 1 pending: AZ rebalancing) is still a target", from: "checking", obs: { kind: "checked", now: 3, service: svc([oldDep({ runningCount: 0, pendingCount: 1 })]) }, phase: "updating" },
-  { name: "empty primary (0 running) is not a rollback target", from: "checking", obs: { kind: "checked", now: 3, service: svc([oldDep({ runningCount: 0 })]) }, phase: "done", exit: 5, says: /runs no task/ },
+  { name: "empty COMPLETED primary (0 running): looked at again (a task being replaced)", from: "checking", obs: { kind: "checked", now: 3, service: svc([oldDep({ runningCount: 0 })]) }, phase: "checking", actions: [], says: /looking again/ },
   { name: "desired count 0 → exit 5 unless allowed", from: "checking", obs: { kind: "checked", now: 3, service: svc([oldDep({ desiredCount: 0, runningCount: 0 })], { desiredCount: 0 }) }, phase: "done", exit: 5, says: /desired count 0/ },
   { name: "desired count 0 allowed with --allow-zero-desired", from: "checking", obs: { kind: "checked", now: 3, service: svc([oldDep({ desiredCount: 0, runningCount: 0 })], { desiredCount: 0 }) }, spec: withRules({ allowZeroDesired: true }), phase: "updating" },
   { name: "the running revision changed since the plan: captured anew", from: "checking", obs: { kind: "checked", now: 3, service: svc([oldDep({ taskDefinition: ARN(8) })]) }, phase: "updating", says: /changed since the plan: lgtm-loki:6 → lgtm-loki:8/ },
@@ -426,5 +426,31 @@ describe("rollout state machine: the last look at the service (for the report)",
     const r = step(left(), { kind: "service-now", now: 2300, service: svc([oldDep({ id: "ecs-svc/8" })]) }, SPEC);
     assert.equal(buildRecord(r.state, subject, ctx, 2300, "finished", calls).taskDefinition.rolledBackTo, OLD);
     assert.equal(r.state.serviceNow, "PRIMARY lgtm-loki:6 COMPLETED 2/2");
+  });
+});
+
+describe("rollout state machine: the re-check finds the running revision empty", () => {
+  const empty = svc([oldDep({ runningCount: 0 })]);
+  const toChecking = TO.checking!;
+  test("still empty after the grace (5 s of re-checks) → not a rollback target, exit 5, nothing changed", () => {
+    let { state } = drive([...toChecking, { kind: "checked", now: 3, service: empty }]);
+    let checks = 0;
+    for (let now = 5_003; state.phase !== "done" && now < 60_000; now += 5_000) {
+      let r = step(state, { kind: "tick", now }, SPEC);
+      checks += kinds(r.actions).filter((k) => k === "check").length;
+      r = step(r.state, { kind: "checked", now: now + 1, service: empty }, SPEC);
+      state = r.state;
+    }
+    assert.equal(checks, 1, "one look again within the grace at a 5 s poll interval");
+    assert.equal(state.outcome?.exitCode, 5, state.outcome?.message);
+    assert.match(state.outcome!.message, /runs no task of lgtm-loki:6/);
+  });
+
+  test("a replacement task appears (AZ rebalancing; seed 20261130 #120) → the release goes on", () => {
+    let { state } = drive([...toChecking, { kind: "checked", now: 3, service: empty }]);
+    ({ state } = step(state, { kind: "tick", now: 5_003 }, SPEC));
+    const r = step(state, { kind: "checked", now: 5_004, service: svc([oldDep({ runningCount: 0, pendingCount: 2 })]) }, SPEC);
+    assert.equal(r.state.phase, "updating");
+    assert.equal(r.state.previous, OLD);
   });
 });

@@ -119,6 +119,8 @@ export interface State {
   releaseSdStatus: string | null;
   /** When the newest read judged so far was sent: an older read that arrives later (out of order) is not news. */
   lastPolledAt: number | null;
+  /** When the re-check first found the PRIMARY COMPLETED but running nothing (a task being replaced?). */
+  emptySince: number | null;
   failureReasons: string[];
   stoppedTasks: StoppedTask[];
   events: string[];
@@ -198,7 +200,7 @@ export function initialState(): State {
   return {
     phase: "planned", newTd: null, previous: null, restore: {}, before: [], release: null, rollback: null, watch: null,
     deadline: null, abortDeadline: null, aborted: false, rollbackWhenUpdated: null, inFlight: false, rollbackCall: null, retry: null,
-    stopRefusedAt: null, releaseSdStatus: null, lastPolledAt: null, failureReasons: [], stoppedTasks: [], events: [], seenEvents: [], outcome: null, changed: false,
+    stopRefusedAt: null, releaseSdStatus: null, lastPolledAt: null, emptySince: null, failureReasons: [], stoppedTasks: [], events: [], seenEvents: [], outcome: null, changed: false,
   };
 }
 
