@@ -131,7 +131,7 @@ class Driver {
       this.drain();
       // The last look comes last, right before the records are written: they say the state the service is in then
       // (a rollback that completed during the wait above is not reported as "nothing").
-      await this.finalLook(aborted ? 1_000 : 1_500);
+      await this.finalLook(1_000);
       return this.outcomes();
     } finally {
       this.o.signal.removeEventListener("abort", onAbort);
