@@ -454,3 +454,23 @@ describe("rollout state machine: the re-check finds the running revision empty",
     assert.equal(r.state.previous, OLD);
   });
 });
+
+describe("rollout state machine: the two reads of a poll disagree (another client's update between them)", () => {
+  const stopped = { deployments: [sd("STOPPED")] };
+  test("service deployment STOPPED while DescribeServices still shows ours PRIMARY: look again, then judge the newer picture (seed 20261130 #124 loaded)", () => {
+    let { state } = drive(TO.watching!);
+    let r = step(state, snap(1000, afterUpdate, stopped), SPEC);
+    assert.equal(r.state.phase, "watching", messages(r.actions));
+    assert.deepEqual(kinds(r.actions), ["look"]);
+    r = step(r.state, snap(1100, svc([dep({ id: "ecs-svc/9", taskDefinition: ARN(9) }), dep({ status: "ACTIVE" })]), stopped), SPEC);
+    assert.equal(r.state.outcome?.exitCode, 4);
+    assert.match(r.state.serviceNow ?? "", /PRIMARY lgtm-loki:9/);
+  });
+
+  test("the disagreement persists: decided after a few looks (exit 4, ECS's word)", () => {
+    let { state } = drive(TO.watching!);
+    for (let i = 0; i < 4; i++) ({ state } = step(state, snap(1000 + i * 100, afterUpdate, stopped), SPEC));
+    assert.equal(state.outcome?.exitCode, 4);
+    assert.match(state.outcome!.message, /STOPPED/);
+  });
+});

@@ -13,6 +13,9 @@ import { countsKey, findOurs, fresh, readSnapshot, type Facts, type RollbackBy, 
 
 type Snapshot = Extract<Observation, { kind: "snapshot" }>;
 
+/** Looks taken when the service deployment says STOPPED/ROLLBACK_FAILED while DescribeServices shows ours PRIMARY. */
+const SD_DOUBTS = 3;
+
 /** Released components stay watched until the run ends: their success is final only then (other components wait). */
 const WATCHED = new Set(["watching", "baking", "released", "rolling-back", "rollback-watching", "rollback-baking"]);
 
@@ -142,6 +145,12 @@ function judgeRelease(tx: Tx, w: Watch, f: Facts, fresh: StoppedTask[], listed: 
   if (f.serviceGone) return tx.finish({ verdict: "failed", exitCode: 4, message: `${spec.service} is ${s.serviceNow ?? "gone"}: it was deleted or is being deleted`, nextStep: statusHint(spec) });
   if (f.ecsRollback) return adopt(tx, f.ecsRollback.by, `ECS is rolling the release back (${f.ecsRollback.by}): ${f.ecsRollback.reason}`, f.newcomer);
   if (f.sdStatus === "ROLLBACK_FAILED" || f.sdStatus === "STOPPED") {
+    // DescribeServices still showing our deployment PRIMARY may be older than the service deployment's status (the
+    // two reads race another client's update): a few more looks before deciding on half a picture.
+    if (f.newcomer === undefined && f.ours?.status === "PRIMARY" && (w.sdDoubts ?? 0) < SD_DOUBTS) {
+      w.sdDoubts = (w.sdDoubts ?? 0) + 1;
+      return tx.act({ kind: "look" });
+    }
     if (f.newcomer === undefined) return tx.finish({ verdict: "failed", exitCode: 4, message: `ECS reports the release's service deployment ${f.sdStatus}${f.sdReason ? ` (${f.sdReason})` : ""}; ${spec.service}: ${s.serviceNow ?? "state unknown"}`, nextStep: statusHint(spec) });
   }
   if (f.newcomer !== undefined) {
