@@ -207,7 +207,10 @@ function checkRolledBack(x: Context, c: ComponentName, rec: any): void {
     if (fails.length > 0) add(x, "I2", c, `${fails.length} task(s) of the previous revision failed in the rollback's bake window`);
   }
   if (runningAt(o.stateLater, c, prev, seenBy(x, c, tV)) < p.desiredCount) add(x, "I2", c, `fewer than ${p.desiredCount} tasks of the previous revision running at the verdict`);
-  const mine = toolWrites(x, c).slice(1);
+  // The tool's rollback calls: StopServiceDeployment, or an UpdateService to another revision than the released one
+  // (not "every write after the first": when the release's own UpdateService never reached ECS — throttled past its
+  // retries — the first write that did is the rollback's).
+  const mine = toolWrites(x, c).filter((k) => k.operation === "StopServiceDeployment" || (k.input as any)?.taskDefinition !== rec.taskDefinition?.new);
   if (rec.deployments?.rollbackBy === "lgtm-deploy" && mine.length === 0) add(x, "REC", c, "record says lgtm-deploy rolled back, but the tool sent no rollback call");
 }
 
@@ -222,7 +225,9 @@ function checkFailed(x: Context, c: ComponentName, rec: any): void {
   const rb = rec.taskDefinition?.rolledBackTo;
   if (rb && p.taskDefinition !== rb) add(x, "I3", c, `record says rolled back to ${shortTd(rb)}, the service's PRIMARY is ${shortTd(p.taskDefinition)}`);
   const tV = verdictTime(x, rec);
-  const seen = seenBy(x, c, tV);
+  // With the emulator's eventual consistency on, the tool's reads show the service as it was up to lagMs earlier:
+  // what it could know about the state it reports ends there (I3 is about what the record could have said).
+  const seen = seenBy(x, c, tV) - (o.schedule.api.consistency?.lagMs ?? 0);
   const rAt = completedAt(o.events, c, p.id);
   // "rolledBackTo: set when the service was verified serving previous again": verified = COMPLETED and healthy for
   // the bake, as far as the tool could see before its verdict. Then "rolled back to: nothing" misstates the service.
