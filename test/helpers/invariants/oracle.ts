@@ -192,6 +192,15 @@ function checkRolledBack(x: Context, c: ComponentName, rec: any): void {
   }
   if (by === "someone-else" && !(o.thirdParty?.applied && o.thirdParty.component === c)) add(x, "REC", c, "record says someone else rolled back, but nobody else touched the service");
   if (rec.taskDefinition?.rolledBackTo !== prev) add(x, "I2", c, `verdict rolled-back but rolledBackTo is ${shortTd(rec.taskDefinition?.rolledBackTo)}`);
+  // Another client that deploys after the rollback was through its bake acts after this component's verdict (the
+  // record's finishedAt is the whole command's): the state at the end is then not the tool's claim (as in I1).
+  const tp = o.thirdParty;
+  const rbAt = typeof rec.deployments?.rollback === "string" ? completedAt(o.events, c, rec.deployments.rollback) : undefined;
+  if (tp?.applied === true && tp.component === c && rbAt !== undefined && tp.sentAt >= rbAt + o.schedule.flags.bakeMs) {
+    const early = failuresBetween(o.stateLater, c, prev, rbAt, rbAt + o.schedule.flags.bakeMs);
+    if (early.length > 0) add(x, "I2", c, `${early.length} task(s) of the previous revision failed in the rollback's bake window`);
+    return;
+  }
   const svc = serviceOf(o.stateEnd, c);
   const p = svc && primaryOf(svc);
   if (!svc || !p) return add(x, "I2", c, "no service/PRIMARY after the run");
