@@ -474,3 +474,18 @@ describe("rollout state machine: the two reads of a poll disagree (another clien
     assert.match(state.outcome!.message, /STOPPED/);
   });
 });
+
+describe("rollout state machine: who rolled back, when DescribeServiceDeployments does not answer", () => {
+  const back = (events: string[]) => svc([oldDep({ id: "ecs-svc/8" })], { events: events.map((message, i) => ({ id: `e${i}`, message })) });
+  test("ECS's own event 'rolling back to deployment …' → by ECS, not someone else (seed 1267943855 #184)", () => {
+    const { state } = drive(TO.watching!);
+    const r = step(state, snap(1000, back(["(service lgtm-loki) rolling back to deployment ecs-svc/8."])), SPEC);
+    assert.equal(r.state.phase, "rollback-watching");
+    assert.equal(r.state.rollback?.by, "ecs");
+  });
+  test("no word from ECS → someone else", () => {
+    const { state } = drive(TO.watching!);
+    const r = step(state, snap(1000, back([])), SPEC);
+    assert.equal(r.state.rollback?.by, "someone-else");
+  });
+});

@@ -78,9 +78,24 @@ export function onSnapshot(tx: Tx, obs: Snapshot): void {
   if (service && !predatesRelease(s, service)) s.serviceNow = describeService(service);
   stateLine(tx, w, facts);
   const listed = obs.listing === "done" && !stale;
-  if (s.phase === "watching" || s.phase === "baking" || s.phase === "released") return judgeRelease(tx, w, facts, fresh, listed);
+  if (s.phase === "watching" || s.phase === "baking" || s.phase === "released") return judgeRelease(tx, w, facts, fresh, listed, service);
   if (s.phase === "rolling-back") return noticeEcsRollback(tx, facts, polledAt);
+  if (s.rollback?.via === "adopted" && s.rollback.by === "someone-else" && ecsRollsBack(s, service, s.rollback.id)) {
+    // Adopted as "someone else" before the read said who; ECS's own word says it now.
+    s.rollback.by = "ecs";
+    tx.emit("warn", "adopt", "ECS's events say the rollback is ECS's own");
+  }
   judgeRollback(tx, w, facts, fresh, listed);
+}
+
+/**
+ * Whether ECS itself rolls the release back to deployment `to`, by what DescribeServices alone shows (for when
+ * DescribeServiceDeployments does not answer): ECS marked the release's deployment FAILED, or ECS's own event
+ * "rolling back to deployment <to>".
+ */
+function ecsRollsBack(s: State, svc: Service | undefined, to: string | null | undefined): boolean {
+  if (svc?.deployments?.some((d) => d.id === s.release?.id && d.rolloutState === "FAILED")) return true;
+  return to != null && (svc?.events ?? []).some((e) => (e.message ?? "").includes(`rolling back to deployment ${to}`));
 }
 
 function newEvents(tx: Tx, svc: Service | undefined): void {
@@ -139,7 +154,7 @@ function stateLine(tx: Tx, w: Watch, f: Facts): void {
 
 const failuresText = (tasks: StoppedTask[]): string => tasks.map((t) => `${t.taskId}: ${t.classification.summary}`).join("; ");
 
-function judgeRelease(tx: Tx, w: Watch, f: Facts, fresh: StoppedTask[], listed: boolean): void {
+function judgeRelease(tx: Tx, w: Watch, f: Facts, fresh: StoppedTask[], listed: boolean, svc: Service | undefined): void {
   const { s, spec } = tx;
   const rules = spec.rules;
   if (f.serviceGone) return tx.finish({ verdict: "failed", exitCode: 4, message: `${spec.service} is ${s.serviceNow ?? "gone"}: it was deleted or is being deleted`, nextStep: statusHint(spec) });
@@ -154,7 +169,10 @@ function judgeRelease(tx: Tx, w: Watch, f: Facts, fresh: StoppedTask[], listed: 
     if (f.newcomer === undefined) return tx.finish({ verdict: "failed", exitCode: 4, message: `ECS reports the release's service deployment ${f.sdStatus}${f.sdReason ? ` (${f.sdReason})` : ""}; ${spec.service}: ${s.serviceNow ?? "state unknown"}`, nextStep: statusHint(spec) });
   }
   if (f.newcomer !== undefined) {
-    if (f.newcomer.taskDefinition === s.previous && s.previous !== null) return adopt(tx, "someone-else", `deployment ${f.newcomer.id} put ${shortTd(s.previous)} back while the release was watched`, f.newcomer);
+    if (f.newcomer.taskDefinition === s.previous && s.previous !== null) {
+      const by: RollbackBy = ecsRollsBack(s, svc, f.newcomer.id) ? "ecs" : "someone-else";
+      return adopt(tx, by, `deployment ${f.newcomer.id} put ${shortTd(s.previous)} back while the release was watched${by === "ecs" ? " (ECS's own rollback)" : ""}`, f.newcomer);
+    }
     return foreign(tx, f.newcomer);
   }
   if (f.ours?.rolloutState === "FAILED") return startRollback(tx, `ECS marked the rollout FAILED: ${f.ours.rolloutStateReason ?? "no reason given"}`);
