@@ -327,8 +327,8 @@ class Driver {
     const arnsOf = (s: State) => [s.release?.arn, s.rollback?.via === "update-service" ? s.rollback.arn : undefined].filter((a): a is string => typeof a === "string");
     const arns = [...new Set(watched.flatMap((r) => arnsOf(r.state)))];
     const [svcRes, sdRes] = await Promise.allSettled([
-      ecs.describeServices(this.o.clients.ecs, this.o.cluster, watched.map((r) => r.plan.spec.service), { timeoutMs: CALL_TIMEOUT_MS }),
-      ecs.describeServiceDeployments(this.o.clients.ecs, arns, { timeoutMs: CALL_TIMEOUT_MS }),
+      ecs.describeServices(this.o.clients.ecs, this.o.cluster, watched.map((r) => r.plan.spec.service), { timeoutMs: this.pollTimeout(watched) }),
+      ecs.describeServiceDeployments(this.o.clients.ecs, arns, { timeoutMs: this.pollTimeout(watched) }),
     ]);
     if (svcRes.status === "rejected") return this.troubled(watched, svcRes.reason);
     if (this.apiTrouble > 0) for (const r of watched) this.say(r, "info", "api", `ECS answers again after ${this.apiTrouble} failed poll(s)`);
@@ -372,6 +372,17 @@ class Driver {
     const newer = this.inFlightPoll;
     if (newer === null || newer.sentAt <= polledAt) return deliver();
     void Promise.race([newer.done, this.o.clock.sleep(LISTING_HOLD_MS)]).then(deliver);
+  }
+
+  /**
+   * A poll's reads give up after two poll intervals (1 s at least, 15 s at most) and never outlive the nearest
+   * deadline by much: a hung DescribeServices would otherwise blind the watch for 15 s — the whole abort grace, or a
+   * rollback's bake — while the next poll could already answer.
+   */
+  private pollTimeout(watched: Run[]): number {
+    const now = this.now();
+    const deadlines = watched.map((r) => Math.min(r.state.deadline ?? Infinity, r.state.abortDeadline ?? Infinity) - now);
+    return Math.max(1_000, Math.min(CALL_TIMEOUT_MS, 2 * this.o.pollMs, ...deadlines));
   }
 
   /** UpdateService's answer did not name the service deployment: find it in ListServiceDeployments (a few tries). */
