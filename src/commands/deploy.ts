@@ -14,9 +14,10 @@ import { planDeploy, type DeployItem, type PlannedComponent } from "../engine/pl
 import { assertRollingSafe } from "./check.js";
 import { globals, type Io } from "./context.js";
 import { addTagOptions, resolveTag, type TagOptions } from "./options.js";
+import { addReportOptions, reportOptions, type ReportFlags } from "./release-report-options.js";
 import { LOOPBACK_URL, addWatchOptions, clientsFor, ecsEndpoint, engineOptions, boundedPlan, finishRelease, recordPaths, validateWatchFlags, writeNotStarted, type WatchFlags } from "./release-options.js";
 
-interface DeployFlags extends WatchFlags, TagOptions {
+interface DeployFlags extends WatchFlags, TagOptions, ReportFlags {
   env: string;
   all: boolean;
   atomic: boolean;
@@ -34,7 +35,7 @@ export function registerDeploy(program: Command, io: Io, setResult: (code: numbe
     .option("--atomic", "roll back every component of the release when any one fails (or on abort)", false)
     .option("--dry-run", "print the plan: checks, rendered task definition, diff and the calls it would make; change nothing", false)
     .option("--create-missing", "create a service that does not exist yet (first release of a migration)", false);
-  addWatchOptions(addTagOptions(cmd, { allowTag: true })).action(async (names: string[], flags: DeployFlags, c: Command) => {
+  addReportOptions(addWatchOptions(addTagOptions(cmd, { allowTag: true }))).action(async (names: string[], flags: DeployFlags, c: Command) => {
     const g = globals(c);
     const project = new Project(g.root);
     const components = parseComponents(names, flags.all);
@@ -44,6 +45,7 @@ export function registerDeploy(program: Command, io: Io, setResult: (code: numbe
     }
     validateWatchFlags(flags, { loopback: LOOPBACK_URL.test(ecsEndpoint(g, io) ?? "") });
     const env = project.environment(flags.env);
+    const report = reportOptions(flags, env, io);
     await assertRollingSafe(project, env, components);
     for (const w of warnings(env)) if (components.includes(w.component)) io.err(`warning: ${w.message}`);
     const paths = recordPaths(flags.record, components);
@@ -57,7 +59,7 @@ export function registerDeploy(program: Command, io: Io, setResult: (code: numbe
       items.push({ component, tag, templates, recordPath: paths.get(component)! });
     }
     const clients = await clientsFor(g, env, io);
-    const options = engineOptions("deploy", g, env, io, flags, clients, { atomic: flags.atomic });
+    const options = engineOptions("deploy", g, env, io, flags, clients, { atomic: flags.atomic, ...report });
     try {
       const say = (component: string, message: string) => options.emit({ component, phase: "plan", kind: "waiting", message });
       const plan = await boundedPlan(() => planDeploy(items, { env, clients, flags, clock: systemClock, signal: io.signal, say }, { createMissing: flags.createMissing }), io, flags.timeout);

@@ -9,9 +9,10 @@ import { runRelease, type ComponentPlan } from "../engine/driver.js";
 import { checkCluster } from "../engine/plan.js";
 import { resolveRollbackTarget, unusable, type RollbackTarget } from "../engine/targets.js";
 import { globals, type Io } from "./context.js";
+import { addReportOptions, reportOptions, type ReportFlags } from "./release-report-options.js";
 import { LOOPBACK_URL, addWatchOptions, checkBake, clientsFor, ecsEndpoint, engineOptions, finishRelease, recordPaths, rulesFor, validateWatchFlags, writeNotStarted, boundedPlan, type WatchFlags } from "./release-options.js";
 
-interface RollbackFlags extends WatchFlags {
+interface RollbackFlags extends WatchFlags, ReportFlags {
   env: string;
   to: string;
   reason?: string;
@@ -25,16 +26,17 @@ export function registerRollback(program: Command, io: Io, setResult: (code: num
     .requiredOption("--env <name>", "environment (environments/<name>.json)")
     .option("--to <target>", "previous | <revision number> | <task definition ARN> | <version or tag>", "previous")
     .option("--reason <text>", "why (kept in the release record)");
-  addWatchOptions(cmd).action(async (componentArg: string, flags: RollbackFlags, c: Command) => {
+  addReportOptions(addWatchOptions(cmd)).action(async (componentArg: string, flags: RollbackFlags, c: Command) => {
     const g = globals(c);
     const component = parseComponent(componentArg);
     if (flags.reason !== undefined && flags.reason.length > 1000) throw new InvalidInputError("--reason is longer than 1000 characters");
     if (flags.to.trim() === "") throw new InvalidInputError("--to is empty: give previous, a revision number, a task definition ARN, a version or an image tag");
     validateWatchFlags(flags, { loopback: LOOPBACK_URL.test(ecsEndpoint(g, io) ?? "") });
     const env = new Project(g.root).environment(flags.env);
+    const report = reportOptions(flags, env, io);
     const paths = recordPaths(flags.record, [component]);
     const clients = await clientsFor(g, env, io);
-    const options = engineOptions("rollback", g, env, io, flags, clients, { reason: flags.reason });
+    const options = engineOptions("rollback", g, env, io, flags, clients, { reason: flags.reason, ...report });
     const service = serviceName(component);
     try {
       // The plan: read-only, complete before the first change, bounded like the release.
@@ -58,6 +60,7 @@ export function registerRollback(program: Command, io: Io, setResult: (code: num
           tag: target.tag,
           recordPath: paths.get(component)!,
           essentialContainers: target.containerDefinitions.filter((d) => d.essential !== false).map((d) => d.name!),
+          containerDefinitions: target.containerDefinitions,
         };
         return { plan, current, target };
       }, io, flags.timeout);

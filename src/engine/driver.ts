@@ -11,7 +11,7 @@
  * - the record of every component is written before the first change and rewritten at every step that matters.
  */
 import { randomUUID } from "node:crypto";
-import type { CreateServiceCommandInput, RegisterTaskDefinitionCommandInput } from "@aws-sdk/client-ecs";
+import type { ContainerDefinition, CreateServiceCommandInput, RegisterTaskDefinitionCommandInput } from "@aws-sdk/client-ecs";
 import type { AwsClients } from "../adapters/aws.js";
 import type { Clock } from "../adapters/clock.js";
 import * as ecs from "../adapters/ecs.js";
@@ -23,6 +23,9 @@ import { writeRecord, type RecordStatus, type ReleaseRecord } from "./record.js"
 import { buildRecord, failureReport, interruptedOutcome, type RecordContext } from "./report.js";
 import { CALL_TIMEOUT_MS, MUTATION_TIMEOUT_MS, ROLLBACK_CALL_TIMEOUT_MS, callFor, type Call } from "./calls.js";
 import { toStoppedTask } from "./stopped.js";
+import { FailureLogs } from "./failure-logs.js";
+import { ReleaseAnnotations } from "./annotations.js";
+import type { Annotator } from "../adapters/grafana.js";
 
 export interface ComponentPlan {
   component: ComponentName;
@@ -37,6 +40,8 @@ export interface ComponentPlan {
   recordPath: string;
   /** Names of the essential containers of the revision rolled out (helps the classifier find the crash). */
   essentialContainers?: string[];
+  /** The container definitions of the revision rolled out (where its failed tasks log); deploy: register's. */
+  containerDefinitions?: ContainerDefinition[];
 }
 
 export interface EngineOptions {
@@ -54,6 +59,12 @@ export interface EngineOptions {
   atomic: boolean;
   reason?: string;
   triggeredBy?: string;
+  /** --log-lines: the failed tasks' last log lines in the report and record (0 or absent: off, no call). */
+  logLines?: number;
+  /** The region of the Logs client (the environment's). */
+  region?: string;
+  /** --annotate: Grafana release annotations (absent: off). */
+  annotator?: Annotator;
 }
 
 export interface ComponentOutcome {
@@ -98,10 +109,14 @@ class Driver {
   private goSent = false;
   /** A look was asked for while a poll was out: the next poll goes at once. */
   private lookAgain = false;
+  private readonly logs: FailureLogs;
+  private readonly annotations: ReleaseAnnotations;
 
   constructor(plans: readonly ComponentPlan[], private readonly o: EngineOptions) {
     this.runs = plans.map((plan) => ({ plan, state: initialState(), listing: false, peersTold: false, updatedAt: 0, lookups: 0 }));
     this.ctx = { runId: randomUUID(), command: o.command, environment: o.environment, cluster: o.cluster, reason: o.reason, triggeredBy: o.triggeredBy, startedAt: o.clock.now() };
+    this.logs = new FailureLogs({ client: o.clients.logs, lines: o.logLines ?? 0, region: o.region ?? "", ...(o.hardStop ? { signal: o.hardStop } : {}) });
+    this.annotations = new ReleaseAnnotations(o.annotator, { command: o.command, environment: o.environment, triggeredBy: o.triggeredBy, reason: o.reason, components: plans.map((p) => p.component), warn: (component, message) => o.emit({ component, phase: "summary", kind: "annotation", level: "warn", message }) });
   }
 
   async run(): Promise<ComponentOutcome[]> {
@@ -126,12 +141,15 @@ class Driver {
       }
       // After an abort, Jenkins kills the process 5 s after its SIGTERM: the rest must fit in what is left.
       const aborted = this.o.signal.aborted;
+      // Log reads and Grafana requests settle alongside the wait and the last look: no time beyond them at worst.
+      const extras = this.settleExtras(aborted);
       // Outcome tags and restored settings are best effort, but given a moment to land before the process exits.
       await Promise.race([Promise.allSettled([...this.pending]), this.o.clock.sleep(aborted ? 300 : 1_000)]);
       this.drain();
       // The last look comes last, right before the records are written: they say the state the service is in then
       // (a rollback that completed during the wait above is not reported as "nothing").
       await this.finalLook(1_000);
+      await extras;
       return this.outcomes();
     } finally {
       this.o.signal.removeEventListener("abort", onAbort);
@@ -179,6 +197,21 @@ class Driver {
     const { state, actions } = step(run.state, obs, run.plan.spec);
     run.state = state;
     for (const a of actions) this.perform(run, a);
+    // After the actions: a rollback call is out (and answered) before any log is read.
+    this.logs.consider(run.plan.component, run.state, run.plan.containerDefinitions ?? run.plan.register?.containerDefinitions);
+    this.annotations.observe(run.plan.component, run.state, this.now());
+  }
+
+  /**
+   * Before the report: the log reads and Grafana requests still out get a bounded moment, no longer than the last
+   * look and the outcome tags already take (less after an abort: Jenkins kills the process 5 s after its SIGTERM).
+   * Both have run in the background since they were started; what has not answered by then is said in the record.
+   */
+  private async settleExtras(aborted: boolean): Promise<void> {
+    this.annotations.flush();
+    const sleep = (ms: number) => this.o.clock.sleep(ms);
+    const bound = aborted ? 500 : 2_500;
+    await Promise.all([this.logs.settle(sleep, bound), this.annotations.settle(sleep, bound)]);
   }
 
   /** Between components: the registration barrier, --atomic, and the end of a release where all succeeded. */
@@ -236,6 +269,7 @@ class Driver {
       run.updatedAt = this.now();
       run.lookups = 0;
     }
+    if (a.kind === "update") this.annotations.begin({ component: run.plan.component, version: run.plan.tag?.version ?? null, tag: run.plan.tag?.tag ?? null, digest: run.plan.digest }, this.now());
     const seenTasks = new Set(run.state.stoppedTasks.map((t) => t.taskArn));
     const call = callFor(a, run.plan, { clients: this.o.clients, cluster: this.o.cluster, now: () => this.now(), rollbackTimeoutMs: this.rollbackCallTimeout(run, a), mutationTimeoutMs: this.mutationTimeout(run), seenTasks });
     this.track(run, call.run, call.ok, call.fail);
@@ -415,7 +449,8 @@ class Driver {
   private record(r: Run, status: RecordStatus, stateOverride?: State): ReleaseRecord {
     const s = stateOverride ?? r.state;
     const subject = { component: r.plan.component, service: r.plan.spec.service, image: r.plan.image, digest: r.plan.digest, tag: r.plan.tag };
-    return buildRecord(s, subject, this.ctx, this.now(), status, this.o.clients.counter.snapshot());
+    const withLogs = { ...s, stoppedTasks: this.logs.merge(r.plan.component, s.stoppedTasks, status !== "in-progress") };
+    return { ...buildRecord(withLogs, subject, this.ctx, this.now(), status, this.o.clients.counter.snapshot()), annotation: this.annotations.record(r.plan.component) };
   }
 
   private write(r: Run, status: RecordStatus, stateOverride?: State): void {
@@ -446,7 +481,8 @@ class Driver {
 
   private outcomes(): ComponentOutcome[] {
     return this.runs.map((r) => {
-      const s = this.final(r);
+      const decided = this.final(r);
+      const s = { ...decided, stoppedTasks: this.logs.merge(r.plan.component, decided.stoppedTasks, true) };
       if (s.outcome && s.outcome.exitCode !== 0) for (const line of failureReport(s)) this.o.emit({ component: r.plan.component, phase: "summary", kind: "report", message: line, level: "error" });
       const record = this.record(r, "finished", s);
       try {

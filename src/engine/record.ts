@@ -9,6 +9,7 @@ import { closeSync, fsyncSync, mkdtempSync, openSync, renameSync, rmSync, statSy
 import path from "node:path";
 import type { ApiCallCounts } from "../adapters/aws.js";
 import type { StoppedTask } from "../core/verdict.js";
+import type { AnnotationRecord } from "../adapters/grafana.js";
 
 export const RECORD_SCHEMA_VERSION = 1;
 
@@ -64,13 +65,16 @@ export interface ReleaseRecord {
   /** The service's deployments as last seen. */
   serviceState: string | null;
   failureReasons: string[];
-  stoppedTasks: StoppedTask[];
+  /** With logLines/logNote on the failed tasks whose logs were read (--log-lines, src/engine/failure-logs.ts). */
+  stoppedTasks: Array<StoppedTask & { logLines?: string[]; logNote?: string }>;
   circuitBreaker: { failureCount: number; threshold: number; status?: string } | null;
   alarms: { status?: string; triggered: string[] } | null;
   lastEvents: string[];
   apiCalls: ApiCallCounts;
   reason: string | null;
   triggeredBy: string | null;
+  /** --annotate: the Grafana annotation of this component's release (state "off" without --annotate). */
+  annotation: AnnotationRecord;
 }
 
 /** Writes the record atomically: a temp file in the same directory, fsync, rename over the record path. */

@@ -7,6 +7,8 @@ import type { State } from "../core/rollout.js";
 import { shortTd } from "../core/names.js";
 import type { ParsedTag } from "../core/tag.js";
 import { VERSION } from "../version.js";
+import { formatTaskLogs } from "../core/logs.js";
+import type { ReportedTask } from "./failure-logs.js";
 import { RECORD_SCHEMA_VERSION, type RecordStatus, type ReleaseRecord } from "./record.js";
 
 export interface RecordContext {
@@ -70,6 +72,7 @@ export function buildRecord(s: State, subject: RecordSubject, c: RecordContext, 
     apiCalls,
     reason: c.reason ?? null,
     triggeredBy: c.triggeredBy ?? null,
+    annotation: { id: null, state: "off" },
   };
 }
 
@@ -89,7 +92,11 @@ export function failureReport(s: State): string[] {
   if (failed.length > 0) {
     const shown = failed.slice(-10);
     lines.push(`  ${failed.length} failed task(s)${shown.length < failed.length ? ` (the last ${shown.length})` : ""}:`);
-    for (const t of shown) lines.push(`    ${t.taskId}: ${t.classification.summary} (${t.classification.kind})`);
+    for (const t of shown as ReportedTask[]) {
+      lines.push(`    ${t.taskId}: ${t.classification.summary} (${t.classification.kind})`);
+      // The container's own last lines (read after the rollback call went out), or one line saying why there are none.
+      if (t.logLines !== undefined || t.logNote !== undefined) lines.push(...formatTaskLogs({ logLines: t.logLines ?? [], logNote: t.logNote }, "      "));
+    }
   }
   const ignored = s.stoppedTasks.length - failed.length;
   if (ignored > 0) lines.push(`  ${ignored} other stopped task(s) were not failures (scheduler or user stops)`);

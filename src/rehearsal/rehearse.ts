@@ -25,6 +25,9 @@ export interface RehearsalOptions {
 
 type Run = (argv: string[], io: Io) => Promise<number>;
 
+/** What the broken build prints before it exits: the report must show it under the failed task (read from its awslogs stream). */
+export const PANIC = "panic: invalid memberlist configuration";
+
 export async function rehearse(o: RehearsalOptions, io: Io, run: Run): Promise<number> {
   const say = (line: string) => (o.json ? io.out(JSON.stringify({ kind: "rehearsal", message: line })) : io.out(`\n=== ${line}`));
   const timing: Scenario["timing"] = o.fast ? { provisioningMs: 40, pendingMs: 60, healthCheckMs: 60, drainMs: 30, stopMs: 30 } : { provisioningMs: 700, pendingMs: 1200, healthCheckMs: 1500, drainMs: 800, stopMs: 500 };
@@ -48,7 +51,7 @@ export async function rehearse(o: RehearsalOptions, io: Io, run: Run): Promise<n
     // The broken build crash-loops: the container exits 1 shortly after starting.
     const brokenDigest = digests.get(`${o.broken}:${shas.broken}`)!;
     // The panic is the app's own output: it goes to the awslogs stream, not into the container reason ECS reports.
-    emulator.mergeScenario({ images: { [brokenDigest]: { behavior: "crash", exitCode: 1, afterMs: o.fast ? 40 : 1500, exitLog: "panic: invalid memberlist configuration" } } });
+    emulator.mergeScenario({ images: { [brokenDigest]: { behavior: "crash", exitCode: 1, afterMs: o.fast ? 40 : 1500, logs: [{ afterMs: 0, message: `level=info msg="Starting ${o.broken}"` }], exitLog: PANIC } } });
     clients.destroy();
 
     const common = ["--root", o.root, "--endpoint-url", emulator.url, ...(o.json ? ["--json"] : [])];
@@ -66,12 +69,13 @@ export async function rehearse(o: RehearsalOptions, io: Io, run: Run): Promise<n
     say("status after the rehearsal");
     await run([...common, "status", "--env", "local"], io);
 
-    const brokenRecord = JSON.parse(readFileSync(path.join(records, `broken-${o.broken}.json`), "utf8")) as { verdict: string; taskDefinition: { previous: string } };
+    const brokenRecord = JSON.parse(readFileSync(path.join(records, `broken-${o.broken}.json`), "utf8")) as { verdict: string; stoppedTasks: Array<{ failed: boolean; logLines?: string[] }> };
     const expectations: Array<[string, boolean]> = [
       ["first release succeeded (exit 0)", first === ExitCode.Success],
       ["upgrade succeeded (exit 0)", second === ExitCode.Success],
       ["broken release was rolled back (exit 3)", broken === ExitCode.RolledBack],
       ["record says rolled-back", brokenRecord.verdict === "rolled-back"],
+      ["the report and record show the crashed container's panic line", brokenRecord.stoppedTasks.some((t) => t.failed && (t.logLines ?? []).includes(PANIC))],
     ];
     say(`records in ${records}`);
     for (const [what, ok] of expectations) io.out(`${ok ? "ok  " : "FAIL"} ${what}`);

@@ -5,7 +5,8 @@ import groovy.json.JsonSlurper
  * END-TO-END: the steps run the real bundled helper (resources/lgtm/lgtm-deploy.mjs) through a real shell against the
  * helper's local ECS/ECR emulator and the `local` environment:
  *   1. a successful release of mimir (lgtmDeploy, exit 0 -> SUCCESS, record archived),
- *   2. a release whose image crashes: the helper rolls back (exit 3 -> FAILURE "old version is serving"),
+ *   2. a release whose image crashes: the helper rolls back (exit 3 -> FAILURE "old version is serving"); the console
+ *      report shows the crashed container's last log lines,
  *   3. another good release, then lgtmRollback to the first release's tag (exit 0).
  * Skipped by run.sh when LGTM_E2E=0.
  *
@@ -173,6 +174,9 @@ class E2EReleaseTest {
         assert report2 != null: explain(h2)
         rec2.failureReasons.each { assert report2.contains("  why: ${it}") }
         rec2.stoppedTasks.findAll { it.failed }.take(5).each { assert report2.contains("  task ${it.taskId}: ") }
+        // The crashed container's own output, read by the helper from its awslogs stream after the rollback call.
+        assert rec2.stoppedTasks.any { it.failed && it.logLines == ['level=error msg="e2e: mimir cannot start"', 'panic: e2e mimir crashed'] }: rec2.stoppedTasks
+        assert report2.contains('    last 2 log line(s):\n      | level=error msg="e2e: mimir cannot start"\n      | panic: e2e mimir crashed'): report2
         assert h2.echoes.last() == "lgtmDeploy: ${h2.currentBuild.description}"
         h2.cleanup()
 
