@@ -408,6 +408,22 @@ describe("regressions that need the emulator's inconvenient ECS (stale reads, ta
     });
   });
 
+  test("a hung DescribeServices does not blind the watch for its 15 s call timeout: the rollback is verified in time", async () => {
+    // Seed 1267943855 #135: a poll whose DescribeServices hung held the watch for 15 s — the whole abort grace —
+    // and a rollback that had completed was reported as "rolled back to: nothing".
+    await withRig(["tempo"], async (rig) => {
+      await release(rig, "tempo", A, ["--create-missing"]);
+      rig.emu.mergeScenario({ images: { [rig.digest("tempo", B)]: { behavior: "slow", startDelayMs: 60_000 } } });
+      rig.emu.clearCalls();
+      const run = rig.cli(["deploy", "tempo", "--env", "local", "--sha", B, "--timeout", "1500ms", "--rollback-timeout", "6s", "--poll-interval", "100ms"]);
+      await until("the release's UpdateService", () => updates(rig).length === 1);
+      rig.emu.mergeScenario({ faults: [{ operation: "DescribeServices", times: 2, fault: "hang" }] });
+      const r = await run;
+      assert.equal(r.code, 3, r.stdout + r.stderr);
+      assert.equal(rig.record("tempo").taskDefinition.rolledBackTo, (await service(rig, "lgtm-tempo")).deployments![0]!.taskDefinition);
+    });
+  });
+
   test("one throttled poll does not slow the watch down for seconds (no client-side rate limiter on the polling client)", async () => {
     // Seed 20261130 #30: one ThrottlingException early in the watch dropped the SDK's adaptive retry mode's token
     // bucket to the rate it had measured so far (a few requests/s); every later read — DescribeServices,
