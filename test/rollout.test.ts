@@ -374,6 +374,19 @@ describe("rollout state machine: snapshots that arrive out of order (a listing t
     assert.equal(state.phase, "released");
   });
 
+  test("listings always overtaken by the next poll (a loaded machine): the bake still ends", () => {
+    // Every listing's snapshot arrives after the next poll's: the steady read and the listing never come in one
+    // snapshot. The bake needs both — the steady state now, and stopped tasks known past the bake's end.
+    let { state } = drive(TO.watching!);
+    ({ state } = step(state, at(1000, 990, completed, { listing: "skipped" }), SPEC));
+    assert.equal(state.phase, "baking");
+    for (let t = 1100; t < 70_000 && state.phase === "baking"; t += 100) {
+      ({ state } = step(state, at(t, t - 10, completed, { listing: "skipped" }), SPEC));
+      ({ state } = step(state, at(t + 5, t - 110, completed), SPEC));
+    }
+    assert.equal(state.phase, "released");
+  });
+
   test("its stopped tasks still count: a crash it lists fails the release", () => {
     let { state } = drive(TO.baking!);
     ({ state } = step(state, at(2000, 1900, completed, { listing: "skipped" }), SPEC));

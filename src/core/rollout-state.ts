@@ -78,6 +78,8 @@ export interface Watch {
   lastKey?: string;
   /** The last stopped-task listing failed or a final look is needed: list again. */
   listingOwed: boolean;
+  /** The stopped tasks are known up to here: the newest read a completed listing was sent after. */
+  listedThrough?: number;
   /** Snapshots whose two reads disagreed (service deployment STOPPED, ours still PRIMARY): looked at again. */
   sdDoubts?: number;
 }

@@ -77,7 +77,11 @@ export function onSnapshot(tx: Tx, obs: Snapshot): void {
   }
   if (service && !predatesRelease(s, service)) s.serviceNow = describeService(service);
   stateLine(tx, w, facts);
-  const listed = obs.listing === "done" && !stale;
+  // How far the stopped tasks are known: a listing covers at least up to the read it was sent after. It counts even
+  // when its snapshot arrived out of order — under load listings are routinely overtaken by the next poll, and a bake
+  // that needed the steady read and the listing in one snapshot would never end.
+  if (obs.listing === "done" && !stale) w.listedThrough = Math.max(w.listedThrough ?? Number.NEGATIVE_INFINITY, polledAt);
+  const listed = (bakeMs: number): boolean => bakeMs === 0 || (w.bakeFrom !== null && (w.listedThrough ?? Number.NEGATIVE_INFINITY) >= w.bakeFrom + bakeMs);
   if (s.phase === "watching" || s.phase === "baking" || s.phase === "released") return judgeRelease(tx, w, facts, fresh, listed, service);
   if (s.phase === "rolling-back") return noticeEcsRollback(tx, facts, polledAt);
   if (s.rollback?.via === "adopted" && s.rollback.by === "someone-else" && ecsRollsBack(s, service, s.rollback.id)) {
@@ -154,7 +158,7 @@ function stateLine(tx: Tx, w: Watch, f: Facts): void {
 
 const failuresText = (tasks: StoppedTask[]): string => tasks.map((t) => `${t.taskId}: ${t.classification.summary}`).join("; ");
 
-function judgeRelease(tx: Tx, w: Watch, f: Facts, fresh: StoppedTask[], listed: boolean, svc: Service | undefined): void {
+function judgeRelease(tx: Tx, w: Watch, f: Facts, fresh: StoppedTask[], listed: (bakeMs: number) => boolean, svc: Service | undefined): void {
   const { s, spec } = tx;
   const rules = spec.rules;
   if (f.serviceGone) return tx.finish({ verdict: "failed", exitCode: 4, message: `${spec.service} is ${s.serviceNow ?? "gone"}: it was deleted or is being deleted`, nextStep: statusHint(spec) });
@@ -199,7 +203,7 @@ function judgeRelease(tx: Tx, w: Watch, f: Facts, fresh: StoppedTask[], listed: 
     w.completedOnce = true;
     if (rules.bakeMs > 0) tx.emit("info", "bake", `COMPLETED with ${f.running}/${f.desired} running; baking for ${seconds(rules.bakeMs)}: any failed task of ${shortTd(s.newTd)} fails the release`);
   }
-  if (tx.now - w.bakeFrom! >= rules.bakeMs && (listed || rules.bakeMs === 0)) {
+  if (tx.now - w.bakeFrom! >= rules.bakeMs && listed(rules.bakeMs)) {
     s.phase = "released";
     tx.emit("info", "released", `${shortTd(s.newTd)} is COMPLETED with ${f.running}/${f.desired} running${rules.bakeMs > 0 ? ` and stayed healthy for ${seconds(rules.bakeMs)}` : ""}`);
     tx.act({ kind: "record" });
@@ -270,7 +274,7 @@ function noticeEcsRollback(tx: Tx, f: Facts, polledAt: number): void {
   }
 }
 
-function judgeRollback(tx: Tx, w: Watch, f: Facts, fresh: StoppedTask[], listed: boolean): void {
+function judgeRollback(tx: Tx, w: Watch, f: Facts, fresh: StoppedTask[], listed: (bakeMs: number) => boolean): void {
   const { s, spec } = tx;
   const rules = spec.rules;
   const fail = (message: string) => tx.finish({ verdict: "failed", exitCode: 4, message: `the rollback to ${shortTd(s.previous)} failed: ${message}`, nextStep: statusHint(spec) });
@@ -324,7 +328,7 @@ function judgeRollback(tx: Tx, w: Watch, f: Facts, fresh: StoppedTask[], listed:
     w.bakeFrom = tx.now;
     w.completedOnce = true;
   }
-  if (tx.now - w.bakeFrom! >= rules.rollbackBakeMs && (listed || rules.rollbackBakeMs === 0)) {
+  if (tx.now - w.bakeFrom! >= rules.rollbackBakeMs && listed(rules.rollbackBakeMs)) {
     const by = s.rollback?.by === "lgtm-deploy" ? "" : ` (rolled back by ${s.rollback?.by})`;
     // A rollback ECS carried out restored the service revision only: the rest goes back now that it is over.
     if (s.rollback?.via !== "update-service" && s.rollback?.by !== "someone-else") restoreOutsideRevision(tx);
