@@ -236,7 +236,12 @@ function checkFailed(x: Context, c: ComponentName, rec: any): void {
   const tV = verdictTime(x, rec);
   // With the emulator's eventual consistency on, the tool's reads show the service as it was up to lagMs earlier:
   // what it could know about the state it reports ends there (I3 is about what the record could have said).
-  const seen = seenBy(x, c, tV) - (o.schedule.api.consistency?.lagMs ?? 0);
+  // Reads the proxy answered from before the tool's own last write (`staleMs`) show nothing newer: when the tool's
+  // reads at the end were served stale, it knew only what its last fresh answer said.
+  const mine = o.proxyCalls.filter((k) => k.op === "DescribeServices" && k.status === 200 && k.services.includes(serviceName(c)) && (k.answeredAt ?? k.time) <= tV);
+  const staleAtEnd = mine.some((k) => k.outcome === "stale" && (k.answeredAt ?? k.time) >= tV - 300);
+  const lastFresh = [...mine].reverse().find((k) => k.outcome === "forwarded");
+  const seen = (staleAtEnd ? (lastFresh?.answeredAt ?? o.t0) : seenBy(x, c, tV)) - (o.schedule.api.consistency?.lagMs ?? 0);
   const rAt = completedAt(o.events, c, p.id);
   // "rolledBackTo: set when the service was verified serving previous again": verified = COMPLETED and healthy for
   // the bake, as far as the tool could see before its verdict. Then "rolled back to: nothing" misstates the service.
