@@ -41,6 +41,9 @@ describe("deploy against the emulator (real SDK clients over HTTP)", () => {
       assert.match(unwrap(r.stdout), /\[mimir\] lgtm-mimir:2 rollout COMPLETED \(PRIMARY\): 3\/3 running/);
       assert.match(unwrap(r.stdout), /if this release fails, it rolls back to lgtm-mimir:1/);
       assert.match(unwrap(r.stdout), /baking for 150ms/);
+      // Mimir's own timeouts, not the small components' 20m: 3 rounds held back by the grace period.
+      assert.match(unwrap(r.stdout), /\[mimir\] [^\n]*timeout 1h15m \(default\), rollback timeout 1h15m \(default\); mimir's default: 3 x \(drain 35s \+ stop 2m \+ grace 20m\) \+ bake 150ms \+ margin = 1h15m/);
+      assert.equal(rig.record("mimir").verdict, "succeeded");
       assert.match(unwrap(r.stdout), /has reached a steady state/);
       for (const line of r.stdout.split("\n")) assert.ok(line.length <= 120, `a console line of ${line.length} characters: ${line}`);
       assert.doesNotMatch(unwrap(r.stdout), /arn:aws:ecs/, "short names, not ARNs");
@@ -114,6 +117,65 @@ describe("deploy against the emulator (real SDK clients over HTTP)", () => {
         assert.equal(updates.at(-1).desiredCount, 2, "the rollback restored the old count");
         const svc = (await rig.clients.ecs.send(new DescribeServicesCommand({ cluster: "lgtm", services: ["lgtm-loki"] }))).services![0]!;
         assert.equal(svc.desiredCount, 2);
+      } finally {
+        p.cleanup();
+      }
+    });
+  });
+
+  test("a service without a load balancer: released, rolled back and its settings restored without a health-check grace period (ECS rejects one, 0 included)", async () => {
+    // environments/local.json routes only Mimir and Loki: Grafana has no load balancer there. DescribeServices shows
+    // healthCheckGracePeriodSeconds 0 for it, and the emulator (like ECS) refuses that 0 if it is sent back.
+    await withRig(["grafana"], async (rig) => {
+      await firstRelease(rig, "grafana");
+      const before = (await rig.clients.ecs.send(new DescribeServicesCommand({ cluster: "lgtm", services: ["lgtm-grafana"] }))).services![0]!;
+      assert.deepEqual([before.loadBalancers, before.healthCheckGracePeriodSeconds], [[], 0], "the emulator describes the default 0");
+      const p = copyProject();
+      try {
+        // A release that changes settings (desired count, breaker threshold), then crashes: lgtm-deploy's own rollback
+        // (UpdateService back to revision 1 with the old settings).
+        p.edit("environments/local.json", (e) => (e.components = { grafana: { desiredCount: 2 } }));
+        rig.emu.mergeScenario({ images: { [rig.digest("grafana", B)]: { behavior: "crash", exitCode: 1, afterMs: 0 } } });
+        rig.emu.clearCalls();
+        const r = await rig.cli(["deploy", "grafana", "--env", "local", "--sha", B, "--root", p.root, "--max-failed-tasks", "3"]);
+        assert.equal(r.code, 3, r.stdout + r.stderr);
+        assert.equal(rig.record("grafana").verdict, "rolled-back");
+        let updates = rig.emu.calls().filter((c) => c.operation === "UpdateService");
+        assert.ok(updates.length >= 2, `the release and its rollback: ${updates.length} UpdateService call(s)`);
+        for (const u of updates) {
+          assert.equal(u.status, 200, `UpdateService refused: ${JSON.stringify(u.input)}`);
+          assert.equal("healthCheckGracePeriodSeconds" in (u.input as object), false, `UpdateService sent a grace period: ${JSON.stringify(u.input)}`);
+        }
+        assert.ok(updates.some((u) => (u.input as any).desiredCount === 1), "the rollback restored the old desired count");
+        let svc = (await rig.clients.ecs.send(new DescribeServicesCommand({ cluster: "lgtm", services: ["lgtm-grafana"] }))).services![0]!;
+        assert.equal(svc.desiredCount, 1);
+        assert.equal(svc.deploymentConfiguration?.deploymentCircuitBreaker?.enable, true);
+        assert.match(await primaryTd(rig, "lgtm-grafana") ?? "", /lgtm-grafana:1$/);
+
+        // The same release with ECS's breaker acting first: ECS restores the revision, lgtm-deploy restores the rest
+        // (desired count, threshold) with a plain UpdateService.
+        rig.emu.clearCalls();
+        const r2 = await rig.cli(["deploy", "grafana", "--env", "local", "--sha", B, "--root", p.root, "--max-failed-tasks", "50", "--no-fail-fast"]);
+        assert.equal(r2.code, 3, r2.stdout + r2.stderr);
+        updates = rig.emu.calls().filter((c) => c.operation === "UpdateService");
+        for (const u of updates) {
+          assert.equal(u.status, 200, `UpdateService refused: ${JSON.stringify(u.input)}`);
+          assert.equal("healthCheckGracePeriodSeconds" in (u.input as object), false, `UpdateService sent a grace period: ${JSON.stringify(u.input)}`);
+        }
+        svc = (await rig.clients.ecs.send(new DescribeServicesCommand({ cluster: "lgtm", services: ["lgtm-grafana"] }))).services![0]!;
+        assert.equal(svc.desiredCount, 1, "settings restored after ECS's rollback too");
+        assert.equal(svc.deploymentConfiguration?.deploymentCircuitBreaker?.thresholdConfiguration?.value, 2);
+
+        // A successful release, then a manual rollback of it.
+        rig.emu.clearCalls();
+        const ok = await rig.cli(["deploy", "grafana", "--env", "local", "--sha", C]);
+        assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+        const back = await rig.cli(["rollback", "grafana", "--env", "local", "--to", "previous", "--reason", "no load balancer"]);
+        assert.equal(back.code, 0, back.stdout + back.stderr);
+        for (const u of rig.emu.calls().filter((c) => c.operation === "UpdateService")) {
+          assert.equal(u.status, 200, `UpdateService refused: ${JSON.stringify(u.input)}`);
+          assert.equal("healthCheckGracePeriodSeconds" in (u.input as object), false);
+        }
       } finally {
         p.cleanup();
       }
@@ -399,6 +461,13 @@ describe("deploy against the emulator (real SDK clients over HTTP)", () => {
       assert.match(unwrap(r.stdout), /ECS UpdateService cluster=lgtm service=lgtm-tempo/);
       assert.match(unwrap(r.stdout), /if this release fails, it rolls back to lgtm-tempo:1 \(ACTIVE, image still in ECR\)/);
       assert.match(unwrap(r.stdout), /watch: timeout 20m, bake 150ms, max failed tasks 2/);
+      // The timeouts in force and where they come from: Tempo's own rollout math is under the 20m floor.
+      assert.match(unwrap(r.stdout), /watch: timeout 20m \(default\), rollback timeout 20m \(default\); tempo's default: 1 x \(stop 2m \+ start-up 3m \+ detection 40s\) \+ bake 150ms \+ margin = 11m, raised to the 20m floor/);
+      const j = await rig.cli(["deploy", "tempo", "--env", "local", "--sha", B, "--dry-run", "--json", "--timeout", "30m"]);
+      assert.equal(j.code, 0, j.stderr);
+      const plan = j.stdout.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l)).find((e) => e.kind === "dry-run");
+      assert.deepEqual([plan.timeouts.timeoutMs, plan.timeouts.timeoutSource, plan.timeouts.rollbackTimeoutMs, plan.timeouts.rollbackTimeoutSource], [30 * 60_000, "flag", 20 * 60_000, "default"]);
+      assert.equal(plan.rules.timeoutMs, 30 * 60_000);
       assert.deepEqual(rig.mutatingCalls(), []);
     });
   });

@@ -78,6 +78,8 @@ describe("UpdateService response and identifiers", () => {
       ["negative desired count", { desiredCount: -1 }, "InvalidParameterException"],
       ["minimumHealthyPercent above 100", { deploymentConfiguration: { minimumHealthyPercent: 150 } }, "InvalidParameterException"],
       ["alarms without names", { deploymentConfiguration: { alarms: { enable: true, rollback: true } } }, "InvalidParameterException"],
+      // DescribeServices shows healthCheckGracePeriodSeconds 0; echoing it back on a service without a load balancer fails.
+      ["grace period without a load balancer", { healthCheckGracePeriodSeconds: 0 }, "InvalidParameterException"],
     ];
     for (const [label, patch, type] of cases) {
       const res = await fetch(emu.url, {

@@ -51,7 +51,7 @@ describe("env sync on a realistic describe-stacks output", () => {
     const env = parseEnvironment("prod", "prod.json", text);
     assert.equal(env.outputs!.loadBalancers.loki!.targetGroupArn, "arn:aws:elasticloadbalancing:ap-northeast-2:123456789012:targetgroup/LgtmPr-Targe-7RF3KCW2EXAMP/1a2b3c4d5e6f7081");
     assert.deepEqual(env.outputs!.network.securityGroups, ["sg-0a1b2c3d4e5f60718"]);
-    assert.deepEqual(env.outputs!.deploymentAlarms.mimir, ["lgtm-prod-mimir-target-5xx", "lgtm-prod-mimir-unhealthy-hosts"]);
+    assert.deepEqual(env.outputs!.deploymentAlarms.mimir, ["lgtm-prod-mimir-target-5xx", "lgtm-prod-mimir-healthy-hosts-low"]);
     assert.deepEqual(env.outputs!.source, { stackName: "lgtm-prod", stackId: fixture().Stacks[0].StackId, lastUpdated: "2026-10-07T08:03:19.902000+00:00" });
     assert.equal(text, prodText, "the committed prod.json is exactly what env sync writes from the fixture");
   });

@@ -293,3 +293,12 @@ test("bundle: render --all --env prod prints six task definitions that the AWS C
     assert.match(res.stderr, /Could not connect to the endpoint URL/, `${file}: ${res.stderr}`);
   }
 });
+
+test("a service template that sets healthCheckGracePeriodSeconds without a load balancer is refused (ECS rejects it, 0 included)", () => {
+  const t = project.templates("tempo").service;
+  const body = { ...(t.body as Record<string, unknown>), healthCheckGracePeriodSeconds: 0 };
+  assert.throws(() => renderService("tempo", prod, image, { file: t.file, body }), /taskdefs\/tempo\.service\.json: .*field "healthCheckGracePeriodSeconds": only valid for a service with a load balancer/s);
+  // The same template with a load balancer is fine (Grafana is routed in prod).
+  const g = project.templates("grafana").service;
+  assert.equal((renderService("grafana", prod, image, g) as any).healthCheckGracePeriodSeconds, 60);
+});

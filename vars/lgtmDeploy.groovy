@@ -10,7 +10,7 @@ Map defaultConfig() {
     return [
         component: null,          // required: mimir, loki, tempo, pyroscope, grafana or alloy
         environment: null,        // required: name of environments/<name>.json, e.g. prod
-        timeout: '20m',           // how long the deploy may take before it counts as failed (90s, 20m, 1h30m)
+        timeout: null,            // how long the deploy may take before it fails (90s, 1h30m; default: the helper's, per component)
         rollback: true,           // roll back automatically when the release fails
         maxFailedTasks: null,     // fail the release after this many stopped tasks (helper default when null)
         atomic: false,            // all-or-nothing release (helper --atomic)
@@ -130,7 +130,7 @@ Map validate(Map userConfig) {
     Map cfg = lgtmInternal.mergeConfig(step, defaultConfig(), userConfig, ['component', 'environment'])
     cfg.component = lgtmInternal.component(step, cfg.component)
     cfg.environment = lgtmInternal.environmentName(step, cfg.environment)
-    cfg.timeout = lgtmInternal.duration(step, 'timeout', cfg.timeout, false)
+    cfg.timeout = lgtmInternal.duration(step, 'timeout', cfg.timeout, true)
     cfg.bake = lgtmInternal.duration(step, 'bake', cfg.bake, true)
     cfg.pollInterval = lgtmInternal.duration(step, 'pollInterval', cfg.pollInterval, true)
     cfg.maxFailedTasks = lgtmInternal.number(step, 'maxFailedTasks', cfg.maxFailedTasks, 0, 1000, true)
@@ -176,12 +176,14 @@ List buildEnv(Map cfg) {
 
 List deployEnv(Map cfg) {
     List vars = [
-        "LGTM_TIMEOUT=${cfg.timeout}",
         "LGTM_ROLLBACK=${cfg.rollback}",
         "LGTM_ATOMIC=${cfg.atomic}",
         "LGTM_CREATE_MISSING=${cfg.createMissing}",
         "LGTM_DRY_RUN=${cfg.dryRun}",
     ]
+    if (cfg.timeout) {
+        vars.add("LGTM_TIMEOUT=${cfg.timeout}")
+    }
     if (cfg.maxFailedTasks != null) {
         vars.add("LGTM_MAX_FAILED_TASKS=${cfg.maxFailedTasks}")
     }

@@ -106,6 +106,37 @@ String duration(String step, String name, Object value, boolean optional) {
     return s
 }
 
+/** Seconds in a duration that duration() accepted (1h30m, 90s). */
+long durationSeconds(String value) {
+    long total = 0
+    String rest = value
+    int i = rest.indexOf('h')
+    if (i >= 0) {
+        total += Long.parseLong(rest.substring(0, i)) * 3600
+        rest = rest.substring(i + 1)
+    }
+    i = rest.indexOf('m')
+    if (i >= 0) {
+        total += Long.parseLong(rest.substring(0, i)) * 60
+        rest = rest.substring(i + 1)
+    }
+    i = rest.indexOf('s')
+    if (i >= 0) {
+        total += Long.parseLong(rest.substring(0, i))
+    }
+    return total
+}
+
+/**
+ * Minutes of the helper's default --timeout (and --rollback-timeout) per component in the shipped environments:
+ * derived from each component's rollout (src/core/release-timeout.ts, docs/rollout-timeouts.md). A Jenkins timeout
+ * around a release must allow a release and its rollback; test/release-timeout.test.ts keeps these figures at least
+ * the helper's for every environment file.
+ */
+Map releaseMinutes() {
+    return [mimir: 76, loki: 33, tempo: 20, pyroscope: 20, grafana: 20, alloy: 20]
+}
+
 Boolean flag(String step, String name, Object value) {
     if (!(value instanceof Boolean)) {
         fail(step, "${name} must be true or false, got ${value == null ? 'null' : quoted(value.toString())}")
@@ -480,7 +511,8 @@ if [ "${LGTM_DRY_RUN:-}" = true ]; then set -- "$@" --dry-run; fi
 
 String deployScript() {
     return 'set -e\nset -- deploy "$LGTM_COMPONENT" "--env=$LGTM_ENVIRONMENT" "--tag=$LGTM_TAG" ' +
-        '"--timeout=$LGTM_TIMEOUT" "--record=$LGTM_RECORD"\n' + '''\
+        '"--record=$LGTM_RECORD"\n' + '''\
+if [ -n "${LGTM_TIMEOUT:-}" ]; then set -- "$@" "--timeout=$LGTM_TIMEOUT"; fi
 if [ "${LGTM_ROLLBACK:-}" = false ]; then set -- "$@" --no-rollback; fi
 if [ -n "${LGTM_MAX_FAILED_TASKS:-}" ]; then set -- "$@" "--max-failed-tasks=$LGTM_MAX_FAILED_TASKS"; fi
 if [ "${LGTM_ATOMIC:-}" = true ]; then set -- "$@" --atomic; fi
@@ -494,8 +526,11 @@ if [ "${LGTM_DRY_RUN:-}" = true ]; then set -- "$@" --dry-run; fi
 
 String rollbackScript() {
     return 'set -e\nset -- rollback "$LGTM_COMPONENT" "--env=$LGTM_ENVIRONMENT" "--to=$LGTM_TO" ' +
-        '"--reason=$LGTM_REASON" "--timeout=$LGTM_TIMEOUT" "--record=$LGTM_RECORD"\n' +
+        '"--reason=$LGTM_REASON" "--record=$LGTM_RECORD"\n' +
+        'if [ -n "${LGTM_TIMEOUT:-}" ]; then set -- "$@" "--timeout=$LGTM_TIMEOUT"; fi\n' +
         'if [ -n "${LGTM_BAKE:-}" ]; then set -- "$@" "--bake=$LGTM_BAKE"; fi\n' +
+        'if [ "${LGTM_ANNOTATE:-}" = true ]; then set -- "$@" --annotate; fi\n' +
+        'if [ -n "${LGTM_LOG_LINES:-}" ]; then set -- "$@" "--log-lines=$LGTM_LOG_LINES"; fi\n' +
         watchFlagsScript() + commonFlagsScript() + 'exec node "$LGTM_BUNDLE" "$@"\n'
 }
 

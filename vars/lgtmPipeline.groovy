@@ -16,8 +16,8 @@ Map defaultConfig() {
         approvalTimeoutMinutes: 60, // how long the approval waits before the build is aborted
         buildEnvironment: null,     // environment used to build on branches that do not deploy (default: first in branches)
         agentLabel: '',             // agent label expression ('' = any agent)
-        timeoutMinutes: 90,         // timeout of the whole build
-        deployTimeout: '20m',       // lgtmDeploy timeout
+        timeoutMinutes: null,       // timeout of the whole build (default: buildTimeBudget(): build + approval + release + its rollback)
+        deployTimeout: null,        // lgtmDeploy timeout (default: the helper's, per component)
         rollback: true,             // lgtmDeploy rollback
         maxFailedTasks: null,       // lgtmDeploy maxFailedTasks
         atomic: false,              // lgtmDeploy atomic
@@ -41,6 +41,14 @@ def call(Map userConfig = [:]) {
                   awsCredentialsId: cfg.awsCredentialsId, roleArn: cfg.roleArn, region: cfg.region, dryRun: cfg.dryRun]
     Map buildArgs = [environment: buildEnvironment, push: false, deploy: false] + common
     Map deployArgs = [environment: deployEnvironment, timeout: cfg.deployTimeout] + common
+    int budget = buildTimeBudget(cfg, needsApproval)
+    if (cfg.timeoutMinutes == null) {
+        cfg.timeoutMinutes = budget
+    } else if (cfg.timeoutMinutes < budget) {
+        lgtmInternal.fail('lgtmPipeline', "timeoutMinutes ${cfg.timeoutMinutes} is shorter than the build may need: " +
+            "${budgetText(cfg, needsApproval)} = ${budget} minutes; Jenkins would abort a healthy ${component} release " +
+            'or its rollback midway. Raise it or leave it out')
+    }
     if (cfg.grafanaCredentialsId) {
         deployArgs.grafanaCredentialsId = cfg.grafanaCredentialsId
     }
@@ -116,6 +124,35 @@ def call(Map userConfig = [:]) {
     }
 }
 
+/** Minutes the image build and push may take (the part of the build before any release). */
+int buildMinutes() {
+    return 30
+}
+
+/** Minutes of the release: deployTimeout when given, else the helper's default for the component. */
+int deployMinutes(Map cfg) {
+    if (cfg.deployTimeout) {
+        return (int) Math.ceil(lgtmInternal.durationSeconds(cfg.deployTimeout) / 60.0d)
+    }
+    return lgtmInternal.releaseMinutes()[cfg.component]
+}
+
+/**
+ * The whole build's Jenkins timeout must cover the build, the approval wait, the release and the rollback that may
+ * follow it (the helper's --rollback-timeout default is the component's release default), never less than 90 minutes.
+ */
+int buildTimeBudget(Map cfg, boolean needsApproval) {
+    int total = buildMinutes() + (needsApproval ? cfg.approvalTimeoutMinutes : 0) + deployMinutes(cfg) +
+        lgtmInternal.releaseMinutes()[cfg.component]
+    return Math.max(90, total)
+}
+
+String budgetText(Map cfg, boolean needsApproval) {
+    String approval = needsApproval ? " + approval ${cfg.approvalTimeoutMinutes}" : ''
+    return "build ${buildMinutes()}${approval} + release ${deployMinutes(cfg)} + its rollback " +
+        "${lgtmInternal.releaseMinutes()[cfg.component]} (at least 90)"
+}
+
 /** Validates every parameter before the pipeline starts; returns the merged config. */
 Map validate(Map userConfig) {
     String step = 'lgtmPipeline'
@@ -143,14 +180,15 @@ Map validate(Map userConfig) {
         'comma-separated user or group names', true)
     cfg.approvalTimeoutMinutes = lgtmInternal.number(step, 'approvalTimeoutMinutes', cfg.approvalTimeoutMinutes, 1, 10080, false)
         .toInteger()
-    cfg.timeoutMinutes = lgtmInternal.number(step, 'timeoutMinutes', cfg.timeoutMinutes, 1, 1440, false).toInteger()
+    String minutes = lgtmInternal.number(step, 'timeoutMinutes', cfg.timeoutMinutes, 1, 1440, true)
+    cfg.timeoutMinutes = minutes == null ? null : minutes.toInteger()
     if (cfg.buildEnvironment != null) {
         cfg.buildEnvironment = lgtmInternal.environmentName(step, cfg.buildEnvironment)
     }
     cfg.agentLabel = lgtmInternal.matching(step, 'agentLabel', cfg.agentLabel, '[A-Za-z0-9._:&|!() -]{0,200}',
         'a label expression', false)
     // The remaining lgtmDeploy parameters are validated by lgtmDeploy itself, here early for a clear error.
-    cfg.deployTimeout = lgtmInternal.duration(step, 'deployTimeout', cfg.deployTimeout, false)
+    cfg.deployTimeout = lgtmInternal.duration(step, 'deployTimeout', cfg.deployTimeout, true)
     cfg.rollback = lgtmInternal.flag(step, 'rollback', cfg.rollback)
     cfg.atomic = lgtmInternal.flag(step, 'atomic', cfg.atomic)
     cfg.dryRun = lgtmInternal.flag(step, 'dryRun', cfg.dryRun)

@@ -10,10 +10,12 @@ Map defaultConfig() {
         environment: null,        // required: name of environments/<name>.json, e.g. prod
         to: 'previous',           // previous, a revision number, a task definition ARN or a version/tag
         reason: null,             // required: why (kept in the rollback record and the build log)
-        timeout: '20m',           // how long the rollback may take (90s, 20m, 1h30m)
+        timeout: null,            // how long the rollback may take (90s, 1h30m; default: the helper's, per component)
         bake: null,               // how long the target must stay healthy after it is stable (helper default: 40s + one health-check cycle)
         waitForIdle: false,       // wait for an in-flight deployment to finish instead of failing with exit 5
         pollInterval: null,       // how often the helper polls ECS (helper default 5s)
+        grafanaCredentialsId: null, // Jenkins "Secret text" credential: a Grafana token; annotates the rollback (--annotate)
+        logLines: null,           // last log lines of each failed container in the report (helper default 20; 0 = off)
         awsCredentialsId: null,   // Jenkins "AWS Credentials" ID bound to AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY
         roleArn: null,            // IAM role to assume with withAWS (instead of awsCredentialsId)
         region: null,             // AWS region (default: the environment file's region)
@@ -30,25 +32,42 @@ def call(Map userConfig = [:]) {
     envVars.addAll([
         "LGTM_TO=${cfg.to}",
         "LGTM_REASON=${cfg.reason}",
-        "LGTM_TIMEOUT=${cfg.timeout}",
         "LGTM_RECORD=${pwd()}/${record}",
     ])
+    if (cfg.timeout) {
+        envVars.add("LGTM_TIMEOUT=${cfg.timeout}")
+    }
     if (cfg.bake) {
         envVars.add("LGTM_BAKE=${cfg.bake}")
+    }
+    if (cfg.grafanaCredentialsId) {
+        envVars.add('LGTM_ANNOTATE=true')
+    }
+    if (cfg.logLines != null) {
+        envVars.add("LGTM_LOG_LINES=${cfg.logLines}")
     }
     envVars.addAll(lgtmInternal.watchEnv(cfg))
     echo("lgtmRollback: rolling ${cfg.component} in ${cfg.environment} back to ${cfg.to}")
     int rc = 0
     lgtmInternal.withAwsAuth(cfg) {
-        withEnv(envVars) {
-            rc = sh(script: lgtmInternal.rollbackScript(), returnStatus: true,
-                label: "lgtm: roll back ${cfg.component} in ${cfg.environment} to ${cfg.to}")
+        // The Grafana token is bound around the rollback only, and reaches the helper only as LGTM_GRAFANA_TOKEN.
+        lgtmInternal.withGrafanaToken(cfg) {
+            withEnv(envVars) {
+                rc = sh(script: lgtmInternal.rollbackScript(), returnStatus: true,
+                    label: "lgtm: roll back ${cfg.component} in ${cfg.environment} to ${cfg.to}")
+            }
         }
     }
     archiveArtifacts(artifacts: record, allowEmptyArchive: true, fingerprint: true)
+    Map report = rc == 0 ? lgtmInternal.emptyReport() : lgtmInternal.recordReport(record)
     String verdict = rc == 0 ? "rolled back to ${cfg.to}" : lgtmInternal.verdict(rc)
-    currentBuild.description = "${cfg.component} -> ${cfg.environment}: ${verdict}"
+    String why = report.reasons ? " - ${report.reasons[0]}" : ''
+    currentBuild.description = "${cfg.component} -> ${cfg.environment}: ${verdict}${why}"
     if (rc != 0) {
+        if (report.lines) {
+            echo("lgtmRollback: rollback report (${record})\n${report.lines.join('\n')}")
+        }
+        echo("lgtmRollback: ${currentBuild.description}")
         lgtmInternal.failWithExitCode('lgtmRollback', rc, "rollback of ${cfg.component} in ${cfg.environment} to ${cfg.to}")
     }
     echo("lgtmRollback: ${cfg.component} in ${cfg.environment} is back on ${cfg.to}")
@@ -63,10 +82,12 @@ Map validate(Map userConfig) {
     cfg.environment = lgtmInternal.environmentName(step, cfg.environment)
     cfg.to = lgtmInternal.rollbackTarget(step, cfg.component, cfg.to)
     cfg.reason = lgtmInternal.reasonText(step, cfg.reason)
-    cfg.timeout = lgtmInternal.duration(step, 'timeout', cfg.timeout, false)
+    cfg.timeout = lgtmInternal.duration(step, 'timeout', cfg.timeout, true)
     cfg.bake = lgtmInternal.duration(step, 'bake', cfg.bake, true)
     cfg.pollInterval = lgtmInternal.duration(step, 'pollInterval', cfg.pollInterval, true)
     cfg.waitForIdle = lgtmInternal.flag(step, 'waitForIdle', cfg.waitForIdle)
+    cfg.grafanaCredentialsId = lgtmInternal.credentialsIdParam(step, 'grafanaCredentialsId', cfg.grafanaCredentialsId)
+    cfg.logLines = lgtmInternal.number(step, 'logLines', cfg.logLines, 0, 200, true)
     lgtmInternal.validateAws(step, cfg)
     cfg.root = lgtmInternal.rootDir(step, cfg.root ?: pwd())
     return cfg

@@ -18,10 +18,11 @@ import type { Construct } from "constructs";
 import { CATALOGUE, COMPONENT_NAMES, repositoryName, type ComponentName } from "../../src/core/catalogue.js";
 import { lifecyclePolicyText } from "../../src/core/build.js";
 import { routedComponents, stackName } from "../../src/core/environment.js";
+import { effectiveSizing } from "../../src/core/render.js";
 import { LIST_SEPARATOR, stackOutputs } from "../../src/core/stack-outputs.js";
 import type { StackEnvironment } from "./inputs.js";
 import { createRoles } from "./roles.js";
-import { ALARMS, HEALTH_CHECK, ROUTES } from "./routes.js";
+import { ALARMS, HEALTH_CHECK, ROUTES, healthyHostsLowPeriods, minimumHealthyHosts } from "./routes.js";
 
 const pascal = (c: string): string => `${c[0]!.toUpperCase()}${c.slice(1)}`;
 /** Cloud Map record TTL: short, so a replaced task's address leaves resolvers quickly (memberlist joins by DNS). */
@@ -190,17 +191,31 @@ export class LgtmStack extends Stack {
         // No requests, no datapoints: that is not a failure.
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
-      new cloudwatch.Alarm(this, `Alarm${pascal(c)}UnhealthyHosts`, {
-        alarmName: name(ALARMS.unhealthyHosts.suffix),
-        alarmDescription: `${c}: a target failed its health check (lgtm-deploy deployment alarm)`,
-        metric: targetGroup.metrics.unhealthyHostCount({ period: Duration.seconds(ALARMS.unhealthyHosts.periodSeconds), statistic: "Maximum" }),
-        threshold: ALARMS.unhealthyHosts.threshold,
-        evaluationPeriods: ALARMS.unhealthyHosts.evaluationPeriods,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
+      this.healthyHostsLowAlarm(c, targetGroup, name(ALARMS.healthyHostsLow.suffix)),
     ];
     return { targetGroup, alarms };
+  }
+
+  /** ALARMS.healthyHostsLow (infra/lib/routes.ts says why): below the minimum healthy count, with a target unhealthy. */
+  private healthyHostsLowAlarm(c: ComponentName, targetGroup: elbv2.ApplicationTargetGroup, alarmName: string): cloudwatch.Alarm {
+    const period = Duration.seconds(ALARMS.healthyHostsLow.periodSeconds);
+    const sizing = effectiveSizing(c, this.lgtm);
+    const floor = minimumHealthyHosts(sizing.desiredCount, CATALOGUE[c].deployment.minimumHealthyPercent);
+    const grace = this.lgtm.loadBalancers[c]?.healthCheckGracePeriodSeconds ?? 0;
+    return new cloudwatch.Alarm(this, `Alarm${pascal(c)}HealthyHostsLow`, {
+      alarmName,
+      alarmDescription: `${c}: fewer than ${floor} healthy target(s) while one is unhealthy, for longer than a task replacement (lgtm-deploy deployment alarm)`,
+      metric: new cloudwatch.MathExpression({
+        expression: `IF(FILL(healthy, 0) < ${floor} AND FILL(unhealthy, 0) >= 1, 1, 0)`,
+        usingMetrics: { healthy: targetGroup.metrics.healthyHostCount({ period, statistic: "Minimum" }), unhealthy: targetGroup.metrics.unhealthyHostCount({ period, statistic: "Maximum" }) },
+        period,
+        label: `${c} below its minimum healthy count`,
+      }),
+      threshold: 1,
+      evaluationPeriods: healthyHostsLowPeriods(grace),
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
   }
 
   /** Exactly the outputs of the contract (src/core/stack-outputs.ts): a missing or extra one fails the synth. */

@@ -29,10 +29,31 @@ export const ROUTES: Partial<Record<ComponentName, Route>> = {
 export const HEALTH_CHECK = { intervalSeconds: 10, timeoutSeconds: 5, healthyThresholdCount: 2, unhealthyThresholdCount: 3 } as const;
 
 /**
- * Deployment alarms per routed component (ECS rolls a deployment back when one fires). One-minute periods, two
- * breaching minutes in a row: a single restart's blip does not roll a release back, a broken one does within ~2 min.
+ * Deployment alarms per routed component (ECS rolls a deployment back when one fires). They must mean "this release
+ * is really hurting", never "a task is being replaced": a rolling Mimir or Loki release keeps its new task failing
+ * /ready on purpose for min_ready_duration (11m, 2m), so "any unhealthy target" would roll back every healthy release.
+ *
+ * - target5xx: targets answered 5xx, at least 10 a minute for two minutes: what clients feel. No requests, no
+ *   datapoint: not breaching.
+ * - healthyHostsLow: fewer healthy targets than the service's minimum healthy count (desired x minimumHealthyPercent,
+ *   rounded up, at least 1) while at least one target is unhealthy, for longer than one replacement may take (the
+ *   component's healthCheckGracePeriodSeconds, the longest ECS lets a new task stay unready, plus one period). ECS
+ *   itself never takes a service below that count in a release, so falling under it for that long is damage, not
+ *   pacing. "While one is unhealthy" keeps an empty target group (before the first release, scaled to zero) out of
+ *   ALARM: ALB reports HealthyHostCount 0 then, and an alarm already firing would fail the first release. Missing
+ *   datapoints are filled with 0 (no healthy, no unhealthy: not breaching).
  */
 export const ALARMS = {
   target5xx: { suffix: "target-5xx", threshold: 10, periodSeconds: 60, evaluationPeriods: 2 },
-  unhealthyHosts: { suffix: "unhealthy-hosts", threshold: 1, periodSeconds: 60, evaluationPeriods: 2 },
+  healthyHostsLow: { suffix: "healthy-hosts-low", periodSeconds: 60 },
 } as const;
+
+/** The minimum healthy count ECS keeps during a deployment (API_DeploymentConfiguration: rounded up), at least 1. */
+export function minimumHealthyHosts(desiredCount: number, minimumHealthyPercent: number): number {
+  return Math.max(1, Math.ceil((desiredCount * minimumHealthyPercent) / 100));
+}
+
+/** Periods of healthyHostsLow: one replacement (the grace period) plus one, so a normal replacement never fires it. */
+export function healthyHostsLowPeriods(gracePeriodSeconds: number): number {
+  return Math.ceil(gracePeriodSeconds / ALARMS.healthyHostsLow.periodSeconds) + 1;
+}

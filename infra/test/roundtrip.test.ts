@@ -67,7 +67,7 @@ test("template outputs -> describe-stacks -> env sync -> a valid environment wit
   assert.equal(out.roles.jenkinsDeployRoleArn, `arn:aws:iam::${account}:role/lgtm-jenkins-deploy`);
   assert.equal(out.clusterArn, `arn:aws:ecs:${region}:${account}:cluster/lgtm`);
   assert.equal(out.network.securityGroups.length, 1);
-  for (const c of ["grafana", "mimir", "loki"] as const) assert.deepEqual(out.deploymentAlarms[c], [`lgtm-prod-${c}-target-5xx`, `lgtm-prod-${c}-unhealthy-hosts`]);
+  for (const c of ["grafana", "mimir", "loki"] as const) assert.deepEqual(out.deploymentAlarms[c], [`lgtm-prod-${c}-target-5xx`, `lgtm-prod-${c}-healthy-hosts-low`]);
 
   const project = new Project(REPO_ROOT);
   const image = { tag: makeTag({ version: "1.0.0", sha: "0123456" }) };

@@ -7,11 +7,12 @@ import { CATALOGUE, COMPONENT_NAMES } from "../../src/core/catalogue.js";
 import { lifecyclePolicyText } from "../../src/core/build.js";
 import { stackOutputs } from "../../src/core/stack-outputs.js";
 import { REPO_ROOT } from "../lib/inputs.js";
-import { ALARMS, HEALTH_CHECK, ROUTES } from "../lib/routes.js";
+import { ALARMS, HEALTH_CHECK, ROUTES, healthyHostsLowPeriods, minimumHealthyHosts } from "../lib/routes.js";
 import { prodWith, resourcesOfType, routeOf, synth, targetGroupOnPort, type Json } from "./helpers.js";
 
 const s = synth();
 const { template, json } = s;
+const prod = s.env;
 const pascal = (c: string) => `${c[0]!.toUpperCase()}${c.slice(1)}`;
 const ingressRules = () => resourcesOfType(json, "AWS::EC2::SecurityGroupIngress").map(([, r]) => r.Properties);
 const logicalOf = (type: string, pred: (props: Json) => boolean): string => {
@@ -200,6 +201,16 @@ describe("internal load balancer", () => {
 });
 
 describe("deployment alarms per routed component", () => {
+  test("the healthy-hosts-low math: ECS's rounding, at least 1; periods cover the grace period", () => {
+    assert.deepEqual([minimumHealthyHosts(3, 66), minimumHealthyHosts(2, 50), minimumHealthyHosts(1, 100), minimumHealthyHosts(1, 0), minimumHealthyHosts(4, 75)], [2, 1, 1, 1, 3]);
+    assert.deepEqual([healthyHostsLowPeriods(1200), healthyHostsLowPeriods(600), healthyHostsLowPeriods(60), healthyHostsLowPeriods(0)], [21, 11, 2, 1]);
+  });
+  test("the environment's desired count and grace period reach the alarm", () => {
+    const t = synth(prodWith((e) => { e.components = { mimir: { desiredCount: 6 } }; e.loadBalancers.mimir!.healthCheckGracePeriodSeconds = 1500; })).template;
+    const a = Object.values(t.findResources("AWS::CloudWatch::Alarm", { Properties: { AlarmName: "lgtm-prod-mimir-healthy-hosts-low" } }))[0] as Json;
+    assert.equal(a.Properties.EvaluationPeriods, 26);
+    assert.match((a.Properties.Metrics as Json[]).find((m) => m.Expression)!.Expression, /< 4 AND/);
+  });
   for (const c of ["grafana", "mimir", "loki"] as const) {
     const tgFullName = { "Fn::GetAtt": [targetGroupOnPort(s, CATALOGUE[c].ports[0]!.containerPort), "TargetGroupFullName"] };
     test(`${c}: target 5xx`, () => {
@@ -216,16 +227,29 @@ describe("deployment alarms per routed component", () => {
         Dimensions: Match.arrayWith([{ Name: "TargetGroup", Value: tgFullName }]),
       });
     });
-    test(`${c}: unhealthy hosts`, () => {
-      template.hasResourceProperties("AWS::CloudWatch::Alarm", {
-        AlarmName: `lgtm-prod-${c}-unhealthy-hosts`,
-        Namespace: "AWS/ApplicationELB",
-        MetricName: "UnHealthyHostCount",
-        Statistic: "Maximum",
-        Threshold: 1,
-        ComparisonOperator: "GreaterThanOrEqualToThreshold",
-        Dimensions: Match.arrayWith([{ Name: "TargetGroup", Value: tgFullName }]),
-      });
+    test(`${c}: healthy hosts below the service's minimum while one is unhealthy, longer than a replacement — not "any unhealthy target"`, () => {
+      const alarms = template.findResources("AWS::CloudWatch::Alarm", { Properties: { AlarmName: `lgtm-prod-${c}-healthy-hosts-low` } });
+      assert.equal(Object.keys(alarms).length, 1);
+      const p = (Object.values(alarms)[0] as Json).Properties;
+      // Expected per component (prod: catalogue counts and percentages, environment grace periods).
+      const expected = { mimir: { floor: 2, grace: 1200 }, loki: { floor: 1, grace: 600 }, grafana: { floor: 1, grace: 60 } }[c];
+      assert.equal(minimumHealthyHosts(CATALOGUE[c].tasks, CATALOGUE[c].deployment.minimumHealthyPercent), expected.floor);
+      assert.equal(prod.loadBalancers[c]!.healthCheckGracePeriodSeconds, expected.grace);
+      assert.deepEqual([p.Threshold, p.ComparisonOperator, p.TreatMissingData], [1, "GreaterThanOrEqualToThreshold", "notBreaching"]);
+      // Longer than a replacement: the grace period ECS lets a new task stay unready, plus one period.
+      assert.equal(p.EvaluationPeriods, Math.ceil(expected.grace / 60) + 1);
+      assert.ok(p.EvaluationPeriods * 60 > expected.grace);
+      assert.equal(p.MetricName, undefined, "a metric-math alarm, not a single metric");
+      const metrics = p.Metrics as Json[];
+      const expr = metrics.find((m) => m.Expression !== undefined)!;
+      assert.equal(expr.Expression, `IF(FILL(healthy, 0) < ${expected.floor} AND FILL(unhealthy, 0) >= 1, 1, 0)`);
+      assert.equal(expr.ReturnData, true);
+      const stat = (id: string) => metrics.find((m) => m.Id === id)!;
+      assert.deepEqual([stat("healthy").MetricStat.Metric.MetricName, stat("healthy").MetricStat.Stat, stat("healthy").MetricStat.Period, stat("healthy").ReturnData], ["HealthyHostCount", "Minimum", 60, false]);
+      assert.deepEqual([stat("unhealthy").MetricStat.Metric.MetricName, stat("unhealthy").MetricStat.Stat, stat("unhealthy").ReturnData], ["UnHealthyHostCount", "Maximum", false]);
+      for (const id of ["healthy", "unhealthy"]) assert.ok((stat(id).MetricStat.Metric.Dimensions as Json[]).some((d) => d.Name === "TargetGroup" && JSON.stringify(d.Value) === JSON.stringify(tgFullName)), id);
+      // No alarm of the stack fires on "any unhealthy target" any more.
+      for (const a of Object.values(template.findResources("AWS::CloudWatch::Alarm")) as Json[]) assert.notEqual(a.Properties.MetricName, "UnHealthyHostCount");
     });
   }
 });
@@ -250,7 +274,7 @@ describe("outputs: exactly the contract of src/core/stack-outputs.ts, each wired
       const parts = outputs[`DeploymentAlarms${pascal(c)}`].Value["Fn::Join"];
       assert.equal(parts[0], "");
       const names = (parts[1] as Json[]).filter((p) => typeof p !== "string").map((p) => byLogical(p.Ref).Properties.AlarmName);
-      assert.deepEqual(names, [`lgtm-prod-${c}-target-5xx`, `lgtm-prod-${c}-unhealthy-hosts`]);
+      assert.deepEqual(names, [`lgtm-prod-${c}-target-5xx`, `lgtm-prod-${c}-healthy-hosts-low`]);
       assert.deepEqual((parts[1] as unknown[]).filter((p) => typeof p === "string"), [","]);
     });
   }

@@ -21,14 +21,16 @@ import { awsClients, type GlobalOptions, type Io } from "./context.js";
 import { parseDuration, parseNonNegativeInt } from "./options.js";
 
 export interface WatchFlags {
-  timeout: number;
+  /** undefined: each component's default (core/release-timeout.ts, docs/rollout-timeouts.md). */
+  timeout?: number;
   /** undefined: each component's default (40 s + one health-check cycle, see core/bake.ts). */
   bake?: number;
   pollInterval: number;
   maxFailedTasks: number;
   failFast: boolean;
   rollback: boolean;
-  rollbackTimeout: number;
+  /** undefined: each component's default, the same figure as its --timeout default. */
+  rollbackTimeout?: number;
   waitForIdle: boolean;
   onAbort: "rollback" | "leave";
   abortGrace: number;
@@ -36,6 +38,9 @@ export interface WatchFlags {
   record?: string;
   verbose: boolean;
 }
+
+/** The watch flags with the timeouts in force for one component (given, or its default). */
+export type ResolvedWatchFlags = WatchFlags & { timeout: number; rollbackTimeout: number };
 
 /**
  * Jenkins aborts a `sh` step with SIGTERM and kills what is left SoftKillWaitSeconds later (5 s by default:
@@ -45,13 +50,13 @@ export const DEFAULT_ABORT_GRACE_MS = 3_000;
 
 export function addWatchOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option("--timeout <duration>", "give up on the rollout after this long (e.g. 20m)").default(20 * 60_000, "20m").argParser(parseDuration("--timeout")))
+    .addOption(new Option("--timeout <duration>", "give up on the rollout after this long (default: per component, from its rollout; in prod mimir 1h16m, loki 33m, the others 20m: docs/rollout-timeouts.md)").argParser(parseDuration("--timeout")))
     .addOption(new Option("--bake <duration>", "how long the new revision must stay healthy after COMPLETED (default: 40s + one health-check cycle per component)").argParser(parseDuration("--bake")))
     .addOption(new Option("--poll-interval <duration>", "how often to poll ECS (200ms..60s)").default(5_000, "5s").argParser(parseDuration("--poll-interval")))
     .addOption(new Option("--max-failed-tasks <n>", "fail after this many failed tasks of the new revision (1..200; also the service's circuit breaker threshold)").default(DEFAULT_MAX_FAILED_TASKS).argParser(parseNonNegativeInt("--max-failed-tasks")))
     .option("--no-fail-fast", "count a deterministic first failure like any other instead of failing at once")
     .option("--no-rollback", "do not roll back on failure (exit 4 instead)")
-    .addOption(new Option("--rollback-timeout <duration>", "how long the rollback may take to be healthy again").default(10 * 60_000, "10m").argParser(parseDuration("--rollback-timeout")))
+    .addOption(new Option("--rollback-timeout <duration>", "how long the rollback may take to be healthy again (default: the component's --timeout default)").argParser(parseDuration("--rollback-timeout")))
     .option("--wait-for-idle", "wait for an in-flight deployment to finish instead of exiting 5", false)
     .addOption(new Option("--on-abort <action>", "what SIGINT/SIGTERM does during the watch").choices(["rollback", "leave"]).default("rollback"))
     .addOption(new Option("--abort-grace <duration>", "after an abort, watch the rollback this long before exiting (0s..10m)").default(DEFAULT_ABORT_GRACE_MS, "3s").argParser(parseDuration("--abort-grace")))
@@ -73,27 +78,28 @@ export function validateWatchFlags(f: WatchFlags, o: { loopback: boolean }): voi
     throw new InvalidInputError(`${flag} ${why}`);
   };
   const HOUR = 3_600_000;
-  if (f.timeout <= 0) bad("--timeout", "must be longer than 0s");
-  if (f.timeout > 24 * HOUR) bad("--timeout", `must be at most 24h, got ${seconds(f.timeout)}`);
+  if (f.timeout !== undefined && f.timeout <= 0) bad("--timeout", "must be longer than 0s");
+  if (f.timeout !== undefined && f.timeout > 24 * HOUR) bad("--timeout", `must be at most 24h, got ${seconds(f.timeout)}`);
   const minPoll = o.loopback ? 10 : 200;
   if (f.pollInterval < minPoll) bad("--poll-interval", `must be at least ${seconds(minPoll)}${o.loopback ? "" : " (the ECS API is rate-limited)"}, got ${seconds(f.pollInterval)}`);
   if (f.pollInterval > 60_000) bad("--poll-interval", `must be at most 60s, got ${seconds(f.pollInterval)}`);
-  if (f.pollInterval >= f.timeout) bad("--poll-interval", `(${seconds(f.pollInterval)}) must be shorter than --timeout (${seconds(f.timeout)})`);
+  if (f.timeout !== undefined && f.pollInterval >= f.timeout) bad("--poll-interval", `(${seconds(f.pollInterval)}) must be shorter than --timeout (${seconds(f.timeout)})`);
   if (f.maxFailedTasks < 1) bad("--max-failed-tasks", "must be at least 1 (the first failed task already fails the release at 1)");
   if (f.maxFailedTasks > 200) bad("--max-failed-tasks", `must be at most 200 (ECS's circuit breaker limit), got ${f.maxFailedTasks}`);
-  if (f.rollbackTimeout <= 0) bad("--rollback-timeout", "must be longer than 0s");
-  if (f.rollbackTimeout > 24 * HOUR) bad("--rollback-timeout", `must be at most 24h, got ${seconds(f.rollbackTimeout)}`);
-  if (f.bake !== undefined) checkBake(f.bake, f, "--bake");
+  if (f.rollbackTimeout !== undefined && f.rollbackTimeout <= 0) bad("--rollback-timeout", "must be longer than 0s");
+  if (f.rollbackTimeout !== undefined && f.rollbackTimeout > 24 * HOUR) bad("--rollback-timeout", `must be at most 24h, got ${seconds(f.rollbackTimeout)}`);
+  // With a default timeout the bake is checked per component, against that component's default.
+  if (f.bake !== undefined && f.timeout !== undefined && f.rollbackTimeout !== undefined) checkBake(f.bake, { timeout: f.timeout, rollbackTimeout: f.rollbackTimeout }, "--bake");
   if (f.abortGrace > 10 * 60_000) bad("--abort-grace", `must be at most 10m, got ${seconds(f.abortGrace)}`);
 }
 
 /** A bake must end before the timeout (or it can never succeed), and the rollback's bake before the rollback's deadline. */
-export function checkBake(bake: number, f: Pick<WatchFlags, "timeout" | "rollbackTimeout">, what: string): void {
+export function checkBake(bake: number, f: Pick<ResolvedWatchFlags, "timeout" | "rollbackTimeout">, what: string): void {
   if (bake >= f.timeout) throw new InvalidInputError(`${what} (${seconds(bake)}) must be shorter than --timeout (${seconds(f.timeout)}), or the release can never succeed`);
   if (bake >= f.rollbackTimeout) throw new InvalidInputError(`${what} (${seconds(bake)}) must be shorter than --rollback-timeout (${seconds(f.rollbackTimeout)}): a rollback is judged with the same bake`);
 }
 
-export function rulesFor(f: WatchFlags, bakeMs: number): Rules {
+export function rulesFor(f: ResolvedWatchFlags, bakeMs: number): Rules {
   return {
     maxFailedTasks: f.maxFailedTasks,
     failFast: f.failFast,

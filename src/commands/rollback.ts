@@ -8,7 +8,9 @@ import { shortTd } from "../core/names.js";
 import { runRelease, type ComponentPlan } from "../engine/driver.js";
 import { checkCluster } from "../engine/plan.js";
 import { resolveRollbackTarget, unusable, type RollbackTarget } from "../engine/targets.js";
+import { DEFAULT_TIMEOUT_FLOOR_SECONDS } from "../core/release-timeout.js";
 import { globals, type Io } from "./context.js";
+import { componentTimeouts, describeTimeouts, enforceTimeouts, projectMinReady } from "./release-timeouts.js";
 import { addReportOptions, reportOptions, type ReportFlags } from "./release-report-options.js";
 import { LOOPBACK_URL, addWatchOptions, checkBake, clientsFor, ecsEndpoint, engineOptions, finishRelease, recordPaths, rulesFor, validateWatchFlags, writeNotStarted, boundedPlan, type WatchFlags } from "./release-options.js";
 
@@ -31,8 +33,10 @@ export function registerRollback(program: Command, io: Io, setResult: (code: num
     const component = parseComponent(componentArg);
     if (flags.reason !== undefined && flags.reason.length > 1000) throw new InvalidInputError("--reason is longer than 1000 characters");
     if (flags.to.trim() === "") throw new InvalidInputError("--to is empty: give previous, a revision number, a task definition ARN, a version or an image tag");
-    validateWatchFlags(flags, { loopback: LOOPBACK_URL.test(ecsEndpoint(g, io) ?? "") });
-    const env = new Project(g.root).environment(flags.env);
+    const loopback = LOOPBACK_URL.test(ecsEndpoint(g, io) ?? "");
+    validateWatchFlags(flags, { loopback });
+    const project = new Project(g.root);
+    const env = project.environment(flags.env);
     const report = reportOptions(flags, env, io);
     const paths = recordPaths(flags.record, [component]);
     const clients = await clientsFor(g, env, io);
@@ -51,10 +55,17 @@ export function registerRollback(program: Command, io: Io, setResult: (code: num
         if (why !== undefined) throw new PreconditionError(`--to ${flags.to}: ${why}`);
         if ((svc.desiredCount ?? 0) === 0 && !flags.allowZeroDesired) throw new PreconditionError(`${service} has desired count 0: nothing would run, so nothing could be verified (--allow-zero-desired to roll back anyway)`);
         const bakeMs = flags.bake ?? defaultBakeMs({ containerDefinitions: target.containerDefinitions });
-        checkBake(bakeMs, flags, flags.bake === undefined ? `the default bake of ${component}` : "--bake");
+        // The rollout of the target revision on the service as it is; the min-ready wait from the project's config
+        // (the grace period, which the rolling check keeps above it, bounds it anyway).
+        const minReady = await projectMinReady(project, env, component).catch(() => 0);
+        const t = componentTimeouts(component, env, { containerDefinitions: target.containerDefinitions }, svc, { minReadySeconds: minReady, bakeMs, flags, loopback });
+        enforceTimeouts([t], io);
+        options.emit({ component, phase: "plan", kind: "timeouts", message: describeTimeouts(t) });
+        const resolved = { ...flags, timeout: t.timeout.ms, rollbackTimeout: t.rollbackTimeout.ms };
+        checkBake(bakeMs, resolved, flags.bake === undefined ? `the default bake of ${component}` : "--bake");
         const plan: ComponentPlan = {
           component,
-          spec: { component, service, command: "rollback", existingTd: target.arn, creates: false, settings: {}, plannedPrevious: current ?? null, rules: rulesFor(flags, bakeMs) },
+          spec: { component, service, command: "rollback", existingTd: target.arn, creates: false, settings: {}, plannedPrevious: current ?? null, rules: rulesFor(resolved, bakeMs) },
           image: target.image,
           digest: target.image?.split("@")[1] ?? null,
           tag: target.tag,
@@ -63,7 +74,7 @@ export function registerRollback(program: Command, io: Io, setResult: (code: num
           containerDefinitions: target.containerDefinitions,
         };
         return { plan, current, target };
-      }, io, flags.timeout);
+      }, io, flags.timeout ?? DEFAULT_TIMEOUT_FLOOR_SECONDS * 1000);
       const { current, target } = plan;
       io.err(`rolling ${component} back from ${shortTd(current)} to ${shortTd(target.arn)} (${target.how}${target.tag ? `, version ${target.tag.version}` : ""})${flags.reason ? `: ${flags.reason}` : ""}`);
       setResult(finishRelease(await runRelease([plan.plan], options), paths, io, g.json));

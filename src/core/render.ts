@@ -109,7 +109,8 @@ export function templateValues(component: ComponentName, env: Environment, image
     serviceRegistryArn: out.cloudMap.services[component],
     // parseEnvironment guarantees a target group for every routed component when outputs exist.
     loadBalancers: lb === undefined || targetGroupArn === undefined ? [] : [{ targetGroupArn, containerName: component, containerPort: lb.containerPort ?? http.containerPort }],
-    healthCheckGracePeriodSeconds: lb === undefined ? null : lb.healthCheckGracePeriodSeconds,
+    // Only with a load balancer: ECS rejects the setting (any value, 0 included) on a service without one.
+    healthCheckGracePeriodSeconds: lb === undefined || targetGroupArn === undefined ? null : lb.healthCheckGracePeriodSeconds,
     grafanaAdminPasswordSecret: env.grafana.adminPasswordSecret,
     grafanaDbPasswordSecret: env.grafana.database.passwordSecret,
     grafanaDbType: env.grafana.database.type,
@@ -121,7 +122,7 @@ export function templateValues(component: ComponentName, env: Environment, image
     // The service's own circuit breaker counts failed tasks like lgtm-deploy does, so it still protects the service when
     // Jenkins dies mid-release (deploy sets it from --max-failed-tasks).
     maxFailedTasks: DEFAULT_MAX_FAILED_TASKS,
-    // The stack's alarms for the component (target 5xx, unhealthy hosts): ECS rolls a deployment back when one fires.
+    // The stack's alarms for the component (target 5xx, healthy hosts low): ECS rolls a deployment back when one fires.
     deploymentAlarms: (out.deploymentAlarms[component] ?? []).length > 0 ? { alarmNames: [...out.deploymentAlarms[component]!], enable: true, rollback: true } : null,
     ...migrationValues(component, env),
   };
@@ -268,6 +269,9 @@ export function validateService(component: ComponentName, env: Environment, svc:
   const net = isObj(svc.networkConfiguration) && isObj(svc.networkConfiguration.awsvpcConfiguration) ? svc.networkConfiguration.awsvpcConfiguration : undefined;
   if (!net || !Array.isArray(net.subnets) || net.subnets.length === 0) problems.push(`field "networkConfiguration.awsvpcConfiguration.subnets": required`);
   if (!Array.isArray(svc.serviceRegistries) || svc.serviceRegistries.length === 0) problems.push(`field "serviceRegistries": the Cloud Map registry is required`);
+  if (svc.healthCheckGracePeriodSeconds !== undefined && (!Array.isArray(svc.loadBalancers) || svc.loadBalancers.length === 0)) {
+    problems.push(`field "healthCheckGracePeriodSeconds": only valid for a service with a load balancer (ECS rejects it, 0 included); leave it to {{healthCheckGracePeriodSeconds}}`);
+  }
   return problems;
 }
 

@@ -230,3 +230,18 @@ export function checkClusterLabels(labels: ReadonlyMap<ComponentName, unknown>):
   }
   return out;
 }
+
+/** The ring's min-ready wait behind /ready, per component (none for Tempo, Grafana, Alloy). */
+export const MIN_READY_KEY: Partial<Record<ComponentName, string>> = {
+  mimir: "ingester.ring.min_ready_duration",
+  loki: "ingester.lifecycler.min_ready_duration",
+  pyroscope: "ingester.lifecycler.min_ready_duration",
+};
+
+/** Seconds of the component's min-ready wait in its effective config (the upstream default when unset; 0: none). */
+export function minReadySeconds(component: ComponentName, config: unknown): number {
+  const key = MIN_READY_KEY[component];
+  if (key === undefined) return 0;
+  const v = getPath(config, key);
+  return parseDuration(v === undefined || v === null ? DEFAULTS[component]?.[key] : v) ?? 0;
+}

@@ -19,7 +19,7 @@ import { EMPTY_GRACE_MS, busyDeployment, notATarget } from "../core/rollout.js";
 import { releaseSettings } from "../core/service-settings.js";
 import type { ParsedTag } from "../core/tag.js";
 import { requireCluster } from "../commands/context.js";
-import { checkBake, rulesFor, type WatchFlags } from "../commands/release-options.js";
+import { checkBake, rulesFor, type ResolvedWatchFlags } from "../commands/release-options.js";
 import type { ComponentPlan } from "./driver.js";
 import { resolveDigest } from "./images.js";
 import { describeRevision, unusable } from "./targets.js";
@@ -29,12 +29,16 @@ export interface DeployItem {
   tag: ParsedTag;
   templates: Templates;
   recordPath: string;
+  /** The timeouts in force for this component (its defaults, or the flags). */
+  timeoutMs: number;
+  rollbackTimeoutMs: number;
 }
 
 export interface PlanContext {
   env: Environment;
   clients: AwsClients;
-  flags: WatchFlags;
+  /** timeout: the whole release's bound (the longest component's), for waiting for idle services. */
+  flags: ResolvedWatchFlags;
   clock: Clock;
   signal: AbortSignal;
   /** Progress while waiting for idle services. */
@@ -116,7 +120,8 @@ export async function planDeploy(items: readonly DeployItem[], c: PlanContext, o
     const breaker = create.deploymentConfiguration?.deploymentCircuitBreaker;
     if (breaker?.thresholdConfiguration) breaker.thresholdConfiguration.value = flags.maxFailedTasks;
     const bakeMs = flags.bake ?? defaultBakeMs(register);
-    checkBake(bakeMs, flags, flags.bake === undefined ? `the default bake of ${item.component}` : "--bake");
+    const own = { ...flags, timeout: item.timeoutMs, rollbackTimeout: item.rollbackTimeoutMs };
+    checkBake(bakeMs, own, flags.bake === undefined ? `the default bake of ${item.component}` : "--bake");
     const envDesired = env.components[item.component]?.desiredCount;
     const desired = envDesired ?? (exists ? svc!.desiredCount : create.desiredCount) ?? 0;
     if (desired === 0 && !flags.allowZeroDesired) {
@@ -125,7 +130,7 @@ export async function planDeploy(items: readonly DeployItem[], c: PlanContext, o
     const running = exists ? await checkRollbackTarget(item.component, svc!, c) : null;
     plans.push({
       component: item.component,
-      spec: { component: item.component, service: name, command: "deploy", existingTd: null, creates: !exists, settings: releaseSettings(create, envDesired), plannedPrevious: running, rules: rulesFor(flags, bakeMs) },
+      spec: { component: item.component, service: name, command: "deploy", existingTd: null, creates: !exists, settings: releaseSettings(create, envDesired), plannedPrevious: running, rules: rulesFor(own, bakeMs) },
       register,
       ...(exists ? {} : { create }),
       image: imageReference(item.component, env, image),

@@ -58,7 +58,7 @@ export async function rehearse(o: RehearsalOptions, io: Io, run: Run): Promise<n
     const poll = o.fast ? "50ms" : "1s";
     // The emulator runs about 10× faster than Fargate here, so the bake (40 s + a health-check cycle) shrinks alike.
     const bake = o.fast ? "300ms" : "7s";
-    const deploy = (extra: string[]) => run([...common, "deploy", "--env", "local", "--poll-interval", poll, "--timeout", "10m", "--bake", bake, ...extra], io);
+    const deploy = (extra: string[]) => run([...common, "deploy", "--env", "local", "--poll-interval", poll, "--timeout", "10m", "--rollback-timeout", "10m", "--bake", bake, ...extra], io);
 
     say("1/3 first release of all six components (creates the services)");
     const first = await deploy(["--all", "--sha", shas.first, "--create-missing", "--record", path.join(records, "first-{component}.json")]);

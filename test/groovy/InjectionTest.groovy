@@ -15,7 +15,8 @@ class InjectionTest {
                                        'awsCredentialsId', 'roleArn', 'pollInterval', 'grafanaCredentialsId', 'logLines']
     static final Map ROLLBACK_BASE = [component: 'mimir', environment: 'prod', reason: 'bad release']
     static final List ROLLBACK_PARAMS = ['component', 'environment', 'to', 'reason', 'timeout', 'region', 'endpointUrl',
-                                         'root', 'awsCredentialsId', 'roleArn', 'pollInterval']
+                                         'root', 'awsCredentialsId', 'roleArn', 'pollInterval', 'grafanaCredentialsId',
+                                         'logLines']
 
     /** Either rejected before any sh, or every sh ran a constant script (the value is only in the env). */
     private void check(String stepName, Map base, String param, String value) {
@@ -85,7 +86,8 @@ class InjectionTest {
         assert argv.size() == 1
         assert argv[0][0..3] == ['rollback', 'tempo', '--env=prod', '--to=2.14.0-0123456']
         assert argv[0].contains('--reason=' + reason)
-        assert argv[0].contains('--timeout=20m')
+        // No timeout given: the helper's per-component default applies, so no --timeout is passed.
+        assert !argv[0].any { String a -> a.startsWith('--timeout') }
         assert argv[0].contains("--root=${h.workspace.path}".toString())
         assert !h.workspace.list().any { it.startsWith('PWNED') }
         assert !new File('PWNED1').exists()
@@ -107,8 +109,8 @@ class InjectionTest {
         assert argv[1] == ['build', 'loki', '--env=prod', '--sha=0123456789abcdef0123456789abcdef01234567',
                            '--branch=feature/x-1', '--build=42', '--push', '--platform=linux/arm64',
                            "--root=${ws}".toString(), '--endpoint-url=http://127.0.0.1:4566']
-        assert argv[2] == ['deploy', 'loki', '--env=prod', '--tag=2.14.0-0123456', '--timeout=1h30m',
-                           "--record=${ws}/lgtm-release-loki.json".toString(), '--no-rollback', '--max-failed-tasks=0',
+        assert argv[2] == ['deploy', 'loki', '--env=prod', '--tag=2.14.0-0123456',
+                           "--record=${ws}/lgtm-release-loki.json".toString(), '--timeout=1h30m', '--no-rollback', '--max-failed-tasks=0',
                            "--root=${ws}".toString(), '--endpoint-url=http://127.0.0.1:4566']
         assert h.currentBuild.description == 'loki 2.14.0 -> prod: released'
         h.cleanup()
@@ -131,7 +133,7 @@ class InjectionTest {
         p.waitFor()
         assert p.exitValue() == 0: p.errorStream.text
         assert TestSupport.nodeCalls(calls)[0] == ['rollback', 'alloy', '--env=prod', '--to=previous', '--reason=x $(id)',
-                                                   '--timeout=5m', '--record=/dev/null', '--root=/r']
+                                                   '--record=/dev/null', '--timeout=5m', '--root=/r']
         h.cleanup()
     }
 }

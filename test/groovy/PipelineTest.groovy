@@ -31,7 +31,8 @@ class PipelineTest {
         assert child(child(p, 'agent'), 'label').args == ['']
         Map options = child(p, 'options')
         assert names(options) == ['timestamps', 'timeout', 'disableConcurrentBuilds', 'buildDiscarder']
-        assert child(options, 'timeout').args == [[time: 90, unit: 'MINUTES']]
+        // mimir without approval: build 30 + release 76 + its rollback 76 (the helper's defaults, vars/lgtmInternal.groovy)
+        assert child(options, 'timeout').args == [[time: 182, unit: 'MINUTES']]
         assert PipelineHarness.findNodes(child(p, 'stages'), 'stage')*.args*.getAt(0) == ['Build', 'Approve', 'Deploy']
         h.cleanup()
     }
@@ -61,7 +62,7 @@ class PipelineTest {
         Map lock = PipelineHarness.findNodes(deploy, 'lock')[0]
         assert lock.args == [[resource: 'lgtm-prod-tempo']]
         Map call = PipelineHarness.findNodes(lock, 'lgtmDeploy')[0]
-        assert call.args[0] == [environment: 'prod', timeout: '20m', component: 'tempo', rollback: true, maxFailedTasks: null,
+        assert call.args[0] == [environment: 'prod', timeout: null, component: 'tempo', rollback: true, maxFailedTasks: null,
                                 atomic: false, awsCredentialsId: 'aws-lgtm', roleArn: null, region: null, dryRun: false]
         h.cleanup()
     }
@@ -92,6 +93,27 @@ class PipelineTest {
         assert child(child(h.pipelineModel, 'options'), 'timeout').args == [[time: 120, unit: 'MINUTES']]
         assert PipelineHarness.findNodes(h.stageNode('Build'), 'lgtmDeploy')[0].args[0].environment == 'staging'
         h.cleanup()
+    }
+
+    void testBuildTimeoutCoversBuildApprovalReleaseAndRollback() {
+        PipelineHarness tempo = run('main', [component: 'tempo'])
+        assert child(child(tempo.pipelineModel, 'options'), 'timeout').args == [[time: 90, unit: 'MINUTES']]: 'never under 90'
+        tempo.cleanup()
+        PipelineHarness approved = run('main', [component: 'mimir', approvalEnvironments: ['prod'], approvalTimeoutMinutes: 60])
+        assert child(child(approved.pipelineModel, 'options'), 'timeout').args == [[time: 242, unit: 'MINUTES']]
+        approved.cleanup()
+        PipelineHarness own = run('main', [component: 'loki', deployTimeout: '1h', timeoutMinutes: 200])
+        assert child(child(own.pipelineModel, 'options'), 'timeout').args == [[time: 200, unit: 'MINUTES']]
+        own.cleanup()
+        PipelineHarness h = TestSupport.harness()
+        h.baseEnv.BRANCH_NAME = 'main'
+        PipelineHarness.PipelineError e = h.stepError('lgtmPipeline', [component: 'mimir', timeoutMinutes: 90])
+        assert e != null
+        assert e.message.startsWith('lgtmPipeline: timeoutMinutes 90 is shorter than the build may need: ' +
+            'build 30 + release 76 + its rollback 76 (at least 90) = 182 minutes'): e.message
+        e = h.stepError('lgtmPipeline', [component: 'loki', deployTimeout: '1h30m', timeoutMinutes: 150])
+        assert e != null && e.message.contains('release 90 + its rollback 33'): e.message
+        assert h.pipelineModel == null
     }
 
     void testApprovalBeforeProdIsOptional() {

@@ -30,7 +30,7 @@ class ReleaseReportTest {
         Closure base = h.shHandler
         h.shHandler = { Map call ->
             Object rc = base.call(call)
-            if (record != null && TestSupport.kind(h, call) == 'deploy') {
+            if (record != null && TestSupport.kind(h, call) in ['deploy', 'rollback']) {
                 new File(call.env.LGTM_RECORD).text = JsonOutput.toJson(record)
             }
             return rc
@@ -139,6 +139,60 @@ class ReleaseReportTest {
             '      | level=info msg="Starting Loki"',
             '      | panic: invalid memberlist configuration',
         ].join('\n')
+        h.cleanup()
+    }
+
+    static final Map ROLLBACK = [component: 'loki', environment: 'prod', reason: 'ingester OOM after 3.2.0']
+
+    void testRollbackBindsTheGrafanaTokenAndPassesLogLines() {
+        PipelineHarness h = harness()
+        h.step('lgtmRollback', ROLLBACK + [grafanaCredentialsId: 'grafana-annotations', logLines: 4])
+        assert h.callsOf('withCredentials')*.args == [[[type: 'string', credentialsId: 'grafana-annotations',
+                                                        variable: 'LGTM_GRAFANA_TOKEN']]]
+        Map rollback = h.shCalls.find { TestSupport.kind(h, it) == 'rollback' }
+        assert rollback.inBinding && rollback.env.LGTM_GRAFANA_TOKEN == 'secret-of-grafana-annotations'
+        assert rollback.env.LGTM_ANNOTATE == 'true' && rollback.env.LGTM_LOG_LINES == '4'
+        assertNoLeak(h, 'secret-of-grafana-annotations')
+        h.cleanup()
+        PipelineHarness plain = harness()
+        plain.step('lgtmRollback', ROLLBACK)
+        assert plain.callsOf('withCredentials').isEmpty()
+        assert plain.shCalls.every { it.env.LGTM_ANNOTATE == null && it.env.LGTM_LOG_LINES == null }
+        plain.cleanup()
+        PipelineHarness bad = harness()
+        assert bad.stepError('lgtmRollback', ROLLBACK + [logLines: 201]).message.startsWith("lgtmRollback: invalid logLines '201'")
+        assert bad.stepError('lgtmRollback', ROLLBACK + [grafanaCredentialsId: '$(id)']).message.startsWith(
+            "lgtmRollback: invalid grafanaCredentialsId '\$(id)'")
+        assert bad.shCalls.isEmpty()
+        bad.cleanup()
+    }
+
+    /** The real rollback script in a real shell: --annotate and --log-lines arrive as arguments, the token does not. */
+    void testRollbackScriptPassesTheFlagsAsSeparateArguments() {
+        PipelineHarness h = new PipelineHarness(TestSupport.REPO)
+        h.resourceText = '// fake bundle\n'
+        h.realSh = true
+        File calls = TestSupport.fakeNodeBin(h)
+        h.step('lgtmRollback', ROLLBACK + [grafanaCredentialsId: 'grafana-annotations', logLines: 7])
+        List<String> rollback = TestSupport.nodeCalls(calls).find { it && it[0] == 'rollback' }
+        assert rollback != null
+        assert rollback.contains('--annotate') && rollback.contains('--log-lines=7')
+        assert !rollback.any { it.contains('secret-of-grafana-annotations') }
+        h.cleanup()
+    }
+
+    void testFailedRollbackEndsWithTheReportAndTheVerdict() {
+        Map rec = failedRecord() + [verdict: 'failed', exitCode: 4, failureReasons: ['2 task(s) of lgtm-loki:6 failed']]
+        PipelineHarness h = harness([rollback: 4], rec)
+        PipelineHarness.PipelineError e = h.stepError('lgtmRollback', ROLLBACK)
+        assert e.message.contains('SERVICE NEEDS ATTENTION')
+        String verdict = 'loki -> prod: NEEDS ATTENTION - 2 task(s) of lgtm-loki:6 failed'
+        assert h.currentBuild.description == verdict
+        // The report, then the verdict line (then failWithExitCode's SERVICE NEEDS ATTENTION message for exit 4).
+        int at = h.echoes.indexOf("lgtmRollback: ${verdict}".toString())
+        assert at > 0: h.echoes
+        assert h.echoes[at - 1].startsWith('lgtmRollback: rollback report (lgtm-rollback-loki.json)\n  why: 2 task(s) of lgtm-loki:6 failed')
+        assert h.echoes[at - 1].contains('      | panic: invalid memberlist configuration')
         h.cleanup()
     }
 

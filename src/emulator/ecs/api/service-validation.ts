@@ -107,11 +107,17 @@ export function parseDeploymentConfig(raw: unknown, base?: DeploymentConfig): De
   return cfg;
 }
 
-/** healthCheckGracePeriodSeconds: 0..2147483647 (API_CreateService). */
-export function checkGracePeriod(value: unknown): number | undefined {
+/**
+ * healthCheckGracePeriodSeconds: 0..2147483647 (API_CreateService), and only for a service with a load balancer —
+ * any value, 0 included (the inconvenient reading): "Health check grace period is only valid for services configured
+ * to use load balancers", the error ECS answers (hashicorp/terraform-provider-aws#31104). DescribeServices still shows
+ * 0 for such a service, so echoing it back fails.
+ */
+export function checkGracePeriod(value: unknown, loadBalancers: unknown[]): number | undefined {
   if (value === undefined || value === null) return undefined;
   const v = num(value);
   if (v === undefined || !Number.isInteger(v) || v < 0 || v > 2147483647) throw invalidParam("healthCheckGracePeriodSeconds must be between 0 and 2147483647.");
+  if (loadBalancers.length === 0) throw invalidParam("Health check grace period is only valid for services configured to use load balancers");
   return v;
 }
 

@@ -34,7 +34,7 @@ export function createService(ecs: EcsState, input: Record<string, unknown>, ctx
   const loadBalancers = arr(input.loadBalancers) ?? [];
   const serviceRegistries = arr(input.serviceRegistries) ?? [];
   checkForeignTargets(ecs, loadBalancers, serviceRegistries);
-  const grace = checkGracePeriod(input.healthCheckGracePeriodSeconds);
+  const grace = checkGracePeriod(input.healthCheckGracePeriodSeconds, loadBalancers);
   const svc: Service = {
     name,
     arn: `arn:aws:ecs:${cluster.region}:${ecs.account}:service/${cluster.name}/${name}`,
@@ -96,7 +96,7 @@ function validateUpdate(ecs: EcsState, svc: Service, input: Record<string, unkno
   const regs = arr(input.serviceRegistries);
   if (regs) u.serviceRegistries = regs;
   checkForeignTargets(ecs, lbs ?? [], regs ?? []);
-  const grace = checkGracePeriod(input.healthCheckGracePeriodSeconds);
+  const grace = checkGracePeriod(input.healthCheckGracePeriodSeconds, u.loadBalancers ?? svc.loadBalancers);
   if (grace !== undefined) u.grace = grace;
   const pv = checkPlatformVersion(input.platformVersion);
   if (pv !== undefined) u.platformVersion = pv;
