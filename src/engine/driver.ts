@@ -83,9 +83,6 @@ interface Run {
   lookups: number;
 }
 
-/** How long a listing's result waits for a newer poll's answer to be judged first. */
-const LISTING_HOLD_MS = 1_000;
-
 /** Poll faster once a watched deployment has a failed task: the next failure decides. */
 const ALARMED_POLL_MS = 1_000;
 
@@ -102,8 +99,6 @@ class Driver {
   private checks: Run[] = [];
   private checking = false;
   private polling = false;
-  /** The poll in flight (its reads were sent at `sentAt`), if any: a listing of an older read waits for it. */
-  private inFlightPoll: { sentAt: number; done: Promise<void> } | null = null;
   private nextPollAt = 0;
   private apiTrouble = 0;
   private goSent = false;
@@ -343,12 +338,10 @@ class Driver {
     this.polling = true;
     const alarmed = watched.some((r) => (r.state.watch?.failures.length ?? 0) > 0);
     const interval = Math.min(this.o.pollMs, alarmed ? ALARMED_POLL_MS : this.o.pollMs);
-    const done = this.poll(watched).catch(() => {});
-    this.inFlightPoll = { sentAt: now, done };
-    void done
+    void this.poll(watched)
+      .catch(() => {})
       .finally(() => {
         this.polling = false;
-        this.inFlightPoll = null;
         const backoff = this.apiTrouble === 0 ? interval : Math.min(30_000, interval * 2 ** Math.min(this.apiTrouble, 5));
         this.nextPollAt = this.lookAgain ? 0 : this.now() + backoff;
         this.lookAgain = false;
@@ -387,7 +380,7 @@ class Driver {
       void ecs
         .stoppedTasks(this.o.clients.ecs, this.o.cluster, dep, seen, { timeoutMs: CALL_TIMEOUT_MS })
         .then(
-          (tasks) => this.afterNewerReads(polledAt, () => this.post(r, { kind: "snapshot", now: this.now(), service, deployments, stoppedTasks: tasks.map((t) => toStoppedTask(t, { essentialContainers: r.plan.essentialContainers, seenHealthy: completed })), listing: "done", listedFor: dep, polledAt })),
+          (tasks) => this.post(r, { kind: "snapshot", now: this.now(), service, deployments, stoppedTasks: tasks.map((t) => toStoppedTask(t, { essentialContainers: r.plan.essentialContainers, seenHealthy: completed })), listing: "done", listedFor: dep, polledAt }),
           (error: unknown) => {
             this.say(r, "warn", "api", `listing stopped tasks failed (${ecs.callError(error).name}); will list again`);
             this.post(r, { kind: "snapshot", now: this.now(), service, deployments, stoppedTasks: [], listing: "failed", listedFor: dep, polledAt });
@@ -395,17 +388,6 @@ class Driver {
         )
         .finally(() => (r.listing = false));
     }
-  }
-
-  /**
-   * A listing's failures may decide a rollback. When a poll sent after the listing's read is still out, its answer
-   * (ECS's breaker already rolling back, another client's deployment) is judged first — briefly: at most
-   * LISTING_HOLD_MS, so a throttled poll never holds a failure back for long.
-   */
-  private afterNewerReads(polledAt: number, deliver: () => void): void {
-    const newer = this.inFlightPoll;
-    if (newer === null || newer.sentAt <= polledAt) return deliver();
-    void Promise.race([newer.done, this.o.clock.sleep(LISTING_HOLD_MS)]).then(deliver);
   }
 
   /**
