@@ -30,10 +30,7 @@ const strict = process.env.LGTM_STRICT === "1";
  * their counterexamples; they are reported as todo instead of failing the suite unless LGTM_STRICT=1.
  * Empty this as the engine is fixed.
  */
-const KNOWN_BROKEN: Partial<Record<Invariant, string>> = {
-  I6: "timing-dependent: a StopServiceDeployment sent after a read showing ECS's breaker rollback (seed 20261130: #147, #119 under load); an update over another client's deployment seen in progress at the re-check (seed 20261130: #61)",
-  LIVE: "deterministic failures under mild API faults end 'failed' ('not baked') instead of 'rolled-back' (seed 20261130: #105 #135; seed 777: #95 #188)",
-};
+const KNOWN_BROKEN: Partial<Record<Invariant, string>> = {};
 
 const INVARIANTS: [Invariant, string][] = [
   ["I1", "exit 0 ⇒ new revision PRIMARY, COMPLETED, running = desired > 0, no failed task through the bake"],

@@ -378,11 +378,19 @@ describe("regressions that need the emulator's inconvenient ECS (stale reads, ta
   test("scheduler stops (task retirement, AZ rebalancing; exit 143) during the bake are not failures", async () => {
     await withRig(["loki"], async (rig) => {
       await release(rig, "loki", A, ["--create-missing"]);
-      const run = rig.cli(["deploy", "loki", "--env", "local", "--sha", B, "--bake", "3s"]);
+      // --timeout: should an assertion below fail, the release left running ends soon (it keeps the test file alive).
+      const run = rig.cli(["deploy", "loki", "--env", "local", "--sha", B, "--bake", "3s", "--timeout", "30s"]);
       await until("loki baking", async () => (await steady(rig, "lgtm-loki")) && /:2$/.test((await primaryTd(rig, "lgtm-loki")) ?? ""), 10_000);
       const post = (action: unknown) => fetch(`${rig.emu.url}/_emulator/actions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(action) });
       assert.equal((await post({ type: "retireTask", service: "lgtm-loki" })).status, 200);
-      assert.equal((await post({ type: "rebalance", service: "lgtm-loki" })).status, 200);
+      // The emulator refuses a rebalance (409) while no task is free to move — on a loaded machine the retired task's
+      // replacement may still be on its way: ask again for a moment.
+      let moved = 0;
+      for (let i = 0; i < 40 && moved !== 200; i++) {
+        moved = (await post({ type: "rebalance", service: "lgtm-loki" })).status;
+        if (moved !== 200) await sleep(25);
+      }
+      assert.equal(moved, 200);
       const r = await run;
       assert.equal(r.code, 0, r.stdout + r.stderr);
       const stops = rig.record("loki").stoppedTasks.filter((t: any) => t.stopCode === "ServiceSchedulerInitiated");
@@ -409,6 +417,45 @@ describe("regressions that need the emulator's inconvenient ECS (stale reads, ta
       const early = [...released.values()].filter((ms) => ms < 5_000);
       assert.ok(total > 10_000, `the hung listing was waited out (${total} ms)`);
       assert.ok(early.length >= 2, `two components released early while one listing hung: ${JSON.stringify([...released])}`);
+    });
+  });
+
+  test("a hung DescribeServices does not blind the watch for its 15 s call timeout: the rollback is verified in time", async () => {
+    // Seed 1267943855 #135: a poll whose DescribeServices hung held the watch for 15 s — the whole abort grace —
+    // and a rollback that had completed was reported as "rolled back to: nothing".
+    await withRig(["tempo"], async (rig) => {
+      await release(rig, "tempo", A, ["--create-missing"]);
+      rig.emu.mergeScenario({ images: { [rig.digest("tempo", B)]: { behavior: "slow", startDelayMs: 60_000 } } });
+      rig.emu.clearCalls();
+      const run = rig.cli(["deploy", "tempo", "--env", "local", "--sha", B, "--timeout", "1500ms", "--rollback-timeout", "6s", "--poll-interval", "100ms"]);
+      await until("the release's UpdateService", () => updates(rig).length === 1);
+      rig.emu.mergeScenario({ faults: [{ operation: "DescribeServices", times: 2, fault: "hang" }] });
+      const r = await run;
+      assert.equal(r.code, 3, r.stdout + r.stderr);
+      assert.equal(rig.record("tempo").taskDefinition.rolledBackTo, (await service(rig, "lgtm-tempo")).deployments![0]!.taskDefinition);
+    });
+  });
+
+  test("one throttled poll does not slow the watch down for seconds (no client-side rate limiter on the polling client)", async () => {
+    // Seed 20261130 #30: one ThrottlingException early in the watch dropped the SDK's adaptive retry mode's token
+    // bucket to the rate it had measured so far (a few requests/s); every later read — DescribeServices,
+    // DescribeServiceDeployments, each component's ListTasks — queued behind it, nothing was polled for 4 s and the
+    // deadlines decided a healthy release and its rollback. Throttling may delay a retry, not the watch.
+    const five = ["mimir", "loki", "tempo", "pyroscope", "alloy"] as const;
+    await withRig([...five], async (rig) => {
+      await rig.cli(["deploy", ...five, "--env", "local", "--sha", A, "--create-missing"]);
+      rig.emu.mergeScenario({ images: { [rig.digest("tempo", B)]: { behavior: "slow", startDelayMs: 3_000 } } });
+      rig.emu.clearCalls();
+      const run = rig.cli(["deploy", ...five, "--env", "local", "--sha", B, "--timeout", "8s", "--bake", "300ms", "--poll-interval", "40ms"]);
+      await until("the release's first poll", () => rig.emu.calls().some((c) => c.operation === "DescribeServiceDeployments"));
+      rig.emu.mergeScenario({ api: { DescribeServiceDeployments: { throttleBurst: 1 } } });
+      const r = await run;
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      const throttled = Date.parse(rig.emu.calls().find((c) => c.status === 400)!.time);
+      // One retry of the throttled call may wait up to 1 s (the SDK's standard backoff); the second after that, the
+      // watch polls at its interval again (40 ms: ~20 polls; an adaptive token bucket allows 1–3).
+      const polls = rig.emu.calls().filter((c) => c.operation === "DescribeServices" && Date.parse(c.time) >= throttled + 1_200 && Date.parse(c.time) < throttled + 2_200);
+      assert.ok(polls.length >= 6, `DescribeServices in the second after the throttled poll's retry: ${polls.length}`);
     });
   });
 });

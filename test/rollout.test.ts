@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import type { Deployment, Service, ServiceDeployment } from "@aws-sdk/client-ecs";
 import { initialState, listingFor, step, type Action, type Observation, type Phase, type Spec, type State } from "../src/core/rollout.js";
 import type { StoppedTask } from "../src/core/verdict.js";
+import { buildRecord, failureReport } from "../src/engine/report.js";
 
 const ARN = (rev: number) => `arn:aws:ecs:us-east-1:000000000000:task-definition/lgtm-loki:${rev}`;
 const OLD = ARN(6);
@@ -97,7 +98,7 @@ const CASES: Case[] = [
   { name: "--wait-for-idle: waits and re-checks", from: "checking", obs: { kind: "checked", now: 3, service: svc([dep({ id: "ecs-svc/5", taskDefinition: ARN(8) })]) }, spec: withRules({ waitForIdle: true }), phase: "checking", says: /waiting for idle/ },
   { name: "FAILED primary is not a rollback target → exit 5 naming rollback --to", from: "checking", obs: { kind: "checked", now: 3, service: svc([oldDep({ rolloutState: "FAILED" })]) }, phase: "done", exit: 5, says: /rollback loki --to/ },
   { name: "a COMPLETED primary whose task is being replaced (0 running, 1 pending: AZ rebalancing) is still a target", from: "checking", obs: { kind: "checked", now: 3, service: svc([oldDep({ runningCount: 0, pendingCount: 1 })]) }, phase: "updating" },
-  { name: "empty primary (0 running) is not a rollback target", from: "checking", obs: { kind: "checked", now: 3, service: svc([oldDep({ runningCount: 0 })]) }, phase: "done", exit: 5, says: /runs no task/ },
+  { name: "empty COMPLETED primary (0 running): looked at again (a task being replaced)", from: "checking", obs: { kind: "checked", now: 3, service: svc([oldDep({ runningCount: 0 })]) }, phase: "checking", actions: [], says: /looking again/ },
   { name: "desired count 0 → exit 5 unless allowed", from: "checking", obs: { kind: "checked", now: 3, service: svc([oldDep({ desiredCount: 0, runningCount: 0 })], { desiredCount: 0 }) }, phase: "done", exit: 5, says: /desired count 0/ },
   { name: "desired count 0 allowed with --allow-zero-desired", from: "checking", obs: { kind: "checked", now: 3, service: svc([oldDep({ desiredCount: 0, runningCount: 0 })], { desiredCount: 0 }) }, spec: withRules({ allowZeroDesired: true }), phase: "updating" },
   { name: "the running revision changed since the plan: captured anew", from: "checking", obs: { kind: "checked", now: 3, service: svc([oldDep({ taskDefinition: ARN(8) })]) }, phase: "updating", says: /changed since the plan: lgtm-loki:6 → lgtm-loki:8/ },
@@ -348,5 +349,178 @@ describe("rollout state machine: sequences", () => {
     const r = step(state, { kind: "tick", now: 5001 }, SPEC);
     assert.equal(r.state.outcome?.exitCode, 4);
     assert.match(r.state.outcome!.message, /in progress .* no longer watched/);
+  });
+});
+
+describe("rollout state machine: snapshots that arrive out of order (a listing that outlasted the next poll)", () => {
+  // A snapshot that waited for its stopped-task listing carries the read it was polled with; the next poll's
+  // snapshot (listing skipped) may already have been judged. Seed 20261130 #30 under load: the rollback's bake was
+  // restarted by such an older read, the rollback deadline came first, and the record said "rolled back to: nothing".
+  const at = (now: number, polledAt: number, service: Service | undefined, o: Parameters<typeof snap>[2] = {}) => ({ ...snap(now, service, o), polledAt }) as Observation;
+  const back = svc([oldDep({ id: "ecs-svc/8" })]);
+  const halfway = svc([oldDep({ id: "ecs-svc/8", rolloutState: "IN_PROGRESS", runningCount: 1 }), dep({ status: "ACTIVE", rolloutState: "FAILED", runningCount: 1 })]);
+  const subject = { component: "loki", service: "lgtm-loki", image: null, digest: null, tag: null };
+  const ctx = { runId: "r", command: "deploy" as const, environment: "local", cluster: "lgtm", startedAt: 0 };
+  const calls = { calls: {}, attempts: 0, retries: 0, total: 0, mutating: 0 };
+
+  test("an older read does not restart the rollback's bake: baked → exit 3", () => {
+    let { state } = drive(TO["rollback-watching/peer"]!);
+    ({ state } = step(state, at(3000, 2950, back), SPEC));
+    assert.equal(state.phase, "rollback-baking");
+    const r = step(state, at(4100, 2900, halfway), SPEC);
+    assert.equal(r.state.phase, "rollback-baking", messages(r.actions));
+    assert.equal(r.state.servingPrevious, true);
+    ({ state } = step(r.state, at(63_100, 63_050, back), SPEC));
+    assert.equal(state.outcome?.exitCode, 3, state.outcome?.message);
+  });
+
+  test("the rollback deadline right after an older read: the record still says what the service was rolled back to", () => {
+    const spec = withRules({ rollbackTimeoutMs: 62_000 })(SPEC);
+    let { state } = drive(TO["rollback-watching/peer"]!, spec);
+    ({ state } = step(state, at(3000, 2950, back), spec));
+    ({ state } = step(state, at(63_000, 2900, halfway), spec));
+    ({ state } = step(state, { kind: "tick", now: 64_001 }, spec));
+    assert.equal(state.outcome?.exitCode, 4);
+    assert.equal(buildRecord(state, subject, ctx, 64_001, "finished", calls).taskDefinition.rolledBackTo, OLD);
+    assert.match(failureReport(state).join("\n"), /rolled back to: lgtm-loki:6, COMPLETED again/);
+  });
+
+  test("an older read does not restart the release's bake", () => {
+    let { state } = drive(TO.watching!);
+    ({ state } = step(state, at(1000, 950, completed), SPEC));
+    assert.equal(state.phase, "baking");
+    const r = step(state, at(1500, 500, afterUpdate), SPEC);
+    assert.equal(r.state.phase, "baking", messages(r.actions));
+    assert.doesNotMatch(messages(r.actions), /bake starts again/);
+    ({ state } = step(r.state, at(61_100, 61_050, completed), SPEC));
+    assert.equal(state.phase, "released");
+  });
+
+  test("listings always overtaken by the next poll (a loaded machine): the bake still ends", () => {
+    // Every listing's snapshot arrives after the next poll's: the steady read and the listing never come in one
+    // snapshot. The bake needs both — the steady state now, and stopped tasks known past the bake's end.
+    let { state } = drive(TO.watching!);
+    ({ state } = step(state, at(1000, 990, completed, { listing: "skipped" }), SPEC));
+    assert.equal(state.phase, "baking");
+    for (let t = 1100; t < 70_000 && state.phase === "baking"; t += 100) {
+      ({ state } = step(state, at(t, t - 10, completed, { listing: "skipped" }), SPEC));
+      ({ state } = step(state, at(t + 5, t - 110, completed), SPEC));
+    }
+    assert.equal(state.phase, "released");
+  });
+
+  test("its stopped tasks still count: a crash it lists fails the release", () => {
+    let { state } = drive(TO.baking!);
+    ({ state } = step(state, at(2000, 1900, completed, { listing: "skipped" }), SPEC));
+    const r = step(state, at(2100, 1500, completed, { tasks: [task("late", "transient")] }), SPEC);
+    assert.equal(r.state.phase, "rolling-back");
+  });
+
+  test("an older read is not the look taken after StopServiceDeployment was refused", () => {
+    let { state } = drive(TO["rolling-back/refused"]!);
+    ({ state } = step(state, at(2300, 2250, undefined), SPEC));
+    const r = step(state, at(2400, 2150, completed, { deployments: [sd("SUCCESSFUL")] }), SPEC);
+    assert.deepEqual(kinds(r.actions), [], "no UpdateService on an older read");
+  });
+});
+
+describe("rollout state machine: the look after a refused StopServiceDeployment", () => {
+  test("it shows another client's deployment of another revision → exit 4, no UpdateService over it (seed 20261130 #62, #133)", () => {
+    const { state } = drive(TO["rolling-back/refused"]!);
+    const theirs = svc([dep({ id: "ecs-svc/9", taskDefinition: ARN(9), createdAt: new Date(2150) }), dep({ status: "ACTIVE", rolloutState: "COMPLETED", runningCount: 2 })]);
+    const r = step(state, { ...snap(2300, theirs, { deployments: [sd("SUCCESSFUL")] }), polledAt: 2200 } as Observation, SPEC);
+    assert.equal(r.state.outcome?.exitCode, 4, messages(r.actions));
+    assert.deepEqual(kinds(r.actions), ["tag"]);
+    assert.match(messages(r.actions), /does not undo a deployment it did not start/);
+  });
+
+  test("it did not return the service (eventual consistency): no decision on it", () => {
+    const { state } = drive(TO["rolling-back/refused"]!);
+    const r = step(state, { ...snap(2300, undefined, { deployments: [sd("SUCCESSFUL")] }), polledAt: 2200 } as Observation, SPEC);
+    assert.equal(r.state.phase, "rolling-back");
+    assert.deepEqual(kinds(r.actions), []);
+  });
+});
+
+describe("rollout state machine: the last look at the service (for the report)", () => {
+  const subject = { component: "loki", service: "lgtm-loki", image: null, digest: null, tag: null };
+  const ctx = { runId: "r", command: "deploy" as const, environment: "local", cluster: "lgtm", startedAt: 0 };
+  const calls = { calls: {}, attempts: 0, retries: 0, total: 0, mutating: 0 };
+  const left = () => drive([...TO.watching!, { kind: "abort", now: 2000 }], withRules({ onAbort: "leave" })(SPEC)).state;
+
+  test("a stale answer that predates the release (eventual consistency) is not the service's state, nor a rollback (seed 20261130 #98)", () => {
+    const state = left();
+    assert.equal(state.outcome?.exitCode, 4);
+    const r = step(state, { kind: "service-now", now: 2300, service: idle }, SPEC);
+    const rec = buildRecord(r.state, subject, ctx, 2300, "finished", calls);
+    assert.equal(rec.taskDefinition.rolledBackTo, null);
+    assert.doesNotMatch(rec.serviceState ?? "", /PRIMARY lgtm-loki:6 COMPLETED/);
+  });
+
+  test("an answer showing the previous revision back (a deployment ECS started since) is reported as such", () => {
+    const r = step(left(), { kind: "service-now", now: 2300, service: svc([oldDep({ id: "ecs-svc/8" })]) }, SPEC);
+    assert.equal(buildRecord(r.state, subject, ctx, 2300, "finished", calls).taskDefinition.rolledBackTo, OLD);
+    assert.equal(r.state.serviceNow, "PRIMARY lgtm-loki:6 COMPLETED 2/2");
+  });
+});
+
+describe("rollout state machine: the re-check finds the running revision empty", () => {
+  const empty = svc([oldDep({ runningCount: 0 })]);
+  const toChecking = TO.checking!;
+  test("still empty after the grace (5 s of re-checks) → not a rollback target, exit 5, nothing changed", () => {
+    let { state } = drive([...toChecking, { kind: "checked", now: 3, service: empty }]);
+    let checks = 0;
+    for (let now = 5_003; state.phase !== "done" && now < 60_000; now += 5_000) {
+      let r = step(state, { kind: "tick", now }, SPEC);
+      checks += kinds(r.actions).filter((k) => k === "check").length;
+      r = step(r.state, { kind: "checked", now: now + 1, service: empty }, SPEC);
+      state = r.state;
+    }
+    assert.equal(checks, 1, "one look again within the grace at a 5 s poll interval");
+    assert.equal(state.outcome?.exitCode, 5, state.outcome?.message);
+    assert.match(state.outcome!.message, /runs no task of lgtm-loki:6/);
+  });
+
+  test("a replacement task appears (AZ rebalancing; seed 20261130 #120) → the release goes on", () => {
+    let { state } = drive([...toChecking, { kind: "checked", now: 3, service: empty }]);
+    ({ state } = step(state, { kind: "tick", now: 5_003 }, SPEC));
+    const r = step(state, { kind: "checked", now: 5_004, service: svc([oldDep({ runningCount: 0, pendingCount: 2 })]) }, SPEC);
+    assert.equal(r.state.phase, "updating");
+    assert.equal(r.state.previous, OLD);
+  });
+});
+
+describe("rollout state machine: the two reads of a poll disagree (another client's update between them)", () => {
+  const stopped = { deployments: [sd("STOPPED")] };
+  test("service deployment STOPPED while DescribeServices still shows ours PRIMARY: look again, then judge the newer picture (seed 20261130 #124 loaded)", () => {
+    let { state } = drive(TO.watching!);
+    let r = step(state, snap(1000, afterUpdate, stopped), SPEC);
+    assert.equal(r.state.phase, "watching", messages(r.actions));
+    assert.deepEqual(kinds(r.actions), ["look"]);
+    r = step(r.state, snap(1100, svc([dep({ id: "ecs-svc/9", taskDefinition: ARN(9) }), dep({ status: "ACTIVE" })]), stopped), SPEC);
+    assert.equal(r.state.outcome?.exitCode, 4);
+    assert.match(r.state.serviceNow ?? "", /PRIMARY lgtm-loki:9/);
+  });
+
+  test("the disagreement persists: decided after a few looks (exit 4, ECS's word)", () => {
+    let { state } = drive(TO.watching!);
+    for (let i = 0; i < 4; i++) ({ state } = step(state, snap(1000 + i * 100, afterUpdate, stopped), SPEC));
+    assert.equal(state.outcome?.exitCode, 4);
+    assert.match(state.outcome!.message, /STOPPED/);
+  });
+});
+
+describe("rollout state machine: who rolled back, when DescribeServiceDeployments does not answer", () => {
+  const back = (events: string[]) => svc([oldDep({ id: "ecs-svc/8" })], { events: events.map((message, i) => ({ id: `e${i}`, message })) });
+  test("ECS's own event 'rolling back to deployment …' → by ECS, not someone else (seed 1267943855 #184)", () => {
+    const { state } = drive(TO.watching!);
+    const r = step(state, snap(1000, back(["(service lgtm-loki) rolling back to deployment ecs-svc/8."])), SPEC);
+    assert.equal(r.state.phase, "rollback-watching");
+    assert.equal(r.state.rollback?.by, "ecs");
+  });
+  test("no word from ECS → someone else", () => {
+    const { state } = drive(TO.watching!);
+    const r = step(state, snap(1000, back([])), SPEC);
+    assert.equal(r.state.rollback?.by, "someone-else");
   });
 });

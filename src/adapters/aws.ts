@@ -1,6 +1,6 @@
 /**
  * AWS SDK clients for ECS and ECR, built one way for every command: endpoint and region resolution, the SDK's own
- * adaptive retry mode (jittered backoff plus client-side rate limiting on throttling), timeouts so a dropped
+ * retry modes (standard for ECS, adaptive — client-side rate limiting on throttling — for ECR), timeouts so a dropped
  * connection cannot hang a release, and counting of API calls for the report.
  */
 import type { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
@@ -61,8 +61,8 @@ export interface AwsClients {
   ecs: ECSClient;
   ecr: ECRClient;
   /**
-   * ECS for the changes a release makes (register, update, roll back): standard retry mode and its own rate limiter,
-   * so a throttling storm on the polling client's adaptive limiter never holds a rollback call back.
+   * ECS for the changes a release makes (register, update, roll back): a client of its own (own retry quota), so a
+   * throttling storm on the polling client never holds a rollback call back.
    */
   ecsWrites: ECSClient;
   /** CloudWatch Logs, only for the failure report's log lines (src/adapters/logs.ts). */
@@ -174,7 +174,11 @@ export async function createAwsClients(settings: AwsSettings, counter = new Call
   const ecrConfig = configFor("ECR");
   const logsConfig = configFor("CLOUDWATCH_LOGS");
   const [{ ECSClient }, { ECRClient }, { CloudWatchLogsClient }] = await Promise.all([ecsSdk(), ecrSdk(), logsSdk()]);
-  const ecs = new ECSClient({ ...common, ...ecsConfig.config });
+  // Standard retry mode for ECS (jittered backoff per call, no shared client-side rate limiter): with the adaptive
+  // mode one ThrottlingException early in a release capped every later read at the rate measured so far (a few
+  // requests/s), and a watch that polls DescribeServices, DescribeServiceDeployments and per-component ListTasks
+  // stalled for seconds — long enough for --timeout to decide a healthy release (test/release-faults.test.ts).
+  const ecs = new ECSClient({ ...common, retryMode: "standard", ...ecsConfig.config });
   const ecr = new ECRClient({ ...common, ...ecrConfig.config });
   const file = settings.environmentFile === undefined ? {} : { environmentFile: settings.environmentFile };
   instrument(ecs, "ECS", counter, { region: settings.region, ...(ecsConfig.endpoint ? { endpoint: ecsConfig.endpoint } : {}), ...file });

@@ -78,6 +78,10 @@ export interface Watch {
   lastKey?: string;
   /** The last stopped-task listing failed or a final look is needed: list again. */
   listingOwed: boolean;
+  /** The stopped tasks are known up to here: the newest read a completed listing was sent after. */
+  listedThrough?: number;
+  /** Snapshots whose two reads disagreed (service deployment STOPPED, ours still PRIMARY): looked at again. */
+  sdDoubts?: number;
 }
 
 export interface RollbackRef {
@@ -117,6 +121,10 @@ export interface State {
   stopRefusedAt: number | null;
   /** Last service deployment status of the release, when DescribeServiceDeployments has shown it. */
   releaseSdStatus: string | null;
+  /** When the newest read judged so far was sent: an older read that arrives later (out of order) is not news. */
+  lastPolledAt: number | null;
+  /** When the re-check first found the PRIMARY COMPLETED but running nothing (a task being replaced?). */
+  emptySince: number | null;
   failureReasons: string[];
   stoppedTasks: StoppedTask[];
   events: string[];
@@ -198,7 +206,7 @@ export function initialState(): State {
   return {
     phase: "planned", newTd: null, previous: null, restore: {}, before: [], release: null, rollback: null, watch: null,
     deadline: null, abortDeadline: null, aborted: false, rollbackWhenUpdated: null, inFlight: false, rollbackCall: null, retry: null,
-    stopRefusedAt: null, releaseSdStatus: null, failureReasons: [], stoppedTasks: [], events: [], seenEvents: [], outcome: null, changed: false,
+    stopRefusedAt: null, releaseSdStatus: null, lastPolledAt: null, emptySince: null, failureReasons: [], stoppedTasks: [], events: [], seenEvents: [], outcome: null, changed: false,
   };
 }
 

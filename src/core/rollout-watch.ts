@@ -9,9 +9,12 @@
 import type { Deployment, Service } from "@aws-sdk/client-ecs";
 import { shortTd, seconds } from "./names.js";
 import { Tx, lastLookAtRelease, newWatch, restoreOutsideRevision, rollbackTarget, startRollback, statusHint, type Observation, type RollbackRef, type State, type Watch } from "./rollout-state.js";
-import { countsKey, findOurs, readSnapshot, type Facts, type RollbackBy, type StoppedTask } from "./verdict.js";
+import { countsKey, findOurs, fresh, readSnapshot, type Facts, type RollbackBy, type StoppedTask } from "./verdict.js";
 
 type Snapshot = Extract<Observation, { kind: "snapshot" }>;
+
+/** Looks taken when the service deployment says STOPPED/ROLLBACK_FAILED while DescribeServices shows ours PRIMARY. */
+const SD_DOUBTS = 3;
 
 /** Released components stay watched until the run ends: their success is final only then (other components wait). */
 const WATCHED = new Set(["watching", "baking", "released", "rolling-back", "rollback-watching", "rollback-baking"]);
@@ -35,7 +38,16 @@ export function onSnapshot(tx: Tx, obs: Snapshot): void {
   const { s } = tx;
   if (!WATCHED.has(s.phase) || s.watch === null) return;
   const w = s.watch;
-  newEvents(tx, obs.service);
+  // Snapshots can arrive out of order: one whose stopped-task listing outlasted the next poll carries an older read
+  // of the service than the one already judged. Its stopped tasks are facts (a stopped task stays stopped); its
+  // service is old news, read as "not returned" (which proves nothing) so that it cannot undo a newer read — end a
+  // bake that had started, hide a rollback by ECS, or pass for the look taken after a refused StopServiceDeployment.
+  const polledAt = obs.polledAt ?? obs.now;
+  const outOfOrder = s.lastPolledAt !== null && polledAt < s.lastPolledAt;
+  if (!outOfOrder) s.lastPolledAt = polledAt;
+  const service = outOfOrder ? undefined : obs.service;
+  const deployments = outOfOrder ? [] : obs.deployments;
+  newEvents(tx, service);
   const ours0 = findOurs(obs.service, w.target);
   // A listing started before the watch moved on (release → rollback) is about the old deployment: not ours now.
   const stale = obs.listedFor !== undefined && obs.listedFor !== (w.target.id ?? ours0?.id);
@@ -49,14 +61,14 @@ export function onSnapshot(tx: Tx, obs: Snapshot): void {
     // rises at the exit, seconds before the task is STOPPED), so its listing is owed.
     w.listingOwed = (obs.stopping ?? 0) > 0;
   } else if (obs.listing === "failed") w.listingOwed = true;
-  const releaseSd = s.release?.arn ? obs.deployments.find((d) => d.serviceDeploymentArn === s.release!.arn) : undefined;
+  const releaseSd = s.release?.arn ? deployments.find((d) => d.serviceDeploymentArn === s.release!.arn) : undefined;
   if (releaseSd?.status) s.releaseSdStatus = releaseSd.status;
   const rollbackPhase = s.phase !== "watching" && s.phase !== "baking" && s.phase !== "released";
   const sdArn = rollbackPhase && s.rollback?.via === "update-service" ? s.rollback.arn : (s.release?.arn ?? null);
-  const sd = sdArn === null ? undefined : obs.deployments.find((d) => d.serviceDeploymentArn === sdArn);
+  const sd = sdArn === null ? undefined : deployments.find((d) => d.serviceDeploymentArn === sdArn);
   // In rolling-back, only a StopServiceDeployment of ours still out makes a rollback status ours.
   const weRequested = s.phase === "rolling-back" ? s.inFlight && s.rollbackCall === "stop-deployment" : s.rollback?.via === "stop-deployment";
-  const facts = readSnapshot(obs.service, sd, w.target, { previousTd: s.previous, weRequestedRollback: weRequested, allowZeroDesired: tx.spec.rules.allowZeroDesired });
+  const facts = readSnapshot(service, sd, w.target, { previousTd: s.previous, weRequestedRollback: weRequested, allowZeroDesired: tx.spec.rules.allowZeroDesired });
   // The report's breaker and alarms are the release's, not those of a rollback deployment.
   if (sd !== undefined && sd === releaseSd) {
     if (facts.breaker) s.breaker = facts.breaker;
@@ -67,12 +79,31 @@ export function onSnapshot(tx: Tx, obs: Snapshot): void {
     if (!rollbackPhase && s.release) s.release.id = facts.ours.id;
     if (rollbackPhase && s.rollback) s.rollback.id = facts.ours.id;
   }
-  if (obs.service) s.serviceNow = describeService(obs.service);
+  if (service && !predatesRelease(s, service)) s.serviceNow = describeService(service);
   stateLine(tx, w, facts);
-  const listed = obs.listing === "done" && !stale;
-  if (s.phase === "watching" || s.phase === "baking" || s.phase === "released") return judgeRelease(tx, w, facts, fresh, listed);
-  if (s.phase === "rolling-back") return noticeEcsRollback(tx, facts, obs.polledAt ?? obs.now);
+  // How far the stopped tasks are known: a listing covers at least up to the read it was sent after. It counts even
+  // when its snapshot arrived out of order — under load listings are routinely overtaken by the next poll, and a bake
+  // that needed the steady read and the listing in one snapshot would never end.
+  if (obs.listing === "done" && !stale) w.listedThrough = Math.max(w.listedThrough ?? Number.NEGATIVE_INFINITY, polledAt);
+  const listed = (bakeMs: number): boolean => bakeMs === 0 || (w.bakeFrom !== null && (w.listedThrough ?? Number.NEGATIVE_INFINITY) >= w.bakeFrom + bakeMs);
+  if (s.phase === "watching" || s.phase === "baking" || s.phase === "released") return judgeRelease(tx, w, facts, fresh, listed, service);
+  if (s.phase === "rolling-back") return noticeEcsRollback(tx, facts, polledAt);
+  if (s.rollback?.via === "adopted" && s.rollback.by === "someone-else" && ecsRollsBack(s, service, s.rollback.id)) {
+    // Adopted as "someone else" before the read said who; ECS's own word says it now.
+    s.rollback.by = "ecs";
+    tx.emit("warn", "adopt", "ECS's events say the rollback is ECS's own");
+  }
   judgeRollback(tx, w, facts, fresh, listed);
+}
+
+/**
+ * Whether ECS itself rolls the release back to deployment `to`, by what DescribeServices alone shows (for when
+ * DescribeServiceDeployments does not answer): ECS marked the release's deployment FAILED, or ECS's own event
+ * "rolling back to deployment <to>".
+ */
+function ecsRollsBack(s: State, svc: Service | undefined, to: string | null | undefined): boolean {
+  if (svc?.deployments?.some((d) => d.id === s.release?.id && d.rolloutState === "FAILED")) return true;
+  return to != null && (svc?.events ?? []).some((e) => (e.message ?? "").includes(`rolling back to deployment ${to}`));
 }
 
 function newEvents(tx: Tx, svc: Service | undefined): void {
@@ -102,6 +133,18 @@ function newStopped(tx: Tx, w: Watch, tasks: readonly StoppedTask[]): StoppedTas
   return fresh;
 }
 
+/**
+ * A read that provably predates our update (eventual consistency): the release's deployment, which ECS named in its
+ * answer, is not in it, and nothing in it was created or updated by ECS since. It says nothing about the service now.
+ */
+export function predatesRelease(s: State, svc: Service): boolean {
+  const id = s.release?.id;
+  if (!id) return false;
+  const deps = svc.deployments ?? [];
+  const since = { id: null, taskDefinition: "", exclude: s.before, since: s.release?.createdAt ?? null };
+  return !deps.some((d) => d.id === id) && !deps.some((d) => fresh(d, since));
+}
+
 export function describeService(svc: Service): string {
   const deps = (svc.deployments ?? []).map((d) => `${d.status} ${shortTd(d.taskDefinition)} ${d.rolloutState ?? ""} ${d.runningCount ?? 0}/${d.desiredCount ?? 0}`.replace(/\s+/g, " "));
   return deps.length > 0 ? deps.join("; ") : `${svc.status ?? "unknown"}, no deployments`;
@@ -119,16 +162,25 @@ function stateLine(tx: Tx, w: Watch, f: Facts): void {
 
 const failuresText = (tasks: StoppedTask[]): string => tasks.map((t) => `${t.taskId}: ${t.classification.summary}`).join("; ");
 
-function judgeRelease(tx: Tx, w: Watch, f: Facts, fresh: StoppedTask[], listed: boolean): void {
+function judgeRelease(tx: Tx, w: Watch, f: Facts, fresh: StoppedTask[], listed: (bakeMs: number) => boolean, svc: Service | undefined): void {
   const { s, spec } = tx;
   const rules = spec.rules;
   if (f.serviceGone) return tx.finish({ verdict: "failed", exitCode: 4, message: `${spec.service} is ${s.serviceNow ?? "gone"}: it was deleted or is being deleted`, nextStep: statusHint(spec) });
   if (f.ecsRollback) return adopt(tx, f.ecsRollback.by, `ECS is rolling the release back (${f.ecsRollback.by}): ${f.ecsRollback.reason}`, f.newcomer);
   if (f.sdStatus === "ROLLBACK_FAILED" || f.sdStatus === "STOPPED") {
+    // DescribeServices still showing our deployment PRIMARY may be older than the service deployment's status (the
+    // two reads race another client's update): a few more looks before deciding on half a picture.
+    if (f.newcomer === undefined && f.ours?.status === "PRIMARY" && (w.sdDoubts ?? 0) < SD_DOUBTS) {
+      w.sdDoubts = (w.sdDoubts ?? 0) + 1;
+      return tx.act({ kind: "look" });
+    }
     if (f.newcomer === undefined) return tx.finish({ verdict: "failed", exitCode: 4, message: `ECS reports the release's service deployment ${f.sdStatus}${f.sdReason ? ` (${f.sdReason})` : ""}; ${spec.service}: ${s.serviceNow ?? "state unknown"}`, nextStep: statusHint(spec) });
   }
   if (f.newcomer !== undefined) {
-    if (f.newcomer.taskDefinition === s.previous && s.previous !== null) return adopt(tx, "someone-else", `deployment ${f.newcomer.id} put ${shortTd(s.previous)} back while the release was watched`, f.newcomer);
+    if (f.newcomer.taskDefinition === s.previous && s.previous !== null) {
+      const by: RollbackBy = ecsRollsBack(s, svc, f.newcomer.id) ? "ecs" : "someone-else";
+      return adopt(tx, by, `deployment ${f.newcomer.id} put ${shortTd(s.previous)} back while the release was watched${by === "ecs" ? " (ECS's own rollback)" : ""}`, f.newcomer);
+    }
     return foreign(tx, f.newcomer);
   }
   if (f.ours?.rolloutState === "FAILED") return startRollback(tx, `ECS marked the rollout FAILED: ${f.ours.rolloutStateReason ?? "no reason given"}`);
@@ -155,7 +207,7 @@ function judgeRelease(tx: Tx, w: Watch, f: Facts, fresh: StoppedTask[], listed: 
     w.completedOnce = true;
     if (rules.bakeMs > 0) tx.emit("info", "bake", `COMPLETED with ${f.running}/${f.desired} running; baking for ${seconds(rules.bakeMs)}: any failed task of ${shortTd(s.newTd)} fails the release`);
   }
-  if (tx.now - w.bakeFrom! >= rules.bakeMs && (listed || rules.bakeMs === 0)) {
+  if (tx.now - w.bakeFrom! >= rules.bakeMs && listed(rules.bakeMs)) {
     s.phase = "released";
     tx.emit("info", "released", `${shortTd(s.newTd)} is COMPLETED with ${f.running}/${f.desired} running${rules.bakeMs > 0 ? ` and stayed healthy for ${seconds(rules.bakeMs)}` : ""}`);
     tx.act({ kind: "record" });
@@ -209,6 +261,8 @@ function foreign(tx: Tx, d: Deployment): void {
 function noticeEcsRollback(tx: Tx, f: Facts, polledAt: number): void {
   const { s } = tx;
   if (s.inFlight && s.rollbackCall === "stop-deployment") return; // most likely our own StopServiceDeployment at work
+  // Another client's deployment of another revision: rolling back over it would undo it (issue #10, I6).
+  if (f.newcomer !== undefined && f.newcomer.taskDefinition !== s.previous && f.ecsRollback === undefined) return foreign(tx, f.newcomer);
   const nc = f.newcomer?.taskDefinition === s.previous ? f.newcomer : undefined;
   if (nc !== undefined || f.ecsRollback !== undefined) {
     s.inFlight = false;
@@ -216,14 +270,15 @@ function noticeEcsRollback(tx: Tx, f: Facts, polledAt: number): void {
     const what = nc !== undefined ? `deployment ${nc.id} already rolls ${tx.spec.service} back to ${shortTd(s.previous)}` : `ECS is already rolling ${tx.spec.service} back`;
     return adopt(tx, f.ecsRollback?.by ?? "ecs", `${what}${f.ecsRollback ? ` (${f.ecsRollback.reason})` : ""}`, nc);
   }
-  // StopServiceDeployment was refused and this look, taken after that, shows no rollback by ECS: UpdateService.
-  if (s.stopRefusedAt !== null && polledAt >= s.stopRefusedAt) {
+  // StopServiceDeployment was refused and this look, taken after that, shows the service and no rollback by ECS:
+  // UpdateService. (A look that did not return the service shows nothing; the next one decides.)
+  if (s.stopRefusedAt !== null && polledAt >= s.stopRefusedAt && f.serviceSeen) {
     s.stopRefusedAt = null;
     tx.act({ kind: "update-rollback", taskDefinition: s.previous!, settings: s.restore, force: true });
   }
 }
 
-function judgeRollback(tx: Tx, w: Watch, f: Facts, fresh: StoppedTask[], listed: boolean): void {
+function judgeRollback(tx: Tx, w: Watch, f: Facts, fresh: StoppedTask[], listed: (bakeMs: number) => boolean): void {
   const { s, spec } = tx;
   const rules = spec.rules;
   const fail = (message: string) => tx.finish({ verdict: "failed", exitCode: 4, message: `the rollback to ${shortTd(s.previous)} failed: ${message}`, nextStep: statusHint(spec) });
@@ -264,7 +319,7 @@ function judgeRollback(tx: Tx, w: Watch, f: Facts, fresh: StoppedTask[], listed:
   if (w.failures.length >= rules.maxFailedTasks || (rules.failFast && counted.some((t) => t.classification.kind === "deterministic"))) {
     return fail(`${w.failures.length} task(s) of ${shortTd(s.previous)} failed: ${failuresText(s.stoppedTasks.filter((t) => w.failures.includes(t.taskArn)))}`);
   }
-  s.servingPrevious = f.steady;
+  if (f.serviceSeen) s.servingPrevious = f.steady;
   if (!f.steady) {
     if (s.phase === "rollback-baking" && f.ours !== undefined) {
       s.phase = "rollback-watching";
@@ -277,7 +332,7 @@ function judgeRollback(tx: Tx, w: Watch, f: Facts, fresh: StoppedTask[], listed:
     w.bakeFrom = tx.now;
     w.completedOnce = true;
   }
-  if (tx.now - w.bakeFrom! >= rules.rollbackBakeMs && (listed || rules.rollbackBakeMs === 0)) {
+  if (tx.now - w.bakeFrom! >= rules.rollbackBakeMs && listed(rules.rollbackBakeMs)) {
     const by = s.rollback?.by === "lgtm-deploy" ? "" : ` (rolled back by ${s.rollback?.by})`;
     // A rollback ECS carried out restored the service revision only: the rest goes back now that it is over.
     if (s.rollback?.via !== "update-service" && s.rollback?.by !== "someone-else") restoreOutsideRevision(tx);

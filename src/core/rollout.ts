@@ -13,7 +13,7 @@
  */
 import type { Deployment, Service } from "@aws-sdk/client-ecs";
 import { shortTd, seconds } from "./names.js";
-import { describeService, onReleaseTasks, onSnapshot } from "./rollout-watch.js";
+import { describeService, onReleaseTasks, onSnapshot, predatesRelease } from "./rollout-watch.js";
 import { Tx, backoffMs, initialState, newWatch, rollbackTarget, startRollback, statusHint, type Action, type CallError, type Observation, type Spec, type State } from "./rollout-state.js";
 import { restoreSettings } from "./service-settings.js";
 
@@ -61,6 +61,9 @@ function handle(tx: Tx, obs: Observation): void {
       return onReleaseTasks(tx, obs.stoppedTasks);
     case "service-now": {
       const { s } = tx;
+      // A stale answer (eventual consistency) may still show the service as it was before the release: it is
+      // neither the service's state now nor evidence that the previous revision serves again.
+      if (predatesRelease(s, obs.service)) return;
       s.serviceNow = describeService(obs.service);
       const deps = obs.service.deployments ?? [];
       const p = deps.find((d) => d.status === "PRIMARY");
@@ -159,6 +162,7 @@ function onChecked(tx: Tx, svc: Service | undefined): void {
   if (busy !== undefined) tx.emit("warn", "check", `deployment ${busy.id} (${shortTd(busy.taskDefinition)}) is in progress: this rollback replaces it`);
   const bad = notATarget(svc);
   const primaryTd = svc.deployments?.find((d) => d.status === "PRIMARY")?.taskDefinition ?? null;
+  if (bad !== undefined && spec.command === "deploy" && emptyForAMoment(tx, svc)) return;
   if (bad !== undefined && spec.command === "deploy") {
     return tx.finish({ verdict: "not-started", exitCode: 5, message: `${spec.service} ${bad}: that is not a revision to roll back to, so the release would have no way back; nothing was changed`, nextStep: `make the service healthy first: lgtm-deploy rollback ${spec.component} --to <revision>` });
   }
@@ -176,6 +180,26 @@ function onChecked(tx: Tx, svc: Service | undefined): void {
   s.restore = restoreSettings(spec.settings, svc);
   s.before = (svc.deployments ?? []).map((d) => d.id!).filter(Boolean);
   issueUpdate(tx, desired);
+}
+
+/** How long a COMPLETED PRIMARY that runs nothing is looked at again before it is refused as a rollback target. */
+export const EMPTY_GRACE_MS = 5_000;
+
+/**
+ * A COMPLETED PRIMARY running no task, no task pending: AWS replacing one (AZ rebalancing, task retirement with a
+ * minimum healthy percent of 0 stops the old task before its replacement is placed) looks like this for a moment.
+ * Look again at the poll interval for a few seconds (within --timeout) before refusing it as the way back.
+ */
+function emptyForAMoment(tx: Tx, svc: Service): boolean {
+  const { s, spec } = tx;
+  const primary = svc.deployments?.find((d) => d.status === "PRIMARY");
+  if (primary?.rolloutState !== "COMPLETED" || (primary.runningCount ?? 0) > 0) return false;
+  s.emptySince ??= tx.now;
+  const next = tx.now + spec.rules.recheckMs;
+  if (next - s.emptySince > EMPTY_GRACE_MS || next >= (s.deadline ?? Number.POSITIVE_INFINITY)) return false;
+  tx.emit("info", "check", `${spec.service} runs no task of ${shortTd(primary.taskDefinition)} right now: looking again (a task being replaced leaves it empty for a moment)`);
+  s.retry = { at: next, attempt: 0, action: { kind: "check" } };
+  return true;
 }
 
 function issueUpdate(tx: Tx, desired: number): void {

@@ -47,7 +47,7 @@ export interface WatchTarget {
 }
 
 /** Whether `d` is new to the watch: not one that existed before, or one ECS has acted on since our release. */
-function fresh(d: Deployment, t: WatchTarget): boolean {
+export function fresh(d: Deployment, t: WatchTarget): boolean {
   if (d.id === undefined || t.never?.includes(d.id)) return false;
   if (!t.exclude.includes(d.id)) return true;
   return t.since !== undefined && t.since !== null && (d.updatedAt?.getTime() ?? 0) > t.since;

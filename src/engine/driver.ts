@@ -136,12 +136,14 @@ class Driver {
       }
       // After an abort, Jenkins kills the process 5 s after its SIGTERM: the rest must fit in what is left.
       const aborted = this.o.signal.aborted;
-      // Log reads and Grafana requests settle alongside the last look: they add no time beyond it in the worst case.
+      // Log reads and Grafana requests settle alongside the wait and the last look: no time beyond them at worst.
       const extras = this.settleExtras(aborted);
-      await this.finalLook(aborted ? 1_000 : 1_500);
       // Outcome tags and restored settings are best effort, but given a moment to land before the process exits.
       await Promise.race([Promise.allSettled([...this.pending]), this.o.clock.sleep(aborted ? 300 : 1_000)]);
       this.drain();
+      // The last look comes last, right before the records are written: they say the state the service is in then
+      // (a rollback that completed during the wait above is not reported as "nothing").
+      await this.finalLook(1_000);
       await extras;
       return this.outcomes();
     } finally {
@@ -264,7 +266,7 @@ class Driver {
     }
     if (a.kind === "update") this.annotations.begin({ component: run.plan.component, version: run.plan.tag?.version ?? null, tag: run.plan.tag?.tag ?? null, digest: run.plan.digest }, this.now());
     const seenTasks = new Set(run.state.stoppedTasks.map((t) => t.taskArn));
-    const call = callFor(a, run.plan, { clients: this.o.clients, cluster: this.o.cluster, now: () => this.now(), rollbackTimeoutMs: this.rollbackCallTimeout(run), mutationTimeoutMs: this.mutationTimeout(run), seenTasks });
+    const call = callFor(a, run.plan, { clients: this.o.clients, cluster: this.o.cluster, now: () => this.now(), rollbackTimeoutMs: this.rollbackCallTimeout(run, a), mutationTimeoutMs: this.mutationTimeout(run), seenTasks });
     this.track(run, call.run, call.ok, call.fail);
   }
 
@@ -282,10 +284,14 @@ class Driver {
     return this.o.clock.now();
   }
 
-  /** Each rollback attempt is short (the SDK retries inside it); the machine retries attempts until the deadline. */
-  private rollbackCallTimeout(run: Run): number {
+  /**
+   * Each rollback attempt is short (the SDK retries inside it); the machine retries attempts until the deadline.
+   * StopServiceDeployment gets half of what is left: when it fails, its fallback (a look, then UpdateService) still
+   * has time before --rollback-timeout (a 5xx outage whose SDK retries outlast the whole deadline did not).
+   */
+  private rollbackCallTimeout(run: Run, a: Action): number {
     const left = (run.state.deadline ?? this.now() + ROLLBACK_CALL_TIMEOUT_MS) - this.now();
-    return Math.max(500, Math.min(ROLLBACK_CALL_TIMEOUT_MS, left));
+    return Math.max(500, Math.min(ROLLBACK_CALL_TIMEOUT_MS, a.kind === "stop-deployment" ? left / 2 : left));
   }
 
   /** A change call may not outlive --timeout by much: past it, the machine decides (an unanswered UpdateService is rolled back). */
@@ -348,8 +354,8 @@ class Driver {
     const arnsOf = (s: State) => [s.release?.arn, s.rollback?.via === "update-service" ? s.rollback.arn : undefined].filter((a): a is string => typeof a === "string");
     const arns = [...new Set(watched.flatMap((r) => arnsOf(r.state)))];
     const [svcRes, sdRes] = await Promise.allSettled([
-      ecs.describeServices(this.o.clients.ecs, this.o.cluster, watched.map((r) => r.plan.spec.service), { timeoutMs: CALL_TIMEOUT_MS }),
-      ecs.describeServiceDeployments(this.o.clients.ecs, arns, { timeoutMs: CALL_TIMEOUT_MS }),
+      ecs.describeServices(this.o.clients.ecs, this.o.cluster, watched.map((r) => r.plan.spec.service), { timeoutMs: this.pollTimeout(watched) }),
+      ecs.describeServiceDeployments(this.o.clients.ecs, arns, { timeoutMs: this.pollTimeout(watched) }),
     ]);
     if (svcRes.status === "rejected") return this.troubled(watched, svcRes.reason);
     if (this.apiTrouble > 0) for (const r of watched) this.say(r, "info", "api", `ECS answers again after ${this.apiTrouble} failed poll(s)`);
@@ -361,10 +367,11 @@ class Driver {
       const deployments = sds.filter((d) => arnsOf(r.state).includes(d.serviceDeploymentArn ?? ""));
       const bake = r.state.phase.startsWith("rollback") ? r.plan.spec.rules.rollbackBakeMs : r.plan.spec.rules.bakeMs;
       const dep = r.listing ? null : listingFor(r.state, service, this.now(), bake);
-      if (dep === null) {
-        this.post(r, { kind: "snapshot", now: this.now(), polledAt, service, deployments, stoppedTasks: [], listing: "skipped" });
-        continue;
-      }
+      // The read is judged as soon as it is answered, never held back for the listing below: a decision taken
+      // meanwhile (an abort, an atomic peer's failure, a deadline) must not miss what it showed — ECS rolling back,
+      // another client's deployment (issue #10, I6).
+      this.post(r, { kind: "snapshot", now: this.now(), polledAt, service, deployments, stoppedTasks: [], listing: "skipped" });
+      if (dep === null) continue;
       // Each component's listing runs on its own: a slow or throttled one holds nobody else.
       r.listing = true;
       const seen = new Set(r.state.watch?.seenTasks ?? []);
@@ -381,6 +388,17 @@ class Driver {
         )
         .finally(() => (r.listing = false));
     }
+  }
+
+  /**
+   * A poll's reads give up after two poll intervals (1 s at least, 15 s at most) and never outlive the nearest
+   * deadline by much: a hung DescribeServices would otherwise blind the watch for 15 s — the whole abort grace, or a
+   * rollback's bake — while the next poll could already answer.
+   */
+  private pollTimeout(watched: Run[]): number {
+    const now = this.now();
+    const deadlines = watched.map((r) => Math.min(r.state.deadline ?? Infinity, r.state.abortDeadline ?? Infinity) - now);
+    return Math.max(1_000, Math.min(CALL_TIMEOUT_MS, 2 * this.o.pollMs, ...deadlines));
   }
 
   /** UpdateService's answer did not name the service deployment: find it in ListServiceDeployments (a few tries). */

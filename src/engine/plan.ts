@@ -15,7 +15,7 @@ import type { Environment } from "../core/environment.js";
 import { PreconditionError } from "../core/errors.js";
 import { shortTd } from "../core/names.js";
 import { imageReference, renderService, renderTaskDefinition, type Templates } from "../core/render.js";
-import { busyDeployment, notATarget } from "../core/rollout.js";
+import { EMPTY_GRACE_MS, busyDeployment, notATarget } from "../core/rollout.js";
 import { releaseSettings } from "../core/service-settings.js";
 import type { ParsedTag } from "../core/tag.js";
 import { requireCluster } from "../commands/context.js";
@@ -55,7 +55,8 @@ export const checkCluster = requireCluster;
 
 /** The services, once none of them has a deployment in flight (or exit 5 naming them, without --wait-for-idle). */
 export async function servicesWhenIdle(names: readonly string[], c: PlanContext): Promise<Map<string, Service | undefined>> {
-  const deadline = c.clock.now() + c.flags.timeout;
+  const start = c.clock.now();
+  const deadline = start + c.flags.timeout;
   for (;;) {
     const services = await ecs.describeServices(c.clients.ecs, c.env.cluster, names, { timeoutMs: 30_000 });
     const busy = names.flatMap((n) => {
@@ -63,12 +64,25 @@ export async function servicesWhenIdle(names: readonly string[], c: PlanContext)
       const d = svc?.status === "ACTIVE" ? busyDeployment(svc) : undefined;
       return d ? [`${n}: deployment ${d.id} (${shortTd(d.taskDefinition)}, rollout ${d.rolloutState ?? "n/a"}) is still in progress`] : [];
     });
+    // A COMPLETED PRIMARY running nothing may be AWS replacing a task (AZ rebalancing, retirement): look again for a
+    // few seconds before the rollback-target check refuses it (the re-check before UpdateService does the same).
+    const empty = names.some((n) => emptyCompleted(services.get(n)));
+    const next = c.clock.now() + c.flags.pollInterval;
+    if (busy.length === 0 && empty && next - start <= EMPTY_GRACE_MS && next < deadline && !c.signal.aborted) {
+      await c.clock.sleep(c.flags.pollInterval, c.signal);
+      continue;
+    }
     if (busy.length === 0) return services;
     if (!c.flags.waitForIdle) throw new PreconditionError(`${busy.join("\n")}\nnothing was changed: wait for it to finish or pass --wait-for-idle`);
     if (c.clock.now() >= deadline || c.signal.aborted) throw new PreconditionError(`gave up waiting for idle services (nothing was changed):\n${busy.join("\n")}`);
     for (const b of busy) c.say(b.split(":")[0]!.replace(/^lgtm-/, ""), `waiting for idle: ${b}`);
     await c.clock.sleep(c.flags.pollInterval, c.signal);
   }
+}
+
+function emptyCompleted(svc: Service | undefined): boolean {
+  const p = svc?.status === "ACTIVE" ? svc.deployments?.find((d) => d.status === "PRIMARY") : undefined;
+  return p?.rolloutState === "COMPLETED" && (p.runningCount ?? 0) === 0 && (p.pendingCount ?? 0) === 0 && (svc?.desiredCount ?? 0) > 0;
 }
 
 /** The rollback target a release would return to: a healthy PRIMARY whose revision ECS can still start. */

@@ -3,24 +3,28 @@
  * ECS's rollback; I7: deadlines; ABORT: --on-abort leave) and on what it should have achieved (LIVE). See oracle.ts.
  */
 import { serviceName, type ComponentName } from "../../../src/core/catalogue.js";
-import { add, releaseDeploymentId, SERVICE_WRITES, toolWrites, ts, type Context } from "./oracle.js";
+import { add, SERVICE_WRITES, toolWrites, ts, type Context } from "./oracle.js";
+import type { ProxyCall } from "./proxy.js";
 import { deadlineMs } from "./run.js";
-import { breakerRollbacks, completedAt, shortTd } from "./state.js";
+import { breakerRollbacks, shortTd } from "./state.js";
 
 /**
- * When the tool could first have known about something that happened at `since` on service c: the time its first
- * fresh read of c (not a stale answer) was sent on after `since`.
+ * When the tool could first have known about something that happened at `since` on service c: when the answer to
+ * its first fresh read of c (sent on after `since`, not a stale answer) was sent back to it. Not when the read was
+ * sent: until its answer arrives, the tool cannot know what it says, and a write it sends meanwhile was decided
+ * without it (a race no ECS client can win; issue #10 I6 is about writes after a read that showed the other party).
  */
 export function knewAt(x: Context, c: ComponentName, since: number): number | undefined {
   // With the emulator's own eventual consistency on, a read is surely fresh only lagMs after the event.
   const lag = x.o.schedule.api.consistency?.lagMs ?? 0;
-  return x.o.proxyCalls.find((k) => k.op === "DescribeServices" && k.outcome === "forwarded" && k.status === 200 && k.services.includes(serviceName(c)) && (k.forwardedAt ?? 0) > since + lag)?.forwardedAt;
+  const read = x.o.proxyCalls.find((k) => k.op === "DescribeServices" && k.outcome === "forwarded" && k.status === 200 && k.services.includes(serviceName(c)) && (k.forwardedAt ?? 0) > since + lag);
+  return read === undefined ? undefined : (read.answeredAt ?? read.forwardedAt);
 }
 
-/** The tool's last fresh read of service c forwarded before `t`. */
-function lastFreshReadBefore(x: Context, c: ComponentName, t: number): number | undefined {
-  const reads = x.o.proxyCalls.filter((k) => k.op === "DescribeServices" && k.outcome === "forwarded" && k.status === 200 && k.services.includes(serviceName(c)) && (k.forwardedAt ?? 0) < t);
-  return reads.length > 0 ? reads[reads.length - 1]!.forwardedAt : undefined;
+/** The tool's last fresh read of service c answered before `t`. */
+function lastFreshReadBefore(x: Context, c: ComponentName, t: number): ProxyCall | undefined {
+  const reads = x.o.proxyCalls.filter((k) => k.op === "DescribeServices" && k.outcome === "forwarded" && k.status === 200 && k.services.includes(serviceName(c)) && (k.answeredAt ?? k.forwardedAt ?? 0) < t);
+  return reads[reads.length - 1];
 }
 
 /** The tool's writes to service c that reached ECS and were sent after `t` (proxy arrival time). */
@@ -28,6 +32,29 @@ function writesSentAfter(x: Context, c: ComponentName, t: number): { op: string;
   return x.o.proxyCalls
     .filter((k) => SERVICE_WRITES.has(k.op) && k.services.includes(serviceName(c)) && (k.outcome === "forwarded" || k.outcome === "hangAfter") && (k.status === 200 || k.status === undefined) && k.time > t)
     .map((k) => ({ op: k.op, td: k.input?.taskDefinition, time: k.time }));
+}
+
+/** The window in which the tool must answer SIGTERM with its rollback call (docs/testing.md, interpretation 9). */
+const ABORT_CALL_MS = 1_300;
+/**
+ * An answer sent back this little before SIGTERM was still on its way into the tool when the signal came: the
+ * harness's abort hook fires right after an answer leaves the proxy (`when: "after"`), and an in-process abort is
+ * handled before the socket is read. The rollback call the signal forces was decided without that answer.
+ */
+const ABORT_RACE_MS = 10;
+
+/** A write that is the tool's immediate answer to SIGTERM (its first write to the service after it), decided then. */
+function answersAbort(x: Context, c: ComponentName, w: { time: number }): boolean {
+  const tAbort = x.o.tAbort;
+  if (tAbort === undefined || w.time < tAbort || w.time > tAbort + ABORT_CALL_MS) return false;
+  const first = writesSentAfter(x, c, tAbort)[0];
+  return first !== undefined && first.time === w.time;
+}
+
+/** Whether the tool could have known, when it decided write `w`, what a read answered at `knew` showed. */
+function knewBefore(x: Context, c: ComponentName, w: { time: number }, knew: number): boolean {
+  if (answersAbort(x, c, w)) return knew < x.o.tAbort! - ABORT_RACE_MS;
+  return w.time > knew;
 }
 
 /**
@@ -46,22 +73,26 @@ export function checkSixth(x: Context): void {
       if (first && first.seq > x.thirdPartySeq) {
         // Another client deployed before the tool's update: if the tool read the service in between, it knew, and
         // updating over that deployment while it was in flight undoes it.
-        // Judged by the tool's last fresh read before its update (a later read may have seen the deployment done).
-        const dep = releaseDeploymentId(o.stateLater, c, tp.taskDefinition);
-        const done = dep ? completedAt(o.events, c, dep) : undefined;
-        const lastRead = lastFreshReadBefore(x, c, ts(first));
-        if (knew !== undefined && lastRead !== undefined && knew < ts(first) && (done === undefined || done > lastRead)) {
-          add(x, "I6", c, `read the service at +${lastRead - o.t0} ms, saw another client's deployment of ${shortTd(tp.taskDefinition)} in progress, and updated over it`);
+        // Judged by what the tool's last fresh read before its update showed it (the proxy keeps each answer's
+        // deployments): that deployment still in progress. The ground truth's COMPLETED time is simulated time
+        // converted to wall clock, off by the emulator's tick under load — the answer itself is what the tool saw.
+        // When the tool sent its update (a hook may hold the call at the proxy before ECS sees it).
+        const sent = x.o.proxyCalls.find((k) => k.op === "UpdateService" && k.services.includes(serviceName(c)) && k.status === 200)?.time ?? ts(first);
+        const lastRead = lastFreshReadBefore(x, c, sent);
+        const shown = lastRead?.seen?.[serviceName(c)];
+        const inProgress = shown !== undefined && shown.some((d) => d.taskDefinition === tp.taskDefinition) && (shown.length > 1 || shown.some((d) => d.rolloutState === "IN_PROGRESS"));
+        if (knew !== undefined && lastRead !== undefined && knew < sent && inProgress) {
+          add(x, "I6", c, `read the service at +${(lastRead.forwardedAt ?? 0) - o.t0} ms, saw another client's deployment of ${shortTd(tp.taskDefinition)} in progress, and updated over it`);
         }
       } else if (knew !== undefined) {
-        const after = writesSentAfter(x, c, knew);
+        const after = writesSentAfter(x, c, knew).filter((k) => knewBefore(x, c, k, knew));
         if (after.length > 0) add(x, "I6", c, `another client deployed ${shortTd(tp.taskDefinition)}; after reading that, the tool sent ${after.map((k) => `${k.op}(${shortTd(k.td)})`).join(", ")}`);
       }
     }
     for (const r of breakerRollbacks(o.stateLater, o.events, c)) {
       const knew = knewAt(x, c, r.start);
       if (knew === undefined || knew > r.end) continue;
-      const fights = writesSentAfter(x, c, knew).filter((k) => k.time <= r.end);
+      const fights = writesSentAfter(x, c, knew).filter((k) => k.time <= r.end && knewBefore(x, c, k, knew));
       if (fights.length > 0) add(x, "I6", c, `${fights.map((k) => `${k.op}(${shortTd(k.td)})`).join(", ")} sent while ECS's circuit breaker was rolling back (started ${new Date(r.start).toISOString()}, seen by the tool at +${knew - o.t0} ms)`);
     }
   }

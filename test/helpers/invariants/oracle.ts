@@ -192,6 +192,15 @@ function checkRolledBack(x: Context, c: ComponentName, rec: any): void {
   }
   if (by === "someone-else" && !(o.thirdParty?.applied && o.thirdParty.component === c)) add(x, "REC", c, "record says someone else rolled back, but nobody else touched the service");
   if (rec.taskDefinition?.rolledBackTo !== prev) add(x, "I2", c, `verdict rolled-back but rolledBackTo is ${shortTd(rec.taskDefinition?.rolledBackTo)}`);
+  // Another client that deploys after the rollback was through its bake acts after this component's verdict (the
+  // record's finishedAt is the whole command's): the state at the end is then not the tool's claim (as in I1).
+  const tp = o.thirdParty;
+  const rbAt = typeof rec.deployments?.rollback === "string" ? completedAt(o.events, c, rec.deployments.rollback) : undefined;
+  if (tp?.applied === true && tp.component === c && rbAt !== undefined && tp.sentAt >= rbAt + o.schedule.flags.bakeMs) {
+    const early = failuresBetween(o.stateLater, c, prev, rbAt, rbAt + o.schedule.flags.bakeMs);
+    if (early.length > 0) add(x, "I2", c, `${early.length} task(s) of the previous revision failed in the rollback's bake window`);
+    return;
+  }
   const svc = serviceOf(o.stateEnd, c);
   const p = svc && primaryOf(svc);
   if (!svc || !p) return add(x, "I2", c, "no service/PRIMARY after the run");
@@ -207,7 +216,10 @@ function checkRolledBack(x: Context, c: ComponentName, rec: any): void {
     if (fails.length > 0) add(x, "I2", c, `${fails.length} task(s) of the previous revision failed in the rollback's bake window`);
   }
   if (runningAt(o.stateLater, c, prev, seenBy(x, c, tV)) < p.desiredCount) add(x, "I2", c, `fewer than ${p.desiredCount} tasks of the previous revision running at the verdict`);
-  const mine = toolWrites(x, c).slice(1);
+  // The tool's rollback calls: StopServiceDeployment, or an UpdateService to another revision than the released one
+  // (not "every write after the first": when the release's own UpdateService never reached ECS — throttled past its
+  // retries — the first write that did is the rollback's).
+  const mine = toolWrites(x, c).filter((k) => k.operation === "StopServiceDeployment" || (k.input as any)?.taskDefinition !== rec.taskDefinition?.new);
   if (rec.deployments?.rollbackBy === "lgtm-deploy" && mine.length === 0) add(x, "REC", c, "record says lgtm-deploy rolled back, but the tool sent no rollback call");
 }
 
@@ -222,7 +234,14 @@ function checkFailed(x: Context, c: ComponentName, rec: any): void {
   const rb = rec.taskDefinition?.rolledBackTo;
   if (rb && p.taskDefinition !== rb) add(x, "I3", c, `record says rolled back to ${shortTd(rb)}, the service's PRIMARY is ${shortTd(p.taskDefinition)}`);
   const tV = verdictTime(x, rec);
-  const seen = seenBy(x, c, tV);
+  // With the emulator's eventual consistency on, the tool's reads show the service as it was up to lagMs earlier:
+  // what it could know about the state it reports ends there (I3 is about what the record could have said).
+  // Reads the proxy answered from before the tool's own last write (`staleMs`) show nothing newer: when the tool's
+  // reads at the end were served stale, it knew only what its last fresh answer said.
+  const mine = o.proxyCalls.filter((k) => k.op === "DescribeServices" && k.status === 200 && k.services.includes(serviceName(c)) && (k.answeredAt ?? k.time) <= tV);
+  const staleAtEnd = mine.some((k) => k.outcome === "stale" && (k.answeredAt ?? k.time) >= tV - 300);
+  const lastFresh = [...mine].reverse().find((k) => k.outcome === "forwarded");
+  const seen = (staleAtEnd ? (lastFresh?.answeredAt ?? o.t0) : seenBy(x, c, tV)) - (o.schedule.api.consistency?.lagMs ?? 0);
   const rAt = completedAt(o.events, c, p.id);
   // "rolledBackTo: set when the service was verified serving previous again": verified = COMPLETED and healthy for
   // the bake, as far as the tool could see before its verdict. Then "rolled back to: nothing" misstates the service.

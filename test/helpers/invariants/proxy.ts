@@ -47,6 +47,10 @@ export interface ProxyCall {
   status?: number;
   /** When the request was sent on to the emulator (after hooks and delays). */
   forwardedAt?: number;
+  /** When the answer was sent back to the tool: the earliest moment the tool could know what it says. */
+  answeredAt?: number;
+  /** DescribeServices (200): the deployments of each service as the answer showed them to the tool (stale or not). */
+  seen?: Record<string, { id: string; taskDefinition: string; status: string; rolloutState?: string }[]>;
 }
 
 /** Runs before a matching call is forwarded; the call waits for it (so ordering is exact, not a race). */
@@ -234,10 +238,12 @@ export async function startProxy(upstream: string): Promise<FaultProxy> {
         call.outcome = "stale";
         out = Buffer.from(JSON.stringify(parsed));
       }
+      call.seen = Object.fromEntries((parsed.services ?? []).map((e: any) => [e.serviceName, (e.deployments ?? []).map((d: any) => ({ id: d.id, taskDefinition: d.taskDefinition, status: d.status, rolloutState: d.rolloutState }))]));
     }
     const headers: Record<string, string | string[] | undefined> = { ...answer.headers, "content-length": String(out.length) };
     delete headers["transfer-encoding"];
     res.writeHead(answer.status, headers);
+    call.answeredAt = Date.now();
     res.end(out);
     for (const h of proxy.hooks) if (h.when === "after" && nthFor(h) === h.nth) await h.run(call);
   };
