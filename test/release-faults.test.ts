@@ -63,11 +63,7 @@ describe("regressions (issue #10)", () => {
       // The new revision never starts (so ECS's breaker stays out of it): the release times out and must roll back.
       rig.emu.mergeScenario({ images: { [rig.digest("tempo", B)]: { behavior: "slow", startDelayMs: 60_000 } } });
       rig.emu.clearCalls();
-      // --rollback-timeout 8s: one rollback call is bounded at 5 s (ROLLBACK_CALL_TIMEOUT_MS), so after a
-      // StopServiceDeployment whose SDK retries run to that bound (on a loaded machine they did), its UpdateService
-      // fallback still gets tried before the deadline. With 4 s the first call could use up the whole deadline and
-      // no fallback was tried (an engine weakness of its own, addressed on the verdict branch: c9fc2c0).
-      const run = rig.cli(["deploy", "tempo", "--env", "local", "--sha", B, "--timeout", "1s", "--rollback-timeout", "8s"]);
+      const run = rig.cli(["deploy", "tempo", "--env", "local", "--sha", B, "--timeout", "1s", "--rollback-timeout", "4s"]);
       await until("the release's UpdateService", () => updates(rig).length === 1);
       // From now on every UpdateService (and StopServiceDeployment) fails: a 5xx outage during the rollback.
       rig.emu.mergeScenario({ api: { UpdateService: { errorRate: 1 }, StopServiceDeployment: { errorRate: 1 } } });
