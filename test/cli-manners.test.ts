@@ -184,6 +184,22 @@ describe("errors from the bundle as a process", () => {
     }
   });
 
+  test("an error thrown inside the AWS SDK: --debug frames name the bundle's vendor part (#vendor), the stack stays small", async () => {
+    // Not JSON where ECS answers JSON: the SDK's deserializer throws, so the stack runs through the vm-compiled vendor code.
+    const server = createServer((_req, res) => res.writeHead(501, { "content-type": "text/html" }).end("<!DOCTYPE html><p>no</p>"));
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const d = await runBundle(["--debug", "status", "--env", "local", "--endpoint-url", endpoint], { env: { AWS_MAX_ATTEMPTS: "1", AWS_EC2_METADATA_DISABLED: "true" } });
+      assert.equal(d.code, 5, d.stderr);
+      assert.match(d.stderr, new RegExp(`\\n\\s+at .*${path.basename(BUNDLE).replace(".", "\\.")}#vendor:\\d+:\\d+\\)?$`, "m"), d.stderr);
+      assert.doesNotMatch(d.stderr, /data:/);
+      assert.ok(Buffer.byteLength(d.stderr) < 8192, `${Buffer.byteLength(d.stderr)} bytes`);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+
   test("the before-stop hook's command: status with a malformed endpoint stays far below 8 KB", async () => {
     const r = await runBundle(["status", "--env", "local", "--endpoint-url", "not a url"]);
     assert.equal(r.code, 2);

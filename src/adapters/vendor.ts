@@ -1,7 +1,7 @@
 /**
  * The AWS SDK and execa, loaded on first use. Commands that never call AWS or a subprocess (tag, render, components,
- * --help, --version) do not run their module code; in the one-file bundle esbuild turns this dynamic import into a
- * lazily run initialiser (scripts/build.mjs).
+ * --help, --version) do not run their module code; in the one-file bundle this module is a string that vm compiles
+ * on this first import (scripts/build.mjs, vendorAsString).
  */
 export type Vendor = typeof import("./vendor-modules.js");
 
