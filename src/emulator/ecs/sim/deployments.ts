@@ -97,22 +97,7 @@ export function startDeployment(ecs: EcsState, svc: Service, td: TaskDef, now: n
   svc.history.unshift(rec);
   ecs.serviceDeployments.set(rec.arn, { svc, rec });
   svc.currentServiceDeploymentArn = rec.arn;
-  const id = `ecs-svc/${ecs.deps.rng().digits(19)}`;
-  const d: Deployment = {
-    id,
-    status: "PRIMARY",
-    td,
-    desiredCount: 0,
-    failedTasks: 0,
-    createdAt: now,
-    updatedAt: now,
-    rolloutState: "IN_PROGRESS",
-    rolloutStateReason: inProgressReason(id),
-    serviceDeploymentArn: rec.arn,
-    serviceRevisionArn: rev.arn,
-    halted: false,
-    started: false,
-  };
+  const d = freshDeployment(ecs, "PRIMARY", td, now, rec.arn, rev.arn);
   svc.deployments.unshift(d);
   svc.steady = false;
   ecs.touch();
@@ -190,21 +175,16 @@ function deploymentFor(ecs: EcsState, svc: Service, revisionArn: string, now: nu
   if (known) return known;
   const rev = ecs.revisions.get(revisionArn);
   if (!rev) return undefined;
+  return freshDeployment(ecs, "INACTIVE", rev.td, now, svc.history.find((r) => r.targetRevisionArn === revisionArn)?.arn ?? "", revisionArn);
+}
+
+/** A deployment as ECS creates it: a new ecs-svc/ id, no tasks yet, IN_PROGRESS. */
+function freshDeployment(ecs: EcsState, status: Deployment["status"], td: Deployment["td"], now: number, serviceDeploymentArn: string, serviceRevisionArn: string): Deployment {
   const id = `ecs-svc/${ecs.deps.rng().digits(19)}`;
   return {
-    id,
-    status: "INACTIVE",
-    td: rev.td,
-    desiredCount: 0,
-    failedTasks: 0,
-    createdAt: now,
-    updatedAt: now,
-    rolloutState: "IN_PROGRESS",
-    rolloutStateReason: inProgressReason(id),
-    serviceDeploymentArn: svc.history.find((r) => r.targetRevisionArn === revisionArn)?.arn ?? "",
-    serviceRevisionArn: revisionArn,
-    halted: false,
-    started: false,
+    id, status, td, desiredCount: 0, failedTasks: 0, createdAt: now, updatedAt: now,
+    rolloutState: "IN_PROGRESS", rolloutStateReason: inProgressReason(id),
+    serviceDeploymentArn, serviceRevisionArn, halted: false, started: false,
   };
 }
 
