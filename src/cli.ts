@@ -103,6 +103,20 @@ export async function run(argv: string[], io: Io): Promise<number> {
 /** Commands that change things or run for long: a closed stdout must not stop them half-way. */
 const KEEP_RUNNING_WITHOUT_STDOUT = new Set(["deploy", "rollback", "build", "emulator", "rehearse", "bump"]);
 
+/**
+ * The bundle's first statement (scripts/build.mjs) caught the signals that came while it was still being evaluated:
+ * they are handled now, as if they had come just now — a release stopped that early changes nothing and says so.
+ */
+function takeOverEarlySignals(onSignal: (sig: NodeJS.Signals) => void): void {
+  const g = globalThis as { __lgtmEarlySignals?: NodeJS.Signals[]; __lgtmEarlyHandler?: (sig: NodeJS.Signals) => void };
+  if (g.__lgtmEarlyHandler === undefined) return;
+  process.off("SIGTERM", g.__lgtmEarlyHandler);
+  process.off("SIGINT", g.__lgtmEarlyHandler);
+  for (const sig of g.__lgtmEarlySignals ?? []) onSignal(sig);
+  delete g.__lgtmEarlyHandler;
+  delete g.__lgtmEarlySignals;
+}
+
 function main(): void {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   const args = process.argv.slice(2);
@@ -121,6 +135,7 @@ function main(): void {
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  takeOverEarlySignals(onSignal);
   // `lgtm-deploy ... | head -1`: the reader went away. A read-only command ends quietly with 0 (like cat); one that
   // changes things carries on without stdout and exits with its own code.
   let stdoutClosed = false;

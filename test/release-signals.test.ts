@@ -132,5 +132,48 @@ test("SIGTERM before any change: nothing changed, exit 5, and the record says so
   }
 });
 
+/**
+ * A SIGTERM that arrives while Node is still evaluating the bundle (Jenkins aborting the moment the step starts): the
+ * bundle's first statement holds it (scripts/build.mjs), and main() handles it as a stop before anything was done —
+ * not Node's default action, which would end the process by the signal and leave an older run's record in place. The
+ * preload sends the signal synchronously right after that first statement, so the moment is exact on any machine.
+ */
+test("SIGTERM while the bundle is still being evaluated: handled as a stop — exit 5, this run's not-started record, no change", async () => {
+  const rig = await prepared();
+  const record = path.join(rig.dir, "tempo.json");
+  const preload = path.join(rig.dir, "term-during-evaluation.mjs");
+  writeFileSync(
+    preload,
+    [
+      "const on = process.on.bind(process);",
+      "let sent = false;",
+      "process.on = (event, fn) => {",
+      "  const r = on(event, fn);",
+      '  if (!sent && event === "SIGINT" && fn === globalThis.__lgtmEarlyHandler) {',
+      "    sent = true;",
+      '    process.kill(process.pid, "SIGTERM");',
+      '    process.stderr.write("preload: SIGTERM sent while the bundle is evaluated\\n");',
+      "  }",
+      "  return r;",
+      "};",
+    ].join("\n"),
+  );
+  writeFileSync(record, JSON.stringify({ runId: "an-older-run", verdict: "succeeded" }));
+  try {
+    const args = ["--root", REPO_ROOT, "--endpoint-url", rig.emu.url, "deploy", "tempo", "--env", "local", "--sha", B, "--record", record];
+    const result = await execa(process.execPath, ["--import", preload, BUNDLE, ...args], { reject: false, cwd: REPO_ROOT, env: { NO_COLOR: "1" } });
+    assert.match(result.stderr, /preload: SIGTERM sent while the bundle is evaluated/, "the bundle's first statement installs the early handler");
+    assert.equal(result.signal, undefined, `ended by the signal's default action: ${result.stderr}`);
+    assert.equal(result.exitCode, 5, result.stdout + result.stderr);
+    assert.match(result.stderr, /received SIGTERM/);
+    assert.deepEqual(rig.emu.calls().filter((c) => c.mutating).map((c) => c.operation), []);
+    const rec = readRecord(record);
+    assert.notEqual(rec?.runId, "an-older-run", "the older run's record was replaced");
+    assert.equal(rec?.verdict, "not-started");
+  } finally {
+    await rig.close();
+  }
+});
+
 // Keep execa imported for its types in startBundle's return value.
 void execa;

@@ -509,8 +509,16 @@ if [ "${LGTM_DRY_RUN:-}" = true ]; then set -- "$@" --dry-run; fi
 ''' + commonFlagsScript() + 'exec node "$LGTM_BUNDLE" "$@"\n'
 }
 
+/**
+ * The previous run's record goes before the helper starts: a SIGTERM in Node's first ~70 ms (before the bundle has
+ * installed its handler) ends the process by the signal, and the archived record must never be an older run's.
+ */
+String removeRecordScript() {
+    return 'if [ -f "${LGTM_RECORD:-}" ]; then rm -f -- "$LGTM_RECORD"; fi\n'
+}
+
 String deployScript() {
-    return 'set -e\nset -- deploy "$LGTM_COMPONENT" "--env=$LGTM_ENVIRONMENT" "--tag=$LGTM_TAG" ' +
+    return 'set -e\n' + removeRecordScript() + 'set -- deploy "$LGTM_COMPONENT" "--env=$LGTM_ENVIRONMENT" "--tag=$LGTM_TAG" ' +
         '"--record=$LGTM_RECORD"\n' + '''\
 if [ -n "${LGTM_TIMEOUT:-}" ]; then set -- "$@" "--timeout=$LGTM_TIMEOUT"; fi
 if [ "${LGTM_ROLLBACK:-}" = false ]; then set -- "$@" --no-rollback; fi
@@ -525,7 +533,7 @@ if [ "${LGTM_DRY_RUN:-}" = true ]; then set -- "$@" --dry-run; fi
 }
 
 String rollbackScript() {
-    return 'set -e\nset -- rollback "$LGTM_COMPONENT" "--env=$LGTM_ENVIRONMENT" "--to=$LGTM_TO" ' +
+    return 'set -e\n' + removeRecordScript() + 'set -- rollback "$LGTM_COMPONENT" "--env=$LGTM_ENVIRONMENT" "--to=$LGTM_TO" ' +
         '"--reason=$LGTM_REASON" "--record=$LGTM_RECORD"\n' +
         'if [ -n "${LGTM_TIMEOUT:-}" ]; then set -- "$@" "--timeout=$LGTM_TIMEOUT"; fi\n' +
         'if [ -n "${LGTM_BAKE:-}" ]; then set -- "$@" "--bake=$LGTM_BAKE"; fi\n' +

@@ -168,6 +168,11 @@ export type Observation =
       stopping?: number;
       /** When the reads behind this snapshot were sent (default: now). */
       polledAt?: number;
+      /**
+       * DescribeServiceDeployments had not answered when DescribeServices did: the read is judged at once, and the
+       * same read follows with the service deployments. Nothing is concluded here from their absence.
+       */
+      partial?: boolean;
     }
   /** The service deployment ARN of our release (or rollback), when UpdateService's answer did not name it. */
   | { kind: "service-deployment"; now: number; of: "release" | "rollback"; arn: string }

@@ -86,14 +86,17 @@ export function onSnapshot(tx: Tx, obs: Snapshot): void {
   // that needed the steady read and the listing in one snapshot would never end.
   if (obs.listing === "done" && !stale) w.listedThrough = Math.max(w.listedThrough ?? Number.NEGATIVE_INFINITY, polledAt);
   const listed = (bakeMs: number): boolean => bakeMs === 0 || (w.bakeFrom !== null && (w.listedThrough ?? Number.NEGATIVE_INFINITY) >= w.bakeFrom + bakeMs);
-  if (s.phase === "watching" || s.phase === "baking" || s.phase === "released") return judgeRelease(tx, w, facts, fresh, listed, service);
-  if (s.phase === "rolling-back") return noticeEcsRollback(tx, facts, polledAt);
+  // A partial snapshot (its service deployments still unread) never ends a bake (release or rollback), nor overrides a refused
+  // StopServiceDeployment: what ECS's service deployment says may stand against either.
+  const complete = obs.partial !== true;
+  if (s.phase === "watching" || s.phase === "baking" || s.phase === "released") return judgeRelease(tx, w, facts, fresh, (ms) => complete && listed(ms), service);
+  if (s.phase === "rolling-back") return noticeEcsRollback(tx, facts, complete ? polledAt : null);
   if (s.rollback?.via === "adopted" && s.rollback.by === "someone-else" && ecsRollsBack(s, service, s.rollback.id)) {
     // Adopted as "someone else" before the read said who; ECS's own word says it now.
     s.rollback.by = "ecs";
     tx.emit("warn", "adopt", "ECS's events say the rollback is ECS's own");
   }
-  judgeRollback(tx, w, facts, fresh, listed);
+  judgeRollback(tx, w, facts, fresh, (ms) => complete && listed(ms));
 }
 
 /**
@@ -258,7 +261,7 @@ function foreign(tx: Tx, d: Deployment): void {
  * While our rollback call is out or being retried, ECS may roll back by itself (breaker, alarm): then stop retrying
  * and watch its rollback. A call of ours that lands later is handled where its answer arrives (core/rollout.ts).
  */
-function noticeEcsRollback(tx: Tx, f: Facts, polledAt: number): void {
+function noticeEcsRollback(tx: Tx, f: Facts, polledAt: number | null): void {
   const { s } = tx;
   if (s.inFlight && s.rollbackCall === "stop-deployment") return; // most likely our own StopServiceDeployment at work
   // Another client's deployment of another revision: rolling back over it would undo it (issue #10, I6).
@@ -271,8 +274,8 @@ function noticeEcsRollback(tx: Tx, f: Facts, polledAt: number): void {
     return adopt(tx, f.ecsRollback?.by ?? "ecs", `${what}${f.ecsRollback ? ` (${f.ecsRollback.reason})` : ""}`, nc);
   }
   // StopServiceDeployment was refused and this look, taken after that, shows the service and no rollback by ECS:
-  // UpdateService. (A look that did not return the service shows nothing; the next one decides.)
-  if (s.stopRefusedAt !== null && polledAt >= s.stopRefusedAt && f.serviceSeen) {
+  // UpdateService. (A look that did not return the service, or a partial one, shows nothing; the next one decides.)
+  if (s.stopRefusedAt !== null && polledAt !== null && polledAt >= s.stopRefusedAt && f.serviceSeen) {
     s.stopRefusedAt = null;
     tx.act({ kind: "update-rollback", taskDefinition: s.previous!, settings: s.restore, force: true });
   }

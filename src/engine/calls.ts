@@ -28,6 +28,8 @@ interface Context {
   /** The timeout of RegisterTaskDefinition/UpdateService/CreateService (never far past --timeout). */
   mutationTimeoutMs: number;
   seenTasks: ReadonlySet<string>;
+  /** Aborts the reads still out when the run ends (engine/poller.ts). */
+  readSignal?: AbortSignal;
 }
 
 type CallAction = Exclude<Action, { kind: "emit" | "record" | "check" | "tag" | "look" }>;
@@ -55,7 +57,7 @@ export function callFor(a: CallAction, plan: ComponentPlan, c: Context): Call {
     case "restore-settings":
       return { run: ecs.updateService(w, { cluster: c.cluster, service, ...a.settings }, { timeoutMs: ROLLBACK_CALL_TIMEOUT_MS }), ok: () => ({ kind: "settings-restored", now: now() }), fail: (error) => ({ kind: "settings-restored", now: now(), error }) };
     case "list-release-tasks": {
-      const run = ecs.stoppedTasks(c.clients.ecs, c.cluster, a.deploymentId, c.seenTasks, { timeoutMs: CALL_TIMEOUT_MS });
+      const run = ecs.stoppedTasks(c.clients.ecs, c.cluster, a.deploymentId, c.seenTasks, { timeoutMs: CALL_TIMEOUT_MS, ...(c.readSignal ? { signal: c.readSignal } : {}) });
       const ok = (tasks: Parameters<typeof toStoppedTask>[0][]) => ({ kind: "release-tasks", now: now(), stoppedTasks: tasks.map((t) => toStoppedTask(t, { essentialContainers: plan.essentialContainers })) });
       return { run, ok, fail: () => undefined } as Call;
     }

@@ -16,13 +16,13 @@ import type { AwsClients } from "../adapters/aws.js";
 import type { Clock } from "../adapters/clock.js";
 import * as ecs from "../adapters/ecs.js";
 import type { ComponentName } from "../core/catalogue.js";
-import { LOOK_WAIT_MS, initialState, isDone, isWatching, listingFor, step, type Action, type Observation, type Spec, type State } from "../core/rollout.js";
+import { LOOK_WAIT_MS, initialState, isDone, step, type Action, type Observation, type Spec, type State } from "../core/rollout.js";
 import type { ParsedTag } from "../core/tag.js";
 import type { Emit } from "./progress.js";
 import { writeRecord, type RecordStatus, type ReleaseRecord } from "./record.js";
 import { buildRecord, failureReport, interruptedOutcome, type RecordContext } from "./report.js";
 import { CALL_TIMEOUT_MS, MUTATION_TIMEOUT_MS, ROLLBACK_CALL_TIMEOUT_MS, callFor, type Call } from "./calls.js";
-import { toStoppedTask } from "./stopped.js";
+import { Poller, type Watched } from "./poller.js";
 import { FailureLogs } from "./failure-logs.js";
 import { ReleaseAnnotations } from "./annotations.js";
 import type { Annotator } from "../adapters/grafana.js";
@@ -73,18 +73,9 @@ export interface ComponentOutcome {
   record: ReleaseRecord;
 }
 
-interface Run {
-  plan: ComponentPlan;
-  state: State;
-  listing: boolean;
+interface Run extends Watched {
   peersTold: boolean;
-  /** When the last UpdateService (release or rollback) went out: the lower bound to look its service deployment up. */
-  updatedAt: number;
-  lookups: number;
 }
-
-/** Poll faster once a watched deployment has a failed task: the next failure decides. */
-const ALARMED_POLL_MS = 1_000;
 
 export async function runRelease(plans: readonly ComponentPlan[], o: EngineOptions): Promise<ComponentOutcome[]> {
   return new Driver(plans, o).run();
@@ -98,12 +89,8 @@ class Driver {
   private readonly pending = new Set<Promise<unknown>>();
   private checks: Run[] = [];
   private checking = false;
-  private polling = false;
-  private nextPollAt = 0;
-  private apiTrouble = 0;
   private goSent = false;
-  /** A look was asked for while a poll was out: the next poll goes at once. */
-  private lookAgain = false;
+  private readonly poller: Poller;
   private readonly logs: FailureLogs;
   private readonly annotations: ReleaseAnnotations;
 
@@ -111,6 +98,7 @@ class Driver {
     this.runs = plans.map((plan) => ({ plan, state: initialState(), listing: false, peersTold: false, updatedAt: 0, lookups: 0 }));
     this.ctx = { runId: randomUUID(), command: o.command, environment: o.environment, cluster: o.cluster, reason: o.reason, triggeredBy: o.triggeredBy, startedAt: o.clock.now() };
     this.logs = new FailureLogs({ client: o.clients.logs, lines: o.logLines ?? 0, region: o.region ?? "", ...(o.hardStop ? { signal: o.hardStop } : {}) });
+    this.poller = new Poller(this.runs, { clients: o.clients, cluster: o.cluster, pollMs: o.pollMs, now: () => this.now(), post: (r, obs) => this.post(r as Run, obs), wake: () => this.wake.abort(), say: (r, level, kind, message) => this.say(r as Run, level, kind, message) });
     this.annotations = new ReleaseAnnotations(o.annotator, { command: o.command, environment: o.environment, triggeredBy: o.triggeredBy, reason: o.reason, components: plans.map((p) => p.component), warn: (component, message) => o.emit({ component, phase: "summary", kind: "annotation", level: "warn", message }) });
   }
 
@@ -129,11 +117,13 @@ class Driver {
         this.coordinate();
         if (this.runs.every((r) => isDone(r.state))) break;
         this.startChecks();
-        this.startPoll();
+        this.poller.start();
         await this.o.clock.sleep(this.delay(), this.wakeSignal());
         const now = this.o.clock.now();
         for (const r of this.runs) this.apply(r, { kind: "tick", now });
       }
+      // No read of this run may reach ECS after it returns: what is still out gives up now.
+      await this.poller.stop();
       // After an abort, Jenkins kills the process 5 s after its SIGTERM: the rest must fit in what is left.
       const aborted = this.o.signal.aborted;
       // Log reads and Grafana requests settle alongside the wait and the last look: no time beyond them at worst.
@@ -183,7 +173,7 @@ class Driver {
 
   private drain(): void {
     while (this.queue.length > 0) {
-      const { run, obs } = this.queue.shift()!;
+      const { run, obs } = this.queue.splice(nextToApply(this.queue), 1)[0]!;
       this.apply(run, obs);
     }
   }
@@ -235,7 +225,8 @@ class Driver {
   private delay(): number {
     const now = this.o.clock.now();
     const times: number[] = [now + 1000];
-    if (!this.polling && this.runs.some((r) => isWatching(r.state))) times.push(this.nextPollAt);
+    const due = this.poller.dueAt();
+    if (due !== undefined) times.push(due);
     for (const r of this.runs) {
       const s = r.state;
       if (s.retry) times.push(s.retry.at);
@@ -254,20 +245,15 @@ class Driver {
       return;
     }
     if (a.kind === "tag") return this.tag(run, a.taskDefinitionArn, a.outcome);
-    if (a.kind === "look") {
-      // A poll as soon as possible; one already out was sent before this moment, so another follows it at once.
-      this.nextPollAt = 0;
-      this.lookAgain = this.polling;
-      return;
-    }
+    if (a.kind === "look") return this.poller.look();
     if (a.kind === "update" || a.kind === "update-rollback") {
       run.updatedAt = this.now();
       run.lookups = 0;
     }
     if (a.kind === "update") this.annotations.begin({ component: run.plan.component, version: run.plan.tag?.version ?? null, tag: run.plan.tag?.tag ?? null, digest: run.plan.digest }, this.now());
     const seenTasks = new Set(run.state.stoppedTasks.map((t) => t.taskArn));
-    const call = callFor(a, run.plan, { clients: this.o.clients, cluster: this.o.cluster, now: () => this.now(), rollbackTimeoutMs: this.rollbackCallTimeout(run, a), mutationTimeoutMs: this.mutationTimeout(run), seenTasks });
-    this.track(run, call.run, call.ok, call.fail);
+    const call = callFor(a, run.plan, { clients: this.o.clients, cluster: this.o.cluster, now: () => this.now(), rollbackTimeoutMs: this.rollbackCallTimeout(run, a), mutationTimeoutMs: this.mutationTimeout(run), seenTasks, readSignal: this.poller.signal });
+    this.track(run, a.kind === "list-release-tasks" ? this.poller.track(call.run) : call.run, call.ok, call.fail);
   }
 
   /** Best effort: the revision's outcome as a tag, where `rollback --to previous` finds it. */
@@ -317,8 +303,8 @@ class Driver {
     this.checks = [];
     this.checking = true;
     const names = batch.map((r) => r.plan.spec.service);
-    const p = ecs
-      .describeServices(this.o.clients.ecs, this.o.cluster, names, { timeoutMs: CALL_TIMEOUT_MS })
+    const p = this.poller
+      .track(ecs.describeServices(this.o.clients.ecs, this.o.cluster, names, { timeoutMs: CALL_TIMEOUT_MS, signal: this.poller.signal }))
       .then(
         (services) => batch.forEach((r) => this.post(r, { kind: "checked", now: this.now(), service: services.get(r.plan.spec.service) })),
         (error: unknown) => batch.forEach((r) => this.post(r, { kind: "check-failed", now: this.now(), error: ecs.callError(error) })),
@@ -329,99 +315,6 @@ class Driver {
       });
     this.pending.add(p);
     void p.finally(() => this.pending.delete(p));
-  }
-
-  private startPoll(): void {
-    const now = this.now();
-    const watched = this.runs.filter((r) => isWatching(r.state));
-    if (this.polling || watched.length === 0 || now < this.nextPollAt) return;
-    this.polling = true;
-    const alarmed = watched.some((r) => (r.state.watch?.failures.length ?? 0) > 0);
-    const interval = Math.min(this.o.pollMs, alarmed ? ALARMED_POLL_MS : this.o.pollMs);
-    void this.poll(watched)
-      .catch(() => {})
-      .finally(() => {
-        this.polling = false;
-        const backoff = this.apiTrouble === 0 ? interval : Math.min(30_000, interval * 2 ** Math.min(this.apiTrouble, 5));
-        this.nextPollAt = this.lookAgain ? 0 : this.now() + backoff;
-        this.lookAgain = false;
-        this.wake.abort();
-      });
-  }
-
-  private async poll(watched: Run[]): Promise<void> {
-    const polledAt = this.now();
-    const arnsOf = (s: State) => [s.release?.arn, s.rollback?.via === "update-service" ? s.rollback.arn : undefined].filter((a): a is string => typeof a === "string");
-    const arns = [...new Set(watched.flatMap((r) => arnsOf(r.state)))];
-    const [svcRes, sdRes] = await Promise.allSettled([
-      ecs.describeServices(this.o.clients.ecs, this.o.cluster, watched.map((r) => r.plan.spec.service), { timeoutMs: this.pollTimeout(watched) }),
-      ecs.describeServiceDeployments(this.o.clients.ecs, arns, { timeoutMs: this.pollTimeout(watched) }),
-    ]);
-    if (svcRes.status === "rejected") return this.troubled(watched, svcRes.reason);
-    if (this.apiTrouble > 0) for (const r of watched) this.say(r, "info", "api", `ECS answers again after ${this.apiTrouble} failed poll(s)`);
-    this.apiTrouble = 0;
-    const sds = sdRes.status === "fulfilled" ? sdRes.value : [];
-    for (const r of watched) this.lookUpServiceDeployment(r);
-    for (const r of watched) {
-      const service = svcRes.value.get(r.plan.spec.service);
-      const deployments = sds.filter((d) => arnsOf(r.state).includes(d.serviceDeploymentArn ?? ""));
-      const bake = r.state.phase.startsWith("rollback") ? r.plan.spec.rules.rollbackBakeMs : r.plan.spec.rules.bakeMs;
-      const dep = r.listing ? null : listingFor(r.state, service, this.now(), bake);
-      // The read is judged as soon as it is answered, never held back for the listing below: a decision taken
-      // meanwhile (an abort, an atomic peer's failure, a deadline) must not miss what it showed — ECS rolling back,
-      // another client's deployment (issue #10, I6).
-      this.post(r, { kind: "snapshot", now: this.now(), polledAt, service, deployments, stoppedTasks: [], listing: "skipped" });
-      if (dep === null) continue;
-      // Each component's listing runs on its own: a slow or throttled one holds nobody else.
-      r.listing = true;
-      const seen = new Set(r.state.watch?.seenTasks ?? []);
-      // The deployment had COMPLETED: ECS counted its tasks healthy, so a crash now is not "never healthy".
-      const completed = r.state.watch?.completedOnce === true;
-      void ecs
-        .listStoppedTasks(this.o.clients.ecs, this.o.cluster, dep, seen, { timeoutMs: CALL_TIMEOUT_MS })
-        .then(
-          ({ stopped, stopping }) => this.post(r, { kind: "snapshot", now: this.now(), service, deployments, stoppedTasks: stopped.map((t) => toStoppedTask(t, { essentialContainers: r.plan.essentialContainers, seenHealthy: completed })), listing: "done", listedFor: dep, stopping, polledAt }),
-          (error: unknown) => {
-            this.say(r, "warn", "api", `listing stopped tasks failed (${ecs.callError(error).name}); will list again`);
-            this.post(r, { kind: "snapshot", now: this.now(), service, deployments, stoppedTasks: [], listing: "failed", listedFor: dep, polledAt });
-          },
-        )
-        .finally(() => (r.listing = false));
-    }
-  }
-
-  /**
-   * A poll's reads give up after two poll intervals (1 s at least, 15 s at most) and never outlive the nearest
-   * deadline by much: a hung DescribeServices would otherwise blind the watch for 15 s — the whole abort grace, or a
-   * rollback's bake — while the next poll could already answer.
-   */
-  private pollTimeout(watched: Run[]): number {
-    const now = this.now();
-    const deadlines = watched.map((r) => Math.min(r.state.deadline ?? Infinity, r.state.abortDeadline ?? Infinity) - now);
-    return Math.max(1_000, Math.min(CALL_TIMEOUT_MS, 2 * this.o.pollMs, ...deadlines));
-  }
-
-  /** UpdateService's answer did not name the service deployment: find it in ListServiceDeployments (a few tries). */
-  private lookUpServiceDeployment(r: Run): void {
-    const s = r.state;
-    const of = s.phase === "watching" || s.phase === "baking" || (s.rollback !== null && s.rollback.via !== "update-service") ? "release" : s.rollback?.via === "update-service" ? "rollback" : undefined;
-    const td = of === "release" ? s.newTd : s.previous;
-    const known = of === "release" ? s.release?.arn : s.rollback?.arn;
-    if (of === undefined || td === null || known !== null || r.lookups >= 10 || r.updatedAt === 0) return;
-    r.lookups += 1;
-    const after = new Date(r.updatedAt - 60_000);
-    void ecs
-      .findServiceDeployment(this.o.clients.ecs, this.o.cluster, r.plan.spec.service, td, after, { timeoutMs: CALL_TIMEOUT_MS })
-      .then((arn) => arn && this.post(r, { kind: "service-deployment", now: this.now(), of, arn }))
-      .catch(() => {});
-  }
-
-  private troubled(watched: Run[], error: unknown): void {
-    this.apiTrouble += 1;
-    if (this.apiTrouble === 1 || this.apiTrouble % 5 === 0) {
-      const e = ecs.callError(error);
-      for (const r of watched) this.say(r, "warn", "api", `DescribeServices failed (${e.name}: ${e.message}); watching on — the deadlines hold`);
-    }
   }
 
   private say(r: Run, level: "info" | "warn", kind: string, message: string): void {
@@ -481,4 +374,18 @@ class Driver {
 function failingRun(s: State): boolean {
   if (s.phase === "rolling-back" || s.phase === "rollback-watching" || s.phase === "rollback-baking") return true;
   return isDone(s) && s.outcome !== null && s.outcome.verdict !== "succeeded";
+}
+
+/**
+ * Which queued observation to apply next: the oldest, except that a newer read of the same component waiting behind it
+ * goes first. What ECS shows now (its breaker rolling back, another client's deployment) is then known before an older
+ * read's stopped tasks are judged; those still count, as facts (issue #10, I6).
+ */
+export function nextToApply(queue: readonly { run: unknown; obs: Observation }[]): number {
+  const head = queue[0];
+  if (head === undefined || head.obs.kind !== "snapshot") return 0;
+  const polledAt = (obs: Observation): number => (obs.kind === "snapshot" ? (obs.polledAt ?? obs.now) : Number.NEGATIVE_INFINITY);
+  let best = 0;
+  for (let i = 1; i < queue.length; i++) if (queue[i]!.run === head.run && polledAt(queue[i]!.obs) > polledAt(queue[best]!.obs)) best = i;
+  return best;
 }

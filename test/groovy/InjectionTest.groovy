@@ -123,8 +123,12 @@ class InjectionTest {
         }
         PipelineHarness h = TestSupport.harness()
         File calls = TestSupport.fakeNodeBin(h)
+        // An older run's record at the path: removed before the helper starts (a SIGTERM in Node's start-up must not
+        // leave it to be archived as this run's).
+        File record = File.createTempFile('lgtm-release-alloy', '.json')
+        record.text = '{"runId":"an-older-run"}'
         Map env = h.effectiveEnv() + [LGTM_BUNDLE: '/b.mjs', LGTM_COMPONENT: 'alloy', LGTM_ENVIRONMENT: 'prod',
-                                      LGTM_TO: 'previous', LGTM_REASON: 'x $(id)', LGTM_TIMEOUT: '5m', LGTM_RECORD: '/dev/null',
+                                      LGTM_TO: 'previous', LGTM_REASON: 'x $(id)', LGTM_TIMEOUT: '5m', LGTM_RECORD: record.path,
                                       LGTM_ROOT: '/r']
         ProcessBuilder pb = new ProcessBuilder('/bin/dash', '-e', '-c', h.scripts.lgtmInternal.rollbackScript())
         pb.environment().clear()
@@ -133,7 +137,8 @@ class InjectionTest {
         p.waitFor()
         assert p.exitValue() == 0: p.errorStream.text
         assert TestSupport.nodeCalls(calls)[0] == ['rollback', 'alloy', '--env=prod', '--to=previous', '--reason=x $(id)',
-                                                   '--record=/dev/null', '--timeout=5m', '--root=/r']
+                                                   "--record=${record.path}".toString(), '--timeout=5m', '--root=/r']
+        assert !record.exists(): 'the previous record is removed before the helper starts'
         h.cleanup()
     }
 }

@@ -299,6 +299,12 @@ function checkExit(x: Context): void {
   }
 }
 
+/**
+ * How long after spawning Node may still die of SIGTERM's default action: Node's own start-up and the parse of the
+ * bundle, before its first statement runs (measured ~60–70 ms on this machine, idle); generous for a loaded one.
+ */
+const SIGTERM_UNGUARDED_MS = 1_000;
+
 export function check(o: Observation): Violation[] {
   const tp = o.thirdParty;
   // The harness's own UpdateService: the one naming the third party's revision that reached ECS while the harness
@@ -321,6 +327,14 @@ export function check(o: Observation): Violation[] {
       const knew = tp.appliedAt === undefined ? undefined : knewAt(x, c, tp.appliedAt);
       prev.set(c, knew !== undefined && knew < ts(first) ? [tp.taskDefinition] : [base, tp.taskDefinition]);
     } else prev.set(c, [base]);
+  }
+  if (o.diedOfSigterm) {
+    // SIGTERM's default action: the signal came before Node had evaluated the bundle's first statement (which installs
+    // the handler; README, exit code 143). The tool never ran — so it sent nothing — and the record path is as it was
+    // (the Jenkins steps remove the previous record before starting the helper: vars/lgtmInternal.groovy).
+    if (x.toolCalls.length > 0 || o.proxyCalls.length > 0) add(x, "REC", undefined, `ended by SIGTERM's default action (exit 143) after ${o.proxyCalls.length + x.toolCalls.length} AWS call(s): the handler was missing while the tool ran`);
+    if (o.tAbort === undefined || o.tAbort - o.t0 > SIGTERM_UNGUARDED_MS) add(x, "REC", undefined, `ended by SIGTERM's default action (exit 143) although the signal came ${o.tAbort === undefined ? "never" : `${o.tAbort - o.t0} ms`} after the start (the bundle installs its handler first)`);
+    return x.v;
   }
   if (o.killed) {
     // Jenkins' SIGKILL ended the process: its exit code and unfinished verdicts are not the tool's word. What must

@@ -44,6 +44,11 @@ export interface Observation {
   hung: boolean;
   /** Process runs: Jenkins' SIGKILL (5 s after SIGTERM) ended it. Its exit code is then not the tool's. */
   killed: boolean;
+  /**
+   * Process runs: SIGTERM's default action ended it — the signal came before Node had evaluated the bundle's first
+   * statement, which installs the handler (README, exit codes: 143). The tool never ran: it cannot have called anything.
+   */
+  diedOfSigterm: boolean;
   recordPath(c: ComponentName): string;
 }
 
@@ -187,20 +192,23 @@ interface Launched {
   /** The watchdog's last resort. */
   kill(): void;
   killed(): boolean;
+  diedOfSigterm(): boolean;
 }
 
 function launchInProcess(argv: string[], out: string[], err: string[]): Launched {
   const abort = new AbortController();
   const done = run(argv, { out: (l) => out.push(l), err: (l) => err.push(l), env: { ...process.env, NO_COLOR: "1" }, signal: abort.signal });
-  return { done, term: () => abort.abort("SIGTERM"), kill: () => abort.abort("SIGTERM"), killed: () => false };
+  return { done, term: () => abort.abort("SIGTERM"), kill: () => abort.abort("SIGTERM"), killed: () => false, diedOfSigterm: () => false };
 }
 
 function launchProcess(argv: string[], out: string[], err: string[]): Launched {
   const p = spawnTool(argv);
   let killed = false;
+  let diedOfSigterm = false;
   let killTimer: NodeJS.Timeout | undefined;
   const done = p.exited.then((e) => {
     clearTimeout(killTimer);
+    diedOfSigterm = e.signal === "SIGTERM";
     out.push(...p.out().split("\n").filter((l) => l !== ""));
     err.push(...p.err().split("\n").filter((l) => l !== ""));
     return e.code ?? 128 + (e.signal === "SIGKILL" ? 9 : 15);
@@ -220,6 +228,7 @@ function launchProcess(argv: string[], out: string[], err: string[]): Launched {
     },
     kill,
     killed: () => killed,
+    diedOfSigterm: () => diedOfSigterm,
   };
 }
 
@@ -311,6 +320,7 @@ export async function execute(s: Schedule, w: World, opts: ExecOptions = {}): Pr
     overran,
     hung,
     killed: tool.killed(),
+    diedOfSigterm: tool.diedOfSigterm(),
     recordPath: w.recordPath,
   };
 }
