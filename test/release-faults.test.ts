@@ -456,6 +456,26 @@ describe("regressions that need the emulator's inconvenient ECS (stale reads, ta
   });
 });
 
+describe("the end of a run", () => {
+  test("no read of the run reaches ECS after the command has returned (reads still out are aborted, their retries too)", async () => {
+    // Every DescribeServiceDeployments is throttled: the SDK retries each with backoff (up to ~1 s per attempt), so a
+    // poll is nearly always waiting to retry one when the release ends. Left alone, that retry reached ECS after the
+    // command had returned; the run now aborts what is out and waits for it to settle before it returns.
+    await withRig(["tempo"], async (rig) => {
+      await release(rig, "tempo", A, ["--create-missing"]);
+      rig.emu.mergeScenario({ api: { DescribeServiceDeployments: { throttleRate: 1 } } });
+      rig.emu.clearCalls();
+      const r = await rig.cli(["deploy", "tempo", "--env", "local", "--sha", B, "--bake", "300ms", "--poll-interval", "50ms"]);
+      const returned = Date.now();
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.ok(rig.emu.calls().some((c) => c.operation === "DescribeServiceDeployments" && c.status === 400), "the throttle was applied");
+      await sleep(2_500);
+      const late = rig.emu.calls().filter((c) => Date.parse(c.wallTime) > returned);
+      assert.deepEqual(late.map((c) => `${c.operation} +${Date.parse(c.wallTime) - returned} ms`), []);
+    });
+  });
+});
+
 describe("deployment alarms (the stack's, rendered into the service)", () => {
   test("an alarm fires during the release: ECS's alarm rollback is adopted and reported as such (exit 3)", async () => {
     await withRig(["tempo"], async (rig) => {

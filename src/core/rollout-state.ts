@@ -3,7 +3,7 @@
  * few helpers every transition shares. Pure.
  */
 import type { Service, ServiceDeployment } from "@aws-sdk/client-ecs";
-import { shortTd } from "./names.js";
+import { seconds, shortTd } from "./names.js";
 import { outsideRevision } from "./service-settings.js";
 import type { RollbackBy, StoppedTask, WatchTarget } from "./verdict.js";
 
@@ -309,3 +309,17 @@ export function restoreOutsideRevision(tx: Tx): void {
 /** Backoff for rollback calls: 1 s, 2 s, 4 s … at most 15 s (deterministic; the SDK adds jitter to its own retries). */
 export const backoffMs = (attempt: number): number => Math.min(15_000, 1000 * 2 ** Math.max(0, attempt - 1));
 
+/** The abort grace is over (or the abort means "leave"): say exactly what state the service was left in. */
+export function leaveAfterAbort(tx: Tx): void {
+  const { s, spec } = tx;
+  if (s.phase === "released") return tx.finish({ verdict: "succeeded", exitCode: 0, message: `released ${shortTd(s.newTd)}` });
+  const now = s.serviceNow ? ` Service now: ${s.serviceNow}` : "";
+  let message: string;
+  if (s.phase === "updating") message = `aborted while UpdateService was in flight: whether ${spec.service} moved to ${shortTd(s.newTd)} is unknown.${now}`;
+  else if (s.phase === "rolling-back") message = `aborted: the rollback to ${shortTd(s.previous)} was not confirmed by ECS before the abort grace ran out.${now}`;
+  else if (s.phase === "rollback-baking") message = `aborted: ${shortTd(s.previous)} is COMPLETED again, but the abort grace ended before its ${seconds(spec.rules.rollbackBakeMs)} bake did.${now}`;
+  else if (s.phase === "rollback-watching") message = `aborted: the rollback to ${shortTd(s.previous)} is in progress (${s.rollback?.id ?? "deployment not yet named"}) and no longer watched.${now}`;
+  else if (spec.command === "rollback") message = `aborted: the rollback to ${shortTd(s.newTd)} continues (${s.release?.id ?? "deployment"}) without being watched.${now}`;
+  else message = `aborted: deployment ${s.release?.id ?? ""} of ${shortTd(s.newTd)} was left in progress (--on-abort leave).${now}`;
+  tx.finish({ verdict: "failed", exitCode: 4, message, nextStep: statusHint(spec) });
+}

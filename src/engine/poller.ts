@@ -138,7 +138,7 @@ export class Poller {
     const snapshot = (r: Watched, extra: Partial<Snapshot>): Snapshot => ({ kind: "snapshot", now: this.d.now(), polledAt, service: services.get(r.plan.spec.service), deployments: (sds ?? []).filter((d) => arnsOf(r.state).includes(d.serviceDeploymentArn ?? "")), stoppedTasks: [], listing: "skipped", ...extra });
     for (const r of watched) {
       this.d.post(r, snapshot(r, partial ? { partial: true } : {}));
-      this.list(r, services.get(r.plan.spec.service), polledAt, snapshot);
+      this.list(r, services.get(r.plan.spec.service), snapshot);
     }
     if (!partial) return;
     await sdRead;
@@ -146,7 +146,7 @@ export class Poller {
   }
 
   /** Each component's stopped-task listing runs on its own: a slow or throttled one holds nobody else. */
-  private list(r: Watched, service: Service | undefined, polledAt: number, snapshot: (r: Watched, extra: Partial<Snapshot>) => Snapshot): void {
+  private list(r: Watched, service: Service | undefined, snapshot: (r: Watched, extra: Partial<Snapshot>) => Snapshot): void {
     const bake = r.state.phase.startsWith("rollback") ? r.plan.spec.rules.rollbackBakeMs : r.plan.spec.rules.bakeMs;
     const dep = r.listing ? null : listingFor(r.state, service, this.d.now(), bake);
     if (dep === null) return;

@@ -93,9 +93,15 @@ export function checkSixth(x: Context): void {
       const knew = knewAt(x, c, r.start);
       if (knew === undefined || knew > r.end) continue;
       const fights = writesSentAfter(x, c, knew).filter((k) => k.time <= r.end && knewBefore(x, c, k, knew));
-      if (fights.length > 0) add(x, "I6", c, `${fights.map((k) => `${k.op}(${shortTd(k.td)})`).join(", ")} sent while ECS's circuit breaker was rolling back (started ${new Date(r.start).toISOString()}, seen by the tool at +${knew - o.t0} ms)`);
+      if (fights.length > 0) add(x, "I6", c, `${fights.map((k) => `${k.op}(${shortTd(k.td)}) at +${k.time - o.t0} ms`).join(", ")} sent while ECS's circuit breaker was rolling back (started ${new Date(r.start).toISOString()}, seen by the tool at +${knew - o.t0} ms); answers sent to the tool just before: ${answersBefore(x, fights[0]!.time)}`);
     }
   }
+}
+
+/** For a violation's message: the answers the proxy sent in the 300 ms before `t` (what the tool may have decided on). */
+function answersBefore(x: Context, t: number): string {
+  const recent = x.o.proxyCalls.filter((k) => k.answeredAt !== undefined && k.answeredAt <= t && k.answeredAt > t - 300);
+  return recent.map((k) => `${k.op}${k.services.length > 0 ? `[${k.services.join(",")}]` : ""} ${k.status ?? k.outcome} at +${k.answeredAt! - x.o.t0}`).join("; ") || "none";
 }
 
 export function checkTiming(x: Context): void {
