@@ -4,7 +4,7 @@
  */
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { DeploymentCircuitBreaker } from "@aws-sdk/client-ecs";
@@ -98,6 +98,31 @@ describe("bad input and unmet preconditions of a release: one line, the document
       assert.ok(r.stderr.length < 2_000, `short stderr (${r.stderr.length} chars)`);
       assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
       assert.deepEqual(rig.emu.calls().filter((x) => x.mutating).map((x) => x.operation), [], "no mutating call");
+    });
+  }
+});
+
+describe("a plan stopped by an AWS error still leaves this run's record (seed 5150 #30)", () => {
+  for (const command of ["deploy", "rollback"] as const) {
+    test(`${command}: the plan's DescribeServices refused (ClientException) → exit 2, a not-started record replaces the older one`, async () => {
+      const file = path.join(scratch, `aws-error-${command}.json`);
+      writeFileSync(file, JSON.stringify({ runId: "an-older-run", verdict: "succeeded" }));
+      rig.emu.mergeScenario({ faults: [{ operation: "DescribeServices", fault: "error", errorType: "ClientException", message: "TaskDefinition is inactive" }] });
+      rig.emu.clearCalls();
+      try {
+        const args = command === "deploy" ? ["deploy", "tempo", "--env", "local", "--sha", C, "--bake", "100ms"] : ["rollback", "tempo", "--env", "local", "--to", "1", "--bake", "100ms"];
+        const r = await cli([...args, "--poll-interval", "50ms", "--record", file]);
+        assert.equal(r.code, 2, `${r.stdout}\n${r.stderr}`);
+        assert.match(r.stderr, /ClientException: TaskDefinition is inactive/);
+        assert.deepEqual(rig.emu.calls().filter((x) => x.mutating).map((x) => x.operation), [], "no mutating call");
+        const rec = JSON.parse(readFileSync(file, "utf8"));
+        assert.notEqual(rec.runId, "an-older-run");
+        assert.equal(rec.verdict, "not-started");
+        assert.equal(rec.exitCode, 2);
+        assert.match(rec.failureReasons.join(" "), /TaskDefinition is inactive/);
+      } finally {
+        rig.emu.mergeScenario({ faults: [] });
+      }
     });
   }
 });

@@ -4,7 +4,8 @@ import { Project, parseComponents } from "../adapters/files.js";
 import { describeTaskDefinition } from "../adapters/ecs.js";
 import { serviceName } from "../core/catalogue.js";
 import { diffTaskDefinitions, formatDiff, normalizeRunning } from "../core/diff.js";
-import { InvalidInputError, LgtmError } from "../core/errors.js";
+import { InvalidInputError } from "../core/errors.js";
+import { explainError } from "../adapters/aws-errors.js";
 import { seconds, shortTd } from "../core/names.js";
 import { imageReference, renderService, renderTaskDefinition, warnings } from "../core/render.js";
 import { defaultBakeMs } from "../core/bake.js";
@@ -70,17 +71,20 @@ export function registerDeploy(program: Command, io: Io, setResult: (code: numbe
     const bound = { ...flags, timeout: Math.max(...items.map((i) => i.timeoutMs)), rollbackTimeout: Math.max(...items.map((i) => i.rollbackTimeoutMs)) };
     const clients = await clientsFor(g, env, io);
     const options = engineOptions("deploy", g, env, io, flags, clients, { atomic: flags.atomic, ...report });
+    let planned = false;
     try {
       const say = (component: string, message: string) => options.emit({ component, phase: "plan", kind: "waiting", message });
       if (!flags.dryRun) for (const t of timeouts) options.emit({ component: t.component, phase: "plan", kind: "timeouts", message: describeTimeouts(t), data: { timeoutMs: t.timeout.ms, rollbackTimeoutMs: t.rollbackTimeout.ms, defaultMs: t.derived.defaultSeconds * 1000 } });
       if (flags.atomic && items.length > 1) options.emit({ component: "release", phase: "plan", kind: "timeouts", message: `atomic: every component keeps its own deadline; the release ends within ${seconds(bound.timeout)} + a rollback of up to ${seconds(bound.rollbackTimeout)}` });
       const plan = await boundedPlan(() => planDeploy(items, { env, clients, flags: bound, clock: options.clock, signal: io.signal, say }, { createMissing: flags.createMissing }), io, bound.timeout);
       if (flags.dryRun) return await dryRun(plan, env.cluster, clients, io, g.json, new Map(timeouts.map((t) => [t.component, t])));
+      planned = true;
       setResult(finishRelease(await runRelease(plan, options), paths, io, g.json));
     } catch (error) {
-      // Stopped by the plan: nothing changed. Still leave a record of this run at every record path.
-      if (error instanceof LgtmError && !flags.dryRun) {
-        writeNotStarted(error, items.map((i) => ({ component: i.component, service: serviceName(i.component), image: imageReference(i.component, env, { tag: i.tag }), digest: null, tag: i.tag, recordPath: i.recordPath })), options);
+      // Stopped by the plan: nothing changed. Still leave a record of this run at every record path — whatever stopped
+      // it, an AWS error the plan's reads met included (the message and exit code are the ones the user sees).
+      if (!flags.dryRun && !planned) {
+        writeNotStarted(explainError(error).error, items.map((i) => ({ component: i.component, service: serviceName(i.component), image: imageReference(i.component, env, { tag: i.tag }), digest: null, tag: i.tag, recordPath: i.recordPath })), options);
       }
       throw error;
     } finally {

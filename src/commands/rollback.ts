@@ -3,7 +3,8 @@ import { Project, parseComponent } from "../adapters/files.js";
 import { describeServices } from "../adapters/ecs.js";
 import { defaultBakeMs } from "../core/bake.js";
 import { familyName, serviceName } from "../core/catalogue.js";
-import { InvalidInputError, LgtmError, PreconditionError } from "../core/errors.js";
+import { InvalidInputError, PreconditionError } from "../core/errors.js";
+import { explainError } from "../adapters/aws-errors.js";
 import { shortTd } from "../core/names.js";
 import { runRelease, type ComponentPlan } from "../engine/driver.js";
 import { checkCluster } from "../engine/plan.js";
@@ -42,6 +43,7 @@ export function registerRollback(program: Command, io: Io, setResult: (code: num
     const clients = await clientsFor(g, env, io);
     const options = engineOptions("rollback", g, env, io, flags, clients, { reason: flags.reason, ...report });
     const service = serviceName(component);
+    let planned = false;
     try {
       // The plan: read-only, complete before the first change, bounded like the release.
       const plan = await boundedPlan(async (): Promise<{ plan: ComponentPlan; current: string | undefined; target: RollbackTarget }> => {
@@ -76,10 +78,12 @@ export function registerRollback(program: Command, io: Io, setResult: (code: num
         return { plan, current, target };
       }, io, flags.timeout ?? DEFAULT_TIMEOUT_FLOOR_SECONDS * 1000);
       const { current, target } = plan;
+      planned = true;
       io.err(`rolling ${component} back from ${shortTd(current)} to ${shortTd(target.arn)} (${target.how}${target.tag ? `, version ${target.tag.version}` : ""})${flags.reason ? `: ${flags.reason}` : ""}`);
       setResult(finishRelease(await runRelease([plan.plan], options), paths, io, g.json));
     } catch (error) {
-      if (error instanceof LgtmError) writeNotStarted(error, [{ component, service, image: null, digest: null, tag: null, recordPath: paths.get(component)! }], options, flags.reason);
+      // Stopped by the plan (whatever stopped it, an AWS error included): this run's record, nothing changed.
+      if (!planned) writeNotStarted(explainError(error).error, [{ component, service, image: null, digest: null, tag: null, recordPath: paths.get(component)! }], options, flags.reason);
       throw error;
     } finally {
       clients.destroy();

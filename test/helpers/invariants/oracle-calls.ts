@@ -4,7 +4,7 @@
  */
 import { serviceName, type ComponentName } from "../../../src/core/catalogue.js";
 import { add, SERVICE_WRITES, toolWrites, ts, type Context } from "./oracle.js";
-import type { ProxyCall } from "./proxy.js";
+import { received, type ProxyCall } from "./proxy.js";
 import { deadlineMs } from "./run.js";
 import { breakerRollbacks, shortTd } from "./state.js";
 
@@ -17,13 +17,14 @@ import { breakerRollbacks, shortTd } from "./state.js";
 export function knewAt(x: Context, c: ComponentName, since: number): number | undefined {
   // With the emulator's own eventual consistency on, a read is surely fresh only lagMs after the event.
   const lag = x.o.schedule.api.consistency?.lagMs ?? 0;
-  const read = x.o.proxyCalls.find((k) => k.op === "DescribeServices" && k.outcome === "forwarded" && k.status === 200 && k.services.includes(serviceName(c)) && (k.forwardedAt ?? 0) > since + lag);
+  // Only answers the tool read: one it had given up on (its per-call timeout) told it nothing.
+  const read = x.o.proxyCalls.find((k) => k.op === "DescribeServices" && k.outcome === "forwarded" && k.status === 200 && received(k) && k.services.includes(serviceName(c)) && (k.forwardedAt ?? 0) > since + lag);
   return read === undefined ? undefined : (read.answeredAt ?? read.forwardedAt);
 }
 
 /** The tool's last fresh read of service c answered before `t`. */
 function lastFreshReadBefore(x: Context, c: ComponentName, t: number): ProxyCall | undefined {
-  const reads = x.o.proxyCalls.filter((k) => k.op === "DescribeServices" && k.outcome === "forwarded" && k.status === 200 && k.services.includes(serviceName(c)) && (k.answeredAt ?? k.forwardedAt ?? 0) < t);
+  const reads = x.o.proxyCalls.filter((k) => k.op === "DescribeServices" && k.outcome === "forwarded" && k.status === 200 && received(k) && k.services.includes(serviceName(c)) && (k.answeredAt ?? k.forwardedAt ?? 0) < t);
   return reads[reads.length - 1];
 }
 

@@ -6,6 +6,7 @@
 import { serviceName, type ComponentName } from "../../../src/core/catalogue.js";
 import type { CallRecord } from "../../../src/emulator/index.js";
 import type { Observation } from "./run.js";
+import { received } from "./proxy.js";
 import { checkLiveness, checkSixth, checkTiming, knewAt } from "./oracle-calls.js";
 import { deadlineMs } from "./run.js";
 import {
@@ -240,8 +241,10 @@ function checkFailed(x: Context, c: ComponentName, rec: any): void {
   // reads at the end were served stale, it knew only what its last fresh answer said.
   const mine = o.proxyCalls.filter((k) => k.op === "DescribeServices" && k.status === 200 && k.services.includes(serviceName(c)) && (k.answeredAt ?? k.time) <= tV);
   const staleAtEnd = mine.some((k) => k.outcome === "stale" && (k.answeredAt ?? k.time) >= tV - 300);
-  const lastFresh = [...mine].reverse().find((k) => k.outcome === "forwarded");
-  const seen = (staleAtEnd ? (lastFresh?.answeredAt ?? o.t0) : seenBy(x, c, tV)) - (o.schedule.api.consistency?.lagMs ?? 0);
+  const lastFresh = [...mine].reverse().find((k) => k.outcome === "forwarded" && received(k));
+  // And only from answers it read: a read it gave up on (delayed past its per-call timeout) showed it nothing.
+  const lastRead = [...mine].reverse().find((k) => k.outcome === "forwarded" && received(k));
+  const seen = (staleAtEnd ? (lastFresh?.answeredAt ?? o.t0) : Math.min(seenBy(x, c, tV), lastRead?.forwardedAt ?? o.t0)) - (o.schedule.api.consistency?.lagMs ?? 0);
   const rAt = completedAt(o.events, c, p.id);
   // "rolledBackTo: set when the service was verified serving previous again": verified = COMPLETED and healthy for
   // the bake, as far as the tool could see before its verdict. Then "rolled back to: nothing" misstates the service.

@@ -49,6 +49,11 @@ export interface ProxyCall {
   forwardedAt?: number;
   /** When the answer was sent back to the tool: the earliest moment the tool could know what it says. */
   answeredAt?: number;
+  /**
+   * When the tool hung up before the answer was written (its per-call timeout gave up on a delayed or hung call):
+   * the call may still have reached the emulator, but the tool never read what it said.
+   */
+  abandonedAt?: number;
   /** DescribeServices (200): the deployments of each service as the answer showed them to the tool (stale or not). */
   seen?: Record<string, { id: string; taskDefinition: string; status: string; rolloutState?: string }[]>;
 }
@@ -167,6 +172,9 @@ export async function startProxy(upstream: string): Promise<FaultProxy> {
     }
     const call: ProxyCall = { seq: ++seq, time: Date.now(), op, services, input, ordinals: callOrdinals, outcome: "forwarded" };
     proxy.calls.push(call);
+    res.on("close", () => {
+      if (!res.writableFinished) call.abandonedAt ??= Date.now();
+    });
     for (const l of proxy.listeners) l(call);
     /** The ordinal a rule or hook counts, or 0 when it does not match this call. */
     const nthFor = (m: { op: string; service?: string }): number => (m.op !== op ? 0 : (callOrdinals[m.service ?? ""] ?? 0));
@@ -242,6 +250,7 @@ export async function startProxy(upstream: string): Promise<FaultProxy> {
     }
     const headers: Record<string, string | string[] | undefined> = { ...answer.headers, "content-length": String(out.length) };
     delete headers["transfer-encoding"];
+    if (res.destroyed || req.socket.destroyed) call.abandonedAt ??= Date.now();
     res.writeHead(answer.status, headers);
     call.answeredAt = Date.now();
     res.end(out);
@@ -271,4 +280,9 @@ export async function startProxy(upstream: string): Promise<FaultProxy> {
       server.close(() => resolve());
     });
   return proxy;
+}
+
+/** The tool read this call's answer: it was written while the tool still listened (not abandoned before). */
+export function received(k: ProxyCall): boolean {
+  return k.answeredAt !== undefined && (k.abandonedAt === undefined || k.abandonedAt > k.answeredAt);
 }

@@ -1,0 +1,37 @@
+/**
+ * The invariants oracle's own rules for "when could the tool have known" (test/helpers/invariants/oracle-calls.ts):
+ * they decide whether a write counts against the tool (I6), so they are checked on hand-made call logs here.
+ */
+import { test, describe } from "node:test";
+import assert from "node:assert/strict";
+import { knewAt } from "./helpers/invariants/oracle-calls.js";
+import { received, type ProxyCall } from "./helpers/invariants/proxy.js";
+
+const read = (seq: number, forwardedAt: number, answeredAt: number, extra: Partial<ProxyCall> = {}): ProxyCall => ({
+  seq, time: forwardedAt - 1, op: "DescribeServices", services: ["lgtm-alloy"], input: {}, ordinals: {}, outcome: "forwarded", status: 200, forwardedAt, answeredAt, ...extra,
+});
+const context = (calls: ProxyCall[], lagMs = 0) => ({ o: { proxyCalls: calls, schedule: { api: lagMs > 0 ? { consistency: { lagMs } } : {} } } }) as never;
+
+describe("oracle: which answers the tool read", () => {
+  test("an answer written while the tool listened was read; one written after it hung up was not", () => {
+    assert.equal(received(read(1, 100, 120)), true);
+    assert.equal(received(read(1, 100, 120, { abandonedAt: 150 })), true, "hung up after the answer: read");
+    assert.equal(received(read(1, 100, 1_400, { abandonedAt: 1_000 })), false, "its 1 s call timeout gave up first");
+    assert.equal(received({ ...read(1, 100, 120), answeredAt: undefined }), false, "never answered");
+  });
+
+  test("knewAt: the first fresh read after the event whose answer the tool read (seed 5150 #24: a delayed read it had given up on)", () => {
+    const abandoned = read(1, 1_300, 1_310, { abandonedAt: 1_000 });
+    const later = read(2, 2_000, 2_005);
+    assert.equal(knewAt(context([abandoned, later]), "alloy", 900), 2_005);
+    assert.equal(knewAt(context([read(1, 1_300, 1_310), later]), "alloy", 900), 1_310, "the same read, answered in time, counts");
+    assert.equal(knewAt(context([abandoned]), "alloy", 900), undefined, "it never knew");
+  });
+
+  test("knewAt: only reads sent after the event (plus the emulator's consistency lag) show it; stale answers do not", () => {
+    const calls = [read(1, 950, 960), read(2, 1_050, 1_060, { outcome: "stale" }), read(3, 1_150, 1_160), read(4, 1_300, 1_310)];
+    assert.equal(knewAt(context(calls), "alloy", 1_000), 1_160);
+    assert.equal(knewAt(context(calls, 200), "alloy", 1_000), 1_310);
+    assert.equal(knewAt(context(calls), "tempo", 1_000), undefined, "another service's reads say nothing");
+  });
+});
