@@ -4,7 +4,7 @@
  */
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { knewAt } from "./helpers/invariants/oracle-calls.js";
+import { decidedAt, knewAt } from "./helpers/invariants/oracle-calls.js";
 import { received, type ProxyCall } from "./helpers/invariants/proxy.js";
 
 const read = (seq: number, forwardedAt: number, answeredAt: number, extra: Partial<ProxyCall> = {}): ProxyCall => ({
@@ -33,5 +33,29 @@ describe("oracle: which answers the tool read", () => {
     assert.equal(knewAt(context(calls), "alloy", 1_000), 1_160);
     assert.equal(knewAt(context(calls, 200), "alloy", 1_000), 1_310);
     assert.equal(knewAt(context(calls), "tempo", 1_000), undefined, "another service's reads say nothing");
+  });
+});
+
+describe("oracle: when the tool decided a write (its --events-file)", () => {
+  const stop = (seq: number, time: number): ProxyCall => ({ seq, time, op: "StopServiceDeployment", services: ["lgtm-alloy"], input: {}, ordinals: {}, outcome: "forwarded", status: 200 });
+  const ev = (time: number, kind: string, message: string) => ({ time, component: "alloy", kind, message });
+  const ctx = (calls: ProxyCall[], events: ReturnType<typeof ev>[]) => ({ o: { proxyCalls: calls, toolEvents: events, schedule: { api: {} } } }) as never;
+
+  test("the decision event right before the write dates it (seed 5150 #12: decided at +296, reached ECS at +313)", () => {
+    const w = stop(1, 313);
+    assert.equal(decidedAt(ctx([w], [ev(296, "rollback", "rolling back to lgtm-alloy:1 (StopServiceDeployment ROLLBACK)")]), "alloy", w), 296);
+  });
+
+  test("a retry, or the UpdateService after a refused StopServiceDeployment, is decided when it is sent", () => {
+    const first = stop(1, 313);
+    const retry = stop(2, 900);
+    const events = [ev(296, "rollback", "rolling back to lgtm-alloy:1 (StopServiceDeployment ROLLBACK)"), ev(400, "rollback", "rollback call failed (ServerException: x); retrying in 0.5s (attempt 2)")];
+    assert.equal(decidedAt(ctx([first, retry], events), "alloy", retry), undefined);
+    assert.equal(decidedAt(ctx([first, retry], [events[0]!]), "alloy", retry), undefined, "only the first write after a decision is dated by it");
+  });
+
+  test("without the tool's events (a tool that keeps none), nothing is dated", () => {
+    const w = stop(1, 313);
+    assert.equal(decidedAt(ctx([w], []), "alloy", w), undefined);
   });
 });

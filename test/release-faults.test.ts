@@ -4,6 +4,8 @@
  * real process under Jenkins-style signals in test/release-signals.test.ts.)
  */
 import { test, describe } from "node:test";
+import { readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import assert from "node:assert/strict";
 import { DescribeServiceDeploymentsCommand, DescribeServicesCommand, DescribeTaskDefinitionCommand, UpdateServiceCommand } from "@aws-sdk/client-ecs";
 import { startRig, type Rig } from "./helpers/emulator.js";
@@ -472,6 +474,24 @@ describe("the end of a run", () => {
       await sleep(2_500);
       const late = rig.emu.calls().filter((c) => Date.parse(c.wallTime) > returned);
       assert.deepEqual(late.map((c) => `${c.operation} +${Date.parse(c.wallTime) - returned} ms`), []);
+    });
+  });
+});
+
+describe("--events-file", () => {
+  test("every progress event as one JSON object per line, to the millisecond, while the console stays human", async () => {
+    await withRig(["tempo"], async (rig) => {
+      await release(rig, "tempo", A, ["--create-missing"]);
+      const file = path.join(rig.dir, "events.jsonl");
+      writeFileSync(file, "an older run's events\n");
+      const r = await rig.cli(["deploy", "tempo", "--env", "local", "--sha", B, "--bake", "200ms", "--poll-interval", "50ms", "--events-file", file]);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      const events = readFileSync(file, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+      assert.ok(events.every((e) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(e.time) && typeof e.kind === "string" && typeof e.message === "string"), "ms ISO times, kind, message");
+      assert.ok(events.some((e) => e.component === "tempo" && e.kind === "released"), "the release's own events");
+      assert.ok(events.some((e) => e.phase === "plan"), "the plan's events too");
+      assert.doesNotMatch(r.stdout, /^\{/m, "the console is not JSON");
+      assert.ok(events.length >= r.stdout.split("\n").filter((l) => / \[tempo\] /.test(l) && !/^ /.test(l)).length - 5, "as many events as console lines (give or take the summary)");
     });
   });
 });

@@ -51,7 +51,7 @@ export function registerDeploy(program: Command, io: Io, setResult: (code: numbe
     const report = reportOptions(flags, env, io);
     await assertRollingSafe(project, env, components);
     for (const w of warnings(env)) if (components.includes(w.component)) io.err(`warning: ${w.message}`);
-    const paths = recordPaths(flags.record, components);
+    const paths = recordPaths(flags.record, components, flags.eventsFile);
     const items: DeployItem[] = [];
     const timeouts: ComponentTimeouts[] = [];
     for (const component of components) {

@@ -12,7 +12,7 @@ import { ExitCode, InvalidInputError, PreconditionError, type LgtmError } from "
 import { seconds, wrap } from "../core/names.js";
 import { DEFAULT_MAX_FAILED_TASKS, type Rules } from "../core/rollout.js";
 import type { ComponentOutcome, EngineOptions } from "../engine/driver.js";
-import { CONSOLE_WIDTH, makeEmitter } from "../engine/progress.js";
+import { CONSOLE_WIDTH, makeEmitter, withEventsFile } from "../engine/progress.js";
 import { randomUUID } from "node:crypto";
 import { initialState } from "../core/rollout.js";
 import { checkRecordPath, writeRecord } from "../engine/record.js";
@@ -36,6 +36,7 @@ export interface WatchFlags {
   abortGrace: number;
   allowZeroDesired: boolean;
   record?: string;
+  eventsFile?: string;
   verbose: boolean;
 }
 
@@ -62,6 +63,7 @@ export function addWatchOptions(cmd: Command): Command {
     .addOption(new Option("--abort-grace <duration>", "after an abort, watch the rollback this long before exiting (0s..10m)").default(DEFAULT_ABORT_GRACE_MS, "3s").argParser(parseDuration("--abort-grace")))
     .option("--allow-zero-desired", "release a service whose desired count is 0 (nothing runs, so nothing is verified)", false)
     .option("--record <file>", "release record path ({component} is replaced); default lgtm-release-<component>.json")
+    .option("--events-file <file>", "also write every progress event to this file, one JSON object per line (times in ms)")
     .option("--verbose", "full ARNs, digests and untruncated lines in the progress output", false);
 }
 
@@ -77,6 +79,11 @@ export function validateWatchFlags(f: WatchFlags, o: { loopback: boolean }): voi
   const bad = (flag: string, why: string) => {
     throw new InvalidInputError(`${flag} ${why}`);
   };
+  if (f.eventsFile !== undefined) {
+    if (f.eventsFile.trim() === "") bad("--events-file", "is empty");
+    const problem = checkRecordPath(path.resolve(f.eventsFile));
+    if (problem !== undefined) bad(`--events-file ${f.eventsFile}:`, problem);
+  }
   const HOUR = 3_600_000;
   if (f.timeout !== undefined && f.timeout <= 0) bad("--timeout", "must be longer than 0s");
   if (f.timeout !== undefined && f.timeout > 24 * HOUR) bad("--timeout", `must be at most 24h, got ${seconds(f.timeout)}`);
@@ -123,9 +130,10 @@ export function recordPath(flag: string | undefined, component: string, many: bo
 }
 
 /** Record paths for the components, each proven writable (a file is created and removed) before anything changes. */
-export function recordPaths(flag: string | undefined, components: readonly string[]): Map<string, string> {
+export function recordPaths(flag: string | undefined, components: readonly string[], events?: string): Map<string, string> {
   const paths = new Map(components.map((c) => [c, recordPath(flag, c, components.length > 1)]));
   const distinct = new Set(paths.values());
+  if (events !== undefined && distinct.has(path.resolve(events))) throw new InvalidInputError(`--events-file ${events}: it is also a record path; give it a file of its own`);
   if (distinct.size < paths.size) throw new InvalidInputError(`--record ${flag}: several components would write the same file; put {component} in the path`);
   for (const file of distinct) {
     const problem = checkRecordPath(file);
@@ -154,7 +162,7 @@ export function engineOptions(command: "deploy" | "rollback", g: GlobalOptions, 
     clock,
     signal: io.signal,
     ...(io.hardStop ? { hardStop: io.hardStop } : {}),
-    emit: makeEmitter(io, { json: g.json, now: clock.now, verbose: f.verbose }),
+    emit: withEventsFile(makeEmitter(io, { json: g.json, now: clock.now, verbose: f.verbose }), f.eventsFile === undefined ? undefined : path.resolve(f.eventsFile), io, clock.now),
     pollMs: f.pollInterval,
     atomic: false,
     triggeredBy: io.env.BUILD_URL ?? io.env.USER ?? undefined,

@@ -39,7 +39,7 @@ export function registerRollback(program: Command, io: Io, setResult: (code: num
     const project = new Project(g.root);
     const env = project.environment(flags.env);
     const report = reportOptions(flags, env, io);
-    const paths = recordPaths(flags.record, [component]);
+    const paths = recordPaths(flags.record, [component], flags.eventsFile);
     const clients = await clientsFor(g, env, io);
     const options = engineOptions("rollback", g, env, io, flags, clients, { reason: flags.reason, ...report });
     const service = serviceName(component);

@@ -3,6 +3,7 @@
  * most 120 characters, wrapped rather than cut; `lgtm-loki:7` rather than ARNs, 12-character digests and task ids;
  * --verbose prints the full forms; colour only on a TTY and never with NO_COLOR), or one JSON object per line with --json (full forms).
  */
+import { openSync, writeSync } from "node:fs";
 import type { Io } from "../commands/context.js";
 import { shorten, wrap } from "../core/names.js";
 
@@ -34,5 +35,25 @@ export function makeEmitter(io: Io, opts: { json: boolean; now: () => number; ve
     const line = `${ts} [${event.component}] ${opts.verbose ? event.message : shorten(event.message)}`;
     const c = !color ? undefined : event.level === "error" ? COLORS.error : event.level === "warn" ? COLORS.warn : event.kind === "released" ? COLORS.success : undefined;
     for (const text of opts.verbose ? [line] : wrap(line, CONSOLE_WIDTH)) io.out(c ? `${c}${text}${COLORS.reset}` : text);
+  };
+}
+
+/**
+ * --events-file: every progress event as one JSON object per line (times to the millisecond), alongside the console
+ * output — for a machine to read (Jenkins archives it) while people read the console. Written synchronously, so a
+ * killed process leaves every event up to the kill. A write that fails is said once on stderr; the release goes on.
+ */
+export function withEventsFile(emit: Emit, file: string | undefined, io: Io, now: () => number): Emit {
+  if (file === undefined) return emit;
+  let fd: number | undefined = openSync(file, "w");
+  return (partial) => {
+    emit(partial);
+    if (fd === undefined) return;
+    try {
+      writeSync(fd, `${JSON.stringify({ time: new Date(now()).toISOString(), ...partial })}\n`);
+    } catch (error) {
+      io.err(`lgtm-deploy: --events-file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}; no more events are written there`);
+      fd = undefined;
+    }
   };
 }

@@ -55,7 +55,24 @@ function answersAbort(x: Context, c: ComponentName, w: { time: number }): boolea
 /** Whether the tool could have known, when it decided write `w`, what a read answered at `knew` showed. */
 function knewBefore(x: Context, c: ComponentName, w: { time: number }, knew: number): boolean {
   if (answersAbort(x, c, w)) return knew < x.o.tAbort! - ABORT_RACE_MS;
+  const decided = decidedAt(x, c, w);
+  if (decided !== undefined) return decided > knew;
   return w.time > knew;
+}
+
+/**
+ * When the tool decided write `w`, by its own events (--events-file, ms times on this machine's clock): the last event
+ * of the component before the write, when that event is the decision itself ("rolling back to …", "updating …") and
+ * `w` is the first write after it. A retry, or a write after "StopServiceDeployment failed … looking", is a decision of
+ * its own taken later: undefined, and the write's own arrival time stands. A busy machine may take tens of
+ * milliseconds from the decision to the write reaching ECS; an answer that arrived meanwhile did not inform it.
+ */
+export function decidedAt(x: Context, c: ComponentName, w: { time: number }): number | undefined {
+  const before = x.o.toolEvents.filter((e) => e.component === c && e.time <= w.time && (e.kind === "rollback" || e.kind === "update"));
+  const last = before[before.length - 1];
+  if (last === undefined || !/^(rolling back to |updating )/.test(last.message)) return undefined;
+  const first = writesSentAfter(x, c, last.time - 1)[0];
+  return first !== undefined && first.time === w.time ? last.time : undefined;
 }
 
 /**

@@ -3,6 +3,7 @@
  * in-process (`run(argv, io)` from src/cli.ts, SIGTERM = aborting the Io signal), then everything the oracle needs.
  */
 import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
 import { run } from "../../../src/cli.js";
 import { serviceName, type ComponentName } from "../../../src/core/catalogue.js";
 import type { CallRecord } from "../../../src/emulator/index.js";
@@ -49,6 +50,8 @@ export interface Observation {
    * statement, which installs the handler (README, exit codes: 143). The tool never ran: it cannot have called anything.
    */
   diedOfSigterm: boolean;
+  /** The tool's progress events from --events-file (empty when the tool keeps none). */
+  toolEvents: ToolEvent[];
   recordPath(c: ComponentName): string;
 }
 
@@ -94,6 +97,9 @@ export function deadlineMs(s: Schedule): number {
 export async function argvFor(s: Schedule, w: World): Promise<string[]> {
   const f = s.flags;
   const rollbackTimeout = (await deployHas("--rollback-timeout")) ? ["--rollback-timeout", `${rollbackTimeoutMs(s)}ms`] : [];
+  // The tool's own account of when it decided what (ms times), where it keeps one: I6 asks whether a write was decided
+  // before or after an answer reached it, which the proxy alone cannot tell.
+  const events = (await deployHas("--events-file")) ? ["--events-file", `${w.dir}/events.jsonl`] : [];
   return [
     "--root", REPO_ROOT, "--endpoint-url", w.proxy.url,
     "deploy", ...s.components, "--env", "local", "--sha", "b0b0b0b0b0b2",
@@ -102,6 +108,7 @@ export async function argvFor(s: Schedule, w: World): Promise<string[]> {
     "--abort-grace", `${f.abortGraceMs}ms`, "--on-abort", f.onAbort,
     ...(f.atomic ? ["--atomic"] : []),
     ...rollbackTimeout,
+    ...events,
   ];
 }
 
@@ -321,6 +328,7 @@ export async function execute(s: Schedule, w: World, opts: ExecOptions = {}): Pr
     hung,
     killed: tool.killed(),
     diedOfSigterm: tool.diedOfSigterm(),
+    toolEvents: readToolEvents(path.join(w.dir, "events.jsonl")),
     recordPath: w.recordPath,
   };
 }
@@ -333,4 +341,31 @@ export async function runSchedule(s: Schedule, opts: ExecOptions = {}): Promise<
   } finally {
     await w.close();
   }
+}
+
+export interface ToolEvent {
+  time: number;
+  component: string;
+  kind: string;
+  message: string;
+}
+
+/** --events-file: one JSON object per line; lines that do not parse (a torn last line after SIGKILL) are skipped. */
+function readToolEvents(file: string): ToolEvent[] {
+  let text = "";
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    return [];
+  }
+  const out: ToolEvent[] = [];
+  for (const line of text.split("\n")) {
+    try {
+      const e = JSON.parse(line);
+      out.push({ time: Date.parse(e.time), component: e.component, kind: e.kind, message: e.message });
+    } catch {
+      // skipped
+    }
+  }
+  return out;
 }
