@@ -86,6 +86,7 @@ class Driver {
   private readonly ctx: RecordContext;
   private queue: Array<{ run: Run; obs: Observation }> = [];
   private wake = new AbortController();
+  private wakeQueued = false;
   private readonly pending = new Set<Promise<unknown>>();
   private checks: Run[] = [];
   private checking = false;
@@ -98,7 +99,7 @@ class Driver {
     this.runs = plans.map((plan) => ({ plan, state: initialState(), listing: false, peersTold: false, updatedAt: 0, lookups: 0 }));
     this.ctx = { runId: randomUUID(), command: o.command, environment: o.environment, cluster: o.cluster, reason: o.reason, triggeredBy: o.triggeredBy, startedAt: o.clock.now() };
     this.logs = new FailureLogs({ client: o.clients.logs, lines: o.logLines ?? 0, region: o.region ?? "", ...(o.hardStop ? { signal: o.hardStop } : {}) });
-    this.poller = new Poller(this.runs, { clients: o.clients, cluster: o.cluster, pollMs: o.pollMs, now: () => this.now(), post: (r, obs) => this.post(r as Run, obs), wake: () => this.wake.abort(), say: (r, level, kind, message) => this.say(r as Run, level, kind, message) });
+    this.poller = new Poller(this.runs, { clients: o.clients, cluster: o.cluster, pollMs: o.pollMs, now: () => this.now(), post: (r, obs) => this.post(r as Run, obs), wake: () => this.wakeAfterIo(), say: (r, level, kind, message) => this.say(r as Run, level, kind, message) });
     this.annotations = new ReleaseAnnotations(o.annotator, { command: o.command, environment: o.environment, triggeredBy: o.triggeredBy, reason: o.reason, components: plans.map((p) => p.component), warn: (component, message) => o.emit({ component, phase: "summary", kind: "annotation", level: "warn", message }) });
   }
 
@@ -159,7 +160,22 @@ class Driver {
 
   private post(run: Run, obs: Observation): void {
     this.queue.push({ run, obs });
-    this.wake.abort();
+    this.wakeAfterIo();
+  }
+
+  /**
+   * Wakes the loop once this turn's I/O callbacks have run (setImmediate), not in the middle of them: answers that
+   * arrived together are then judged together, the newest read first (nextToApply). Woken at once, the loop acted on a
+   * listing's failures while the read showing ECS's own rollback, answered in the same millisecond, still sat unread
+   * in its socket (issue #10, I6; seed 31337 #184). The cost is under a millisecond.
+   */
+  private wakeAfterIo(): void {
+    if (this.wakeQueued) return;
+    this.wakeQueued = true;
+    setImmediate(() => {
+      this.wakeQueued = false;
+      this.wake.abort();
+    });
   }
 
   private broadcast(obs: Observation): void {
