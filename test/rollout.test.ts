@@ -56,6 +56,7 @@ const completed = svc([dep({ rolloutState: "COMPLETED", runningCount: 2 })]);
 TO.baking = [...TO.watching!, snap(1000, completed)];
 TO.released = [...TO.baking!, snap(61_000, completed)];
 TO["rolling-back"] = [...TO.watching!, { kind: "abort", now: 2000 }];
+TO["released/aborted"] = [...TO.released!, { kind: "abort", now: 61_500 }];
 TO["rolling-back/update"] = [...TO.baking!, { kind: "peer-failed", now: 2000, peer: "tempo" }];
 TO["rollback-watching"] = [...TO["rolling-back"]!, { kind: "rollback-issued", now: 2100, via: "stop-deployment" }];
 const rolledBack = svc([oldDep({ id: "ecs-svc/8", rolloutState: "IN_PROGRESS", runningCount: 1 }), dep({ status: "ACTIVE", rolloutState: "FAILED" })]);
@@ -155,6 +156,8 @@ const CASES: Case[] = [
   { name: "after the refusal, the look shows ECS rolling back → adopted, no UpdateService over it", from: "rolling-back/refused", obs: { ...snap(2300, rolledBack, { deployments: [sd("ROLLBACK_IN_PROGRESS", { deploymentCircuitBreaker: { status: "TRIGGERED", failureCount: 2, threshold: 2 } })] }), polledAt: 2200 } as Observation, phase: "rollback-watching", actions: [], says: /watching that rollback/ },
   { name: "after the refusal, the look shows the release COMPLETED (no rollback by ECS) → UpdateService rollback", from: "rolling-back/refused", obs: { ...snap(2300, completed, { deployments: [sd("SUCCESSFUL")] }), polledAt: 2200 } as Observation, phase: "rolling-back", actions: ["update-rollback"] },
   { name: "after the refusal, a look taken before it decides nothing", from: "rolling-back/refused", obs: { ...snap(2300, completed), polledAt: 2000 } as Observation, phase: "rolling-back", actions: [] },
+  { name: "--on-abort leave: after the abort, a peer's failure (the abort left it mid-rollout) rolls nothing back (seed 777 #120)", from: "released/aborted", obs: { kind: "peer-failed", now: 62_000, peer: "mimir" }, spec: withRules({ onAbort: "leave" }), phase: "released", actions: [] },
+  { name: "--on-abort rollback: after the abort, a peer's failure still rolls back (atomic)", from: "released/aborted", obs: { kind: "peer-failed", now: 62_000, peer: "mimir" }, phase: "rolling-back", actions: ["update-rollback"] },
   // Partial snapshots: DescribeServices answered while DescribeServiceDeployments was still out (engine/poller.ts).
   { name: "after the refusal, a partial look (its service deployments unread) decides nothing", from: "rolling-back/refused", obs: { ...snap(2300, completed), polledAt: 2200, partial: true } as Observation, phase: "rolling-back", actions: [] },
   { name: "bake over and listed, but the snapshot is partial → still baking (the service deployment may say otherwise)", from: "baking", obs: { ...snap(61_000, completed), partial: true } as Observation, phase: "baking", actions: [] },

@@ -246,7 +246,10 @@ function onAbort(tx: Tx): void {
 }
 
 function onPeerFailed(tx: Tx, peer: string): void {
-  const { s } = tx;
+  const { s, spec } = tx;
+  // After an abort that means "leave" (--on-abort leave, or an aborted manual rollback) nothing is rolled back, atomic
+  // or not: a peer the abort left mid-rollout has "failed" only in that sense (seed 777 #120, loaded).
+  if (s.aborted && (spec.command === "rollback" || spec.rules.onAbort === "leave")) return;
   const reason = `rolled back with the atomic release because ${peer} failed`;
   if (BEFORE_CHANGE.has(s.phase)) return tx.finish({ verdict: "not-started", exitCode: 5, message: `not started: ${peer} failed and the release is atomic` });
   if (s.phase === "updating") {
