@@ -4,7 +4,7 @@
  */
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { decidedAt, knewAt } from "./helpers/invariants/oracle-calls.js";
+import { decidedAt, knewAt, knewBefore } from "./helpers/invariants/oracle-calls.js";
 import { received, type ProxyCall } from "./helpers/invariants/proxy.js";
 
 const read = (seq: number, forwardedAt: number, answeredAt: number, extra: Partial<ProxyCall> = {}): ProxyCall => ({
@@ -57,5 +57,26 @@ describe("oracle: when the tool decided a write (its --events-file)", () => {
   test("without the tool's events (a tool that keeps none), nothing is dated", () => {
     const w = stop(1, 313);
     assert.equal(decidedAt(ctx([w], []), "alloy", w), undefined);
+  });
+});
+
+describe("oracle: was a write informed by an answer (knewBefore)", () => {
+  const stop = (time: number): ProxyCall => ({ seq: 1, time, op: "StopServiceDeployment", services: ["lgtm-alloy"], input: {}, ordinals: {}, outcome: "forwarded", status: 200 });
+  const decision = (time: number) => ({ time, component: "alloy", kind: "rollback", message: "rolling back to lgtm-alloy:1 (StopServiceDeployment ROLLBACK)" });
+  const ctx = (w: ProxyCall, events: ReturnType<typeof decision>[]) => ({ o: { proxyCalls: [w], toolEvents: events, schedule: { api: {} } } }) as never;
+
+  test("decided 1 ms after the answer left (whole-ms clocks, faster than the tool ever reads one): not informed", () => {
+    const w = stop(905);
+    assert.equal(knewBefore(ctx(w, [decision(866)]), "alloy", w, 865), false);
+  });
+  test("decided 2 ms or more after: informed — a fight", () => {
+    const w = stop(905);
+    assert.equal(knewBefore(ctx(w, [decision(867)]), "alloy", w, 865), true);
+    assert.equal(knewBefore(ctx(w, [decision(900)]), "alloy", w, 865), true);
+  });
+  test("no decision event (a tool without --events-file): the write's arrival decides, strictly", () => {
+    const w = stop(866);
+    assert.equal(knewBefore(ctx(w, []), "alloy", w, 865), true);
+    assert.equal(knewBefore(ctx(w, []), "alloy", w, 866), false);
   });
 });

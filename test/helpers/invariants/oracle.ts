@@ -297,7 +297,9 @@ function checkExit(x: Context): void {
   const verdicts = o.schedule.components.map((c) => o.records.get(c)?.verdict);
   if (o.exitCode === 0 && verdicts.some((v) => v !== "succeeded")) add(x, "I1", undefined, `exit 0 with verdicts ${verdicts.join(",")}`);
   if (o.exitCode === 3 && verdicts.some((v) => v === "failed")) add(x, "I2", undefined, `exit 3 while a component's verdict is failed`);
-  if (o.schedule.flags.atomic && verdicts.some((v) => v === "rolled-back" || v === "failed")) {
+  // --atomic holds until an abort that means "leave": from then on nothing is rolled back (README, step 9).
+  const leftByAbort = o.tAbort !== undefined && o.schedule.flags.onAbort === "leave";
+  if (o.schedule.flags.atomic && !leftByAbort && verdicts.some((v) => v === "rolled-back" || v === "failed")) {
     for (const c of o.schedule.components) if (o.records.get(c)?.verdict === "succeeded") add(x, "I5", c, "--atomic: another component failed, this one was left on the new revision");
   }
 }

@@ -153,7 +153,10 @@ export async function prepare(s: Schedule): Promise<World> {
     }
     for (const c of s.components) {
       if (s.behaviours[c]?.kind === "expired") {
-        w.proxy.hooks.push({ op: "RegisterTaskDefinition", service: serviceName(c), nth: 1, when: "after", run: () => w.deleteImage(c, "B") });
+        // Expired between the plan's check and the change: deleted before the first UpdateService of c reaches ECS
+        // (the call waits for the hook). An "after RegisterTaskDefinition" hook raced the tool: under the emulator's
+        // API faults the harness's own delete landed after the task had resolved its image (seed 123456 #67).
+        w.proxy.hooks.push({ op: "UpdateService", service: serviceName(c), nth: 1, when: "before", run: () => w.deleteImage(c, "B") });
       }
     }
     return w;

@@ -153,7 +153,18 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
       await ecs.send(new UpdateServiceCommand({ cluster: env.cluster, service: serviceName(c), desiredCount: n }));
     },
     deleteImage: async (c, sha) => {
-      await ecr.send(new BatchDeleteImageCommand({ repositoryName: repositoryName(c, env.ecr.repositoryPrefix), imageIds: [{ imageTag: tag(c, sha).tag }] }));
+      // The harness's own action goes through the emulator's API faults too (api["*"]): retried until it lands, or an
+      // "expired" image would stay and a healthy release be expected to fail (seed 123456 #67, errorRate 0.21).
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const out = await ecr.send(new BatchDeleteImageCommand({ repositoryName: repositoryName(c, env.ecr.repositoryPrefix), imageIds: [{ imageTag: tag(c, sha).tag }] }));
+          if ((out.imageIds ?? []).length > 0) return;
+          throw new Error(`BatchDeleteImage deleted nothing: ${JSON.stringify(out.failures ?? [])}`);
+        } catch (error) {
+          if (attempt >= 20) throw error;
+          await new Promise((r) => setTimeout(r, 5));
+        }
+      }
     },
     action: async (a) => {
       const r = await fetch(`${emu.url}/_emulator/actions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(a) });
