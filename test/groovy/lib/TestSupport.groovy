@@ -60,6 +60,8 @@ class TestSupport {
 if [ "$1" = "--version" ]; then echo v20.20.2; exit 0; fi
 if [ "$1" = "-e" ]; then exit "${FAKE_NODE_CHECK:-0}"; fi
 shift
+# Whether a record was at LGTM_RECORD when the helper started (the steps remove the previous run's first).
+if [ -n "${LGTM_RECORD:-}" ]; then if [ -e "$LGTM_RECORD" ]; then echo present; else echo absent; fi > "$FAKE_NODE_CALLS/../record-at-start"; fi
 n=$(ls "$FAKE_NODE_CALLS" | wc -l)
 printf '%s\\0' "$@" > "$FAKE_NODE_CALLS/$(printf '%03d' "$n")-$1"
 for a in "$@"; do
