@@ -251,6 +251,40 @@ describe("rollout state machine: settings outside the service revision", () => {
   });
 });
 
+describe("rollout state machine: after an abort that means leave, nothing more is changed", () => {
+  const spec: Spec = { ...SPEC, settings: { desiredCount: 3 }, rules: { ...SPEC.rules, onAbort: "leave" } };
+  test("ECS's rollback, adopted before the abort, completes: the settings are not put back, and the report says so (seed 424242 #132)", () => {
+    let { state } = drive([...TO.updating!.slice(0, -1), { kind: "checked", now: 3, service: idle }, { kind: "updated", now: 4, service: afterUpdate }], spec);
+    ({ state } = step(state, snap(1000, rolledBack, { deployments: [sd("ROLLBACK_IN_PROGRESS", { deploymentCircuitBreaker: { status: "TRIGGERED", failureCount: 2, threshold: 2 } })] }), spec));
+    assert.equal(state.phase, "rollback-watching");
+    ({ state } = step(state, { kind: "abort", now: 1500 }, spec));
+    ({ state } = step(state, snap(2000, svc([oldDep({ id: "ecs-svc/8" })])), spec));
+    const r = step(state, snap(63_000, svc([oldDep({ id: "ecs-svc/8" })])), spec);
+    assert.equal(r.state.outcome?.exitCode, 3, r.state.outcome?.message);
+    assert.deepEqual(r.actions.filter((a) => a.kind === "restore-settings"), []);
+    assert.match(r.state.failureReasons.join("\n"), /desiredCount left as the release set them \(aborted: --on-abort leave\)/);
+  });
+});
+
+describe("rollout state machine: our UpdateService rollback lands without its answer", () => {
+  test("a deployment of the previous revision, no sign of ECS rolling back: ours — watched as ours, no retry (seed 2027 #120)", () => {
+    const { state } = drive(TO["rolling-back/update"]!);
+    assert.equal(state.rollbackCall, "update-rollback");
+    const r = step(state, snap(2600, svc([oldDep({ id: "ecs-svc/8", rolloutState: "IN_PROGRESS", runningCount: 1, updatedAt: new Date(2500) }), dep({ status: "ACTIVE", rolloutState: "COMPLETED" })])), SPEC);
+    assert.equal(r.state.phase, "rollback-watching", messages(r.actions));
+    assert.deepEqual({ by: r.state.rollback?.by, via: r.state.rollback?.via, id: r.state.rollback?.id }, { by: "lgtm-deploy", via: "update-service", id: "ecs-svc/8" });
+    assert.equal(r.state.retry, null);
+    assert.deepEqual(kinds(r.actions), []);
+  });
+
+  test("the same, with ECS's breaker evidence: ECS's rollback, adopted as such", () => {
+    const { state } = drive(TO["rolling-back/update"]!);
+    const r = step(state, snap(2600, rolledBack, { deployments: [sd("ROLLBACK_IN_PROGRESS", { deploymentCircuitBreaker: { status: "TRIGGERED", failureCount: 2, threshold: 2 } })] }), SPEC);
+    assert.equal(r.state.phase, "rollback-watching");
+    assert.notEqual(r.state.rollback?.by, "lgtm-deploy");
+  });
+});
+
 describe("rollout state machine: sequences", () => {
   test("the rollback call goes out before anything else; the report's last look at the release comes after it", () => {
     const { actions } = drive([...TO.watching!, { kind: "abort", now: 2000 }]);
@@ -298,9 +332,12 @@ describe("rollout state machine: sequences", () => {
   test("while a rollback call is being retried, ECS's own rollback is adopted instead", () => {
     let { state } = drive(TO["rolling-back/update"]!);
     ({ state } = step(state, { kind: "rollback-failed", now: 2100, via: "update-service", error: err("ThrottlingException", false) }, SPEC));
-    const r = step(state, snap(2200, svc([oldDep({ id: "ecs-svc/8", rolloutState: "IN_PROGRESS" }), dep({ status: "ACTIVE" })])), SPEC);
+    // ECS's own word that it rolls back (its event); without it, the deployment is taken for our call that landed.
+    const events = [{ id: "e1", createdAt: new Date(2150), message: "(service lgtm-loki) rolling back to deployment ecs-svc/8." }];
+    const r = step(state, snap(2200, svc([oldDep({ id: "ecs-svc/8", rolloutState: "IN_PROGRESS" }), dep({ status: "ACTIVE" })], { events })), SPEC);
     assert.equal(r.state.phase, "rollback-watching");
     assert.equal(r.state.rollback?.via, "adopted");
+    assert.equal(r.state.rollback?.by, "ecs");
   });
 
   test("ambiguous UpdateService failure that did happen: the restore is a real rollback, judged like one", () => {

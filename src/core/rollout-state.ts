@@ -302,6 +302,13 @@ export function rollbackTarget(s: State, id: string | null): WatchTarget {
 export function restoreOutsideRevision(tx: Tx): void {
   const rest = outsideRevision(tx.s.restore);
   if (Object.keys(rest).length === 0) return;
+  if (tx.s.aborted && (tx.spec.command === "rollback" || tx.spec.rules.onAbort === "leave")) {
+    // After an abort that means "leave" the tool changes nothing more (seed 424242 #132): said, not done.
+    const what = `${Object.keys(rest).join(", ")} left as the release set them (aborted: --on-abort leave); put them back with the next release`;
+    tx.s.failureReasons.push(`ECS's rollback restored the service revision only; ${what}`);
+    tx.emit("warn", "rollback", what);
+    return;
+  }
   tx.act({ kind: "restore-settings", settings: rest });
   tx.emit("info", "rollback", `putting back what the release changed outside the service revision: ${Object.keys(rest).join(", ")}`);
 }

@@ -90,7 +90,7 @@ export function onSnapshot(tx: Tx, obs: Snapshot): void {
   // StopServiceDeployment: what ECS's service deployment says may stand against either.
   const complete = obs.partial !== true;
   if (s.phase === "watching" || s.phase === "baking" || s.phase === "released") return judgeRelease(tx, w, facts, fresh, (ms) => complete && listed(ms), service);
-  if (s.phase === "rolling-back") return noticeEcsRollback(tx, facts, complete ? polledAt : null);
+  if (s.phase === "rolling-back") return noticeEcsRollback(tx, facts, complete ? polledAt : null, service);
   if (s.rollback?.via === "adopted" && s.rollback.by === "someone-else" && ecsRollsBack(s, service, s.rollback.id)) {
     // Adopted as "someone else" before the read said who; ECS's own word says it now.
     s.rollback.by = "ecs";
@@ -261,12 +261,26 @@ function foreign(tx: Tx, d: Deployment): void {
  * While our rollback call is out or being retried, ECS may roll back by itself (breaker, alarm): then stop retrying
  * and watch its rollback. A call of ours that lands later is handled where its answer arrives (core/rollout.ts).
  */
-function noticeEcsRollback(tx: Tx, f: Facts, polledAt: number | null): void {
+function noticeEcsRollback(tx: Tx, f: Facts, polledAt: number | null, svc: Service | undefined): void {
   const { s } = tx;
   if (s.inFlight && s.rollbackCall === "stop-deployment") return; // most likely our own StopServiceDeployment at work
   // Another client's deployment of another revision: rolling back over it would undo it (issue #10, I6).
   if (f.newcomer !== undefined && f.newcomer.taskDefinition !== s.previous && f.ecsRollback === undefined) return foreign(tx, f.newcomer);
   const nc = f.newcomer?.taskDefinition === s.previous ? f.newcomer : undefined;
+  if (nc?.id !== undefined && f.ecsRollback === undefined && !ecsRollsBack(s, svc, nc.id) && s.rollbackCall === "update-rollback") {
+    // Our UpdateService to the previous revision went out (its answer lost, or its attempt failed without saying
+    // whether it happened) and a deployment of that revision appeared with no sign of ECS rolling back — ECS's rollback
+    // is recognised only by positive evidence: ours landed. Watch it as ours; retries stop (another attempt would start
+    // yet another deployment). Seed 2027 #120: recorded as ECS's rollback.
+    s.inFlight = false;
+    s.retry = null;
+    s.rollback = { id: nc.id, arn: null, by: "lgtm-deploy", via: "update-service" };
+    s.watch = newWatch(rollbackTarget(s, nc.id), tx.now);
+    s.phase = "rollback-watching";
+    tx.emit("warn", "rollback", `rollback to ${shortTd(s.previous)} landed (deployment ${nc.id}) though its UpdateService had no answer: watching it`, { deploymentId: nc.id, via: "update-service" });
+    tx.act({ kind: "record" });
+    return;
+  }
   if (nc !== undefined || f.ecsRollback !== undefined) {
     s.inFlight = false;
     s.stopRefusedAt = null;
