@@ -140,6 +140,7 @@ const CASES: Case[] = [
   { name: "bake not over → still baking", from: "baking", obs: snap(30_000, completed), phase: "baking", actions: [] },
   { name: "bake over, last listing done → released", from: "baking", obs: snap(61_000, completed), phase: "released" },
   { name: "bake over but no final listing yet → wait for it", from: "baking", obs: snap(61_000, completed, { listing: "skipped" }), phase: "baking" },
+  { name: "bake over, but the final listing found a task still stopping → wait: it may be a failure (seed 20261130 #38)", from: "baking", obs: { ...snap(61_000, completed), stopping: 1 } as Observation, phase: "baking", actions: [] },
   { name: "a crash after COMPLETED (during the bake) fails the release → UpdateService rollback", from: "baking", obs: snap(30_000, svc([dep({ rolloutState: "COMPLETED", runningCount: 1 })]), { tasks: [task("late", "transient")] }), phase: "rolling-back", actions: ["update-rollback"], says: /after the deployment COMPLETED \(during the bake\)/ },
   { name: "leaving steady state restarts the bake", from: "baking", obs: snap(30_000, svc([dep({ rolloutState: "COMPLETED", runningCount: 1 })])), phase: "watching", says: /bake starts again/ },
   { name: "alarm fires during the bake → ECS's rollback adopted", from: "baking", obs: snap(30_000, rolledBack, { deployments: [sd("ROLLBACK_IN_PROGRESS", { alarms: { status: "TRIGGERED", triggeredAlarmNames: ["p99"] } })] }), phase: "rollback-watching" },

@@ -84,7 +84,10 @@ export function onSnapshot(tx: Tx, obs: Snapshot): void {
   // How far the stopped tasks are known: a listing covers at least up to the read it was sent after. It counts even
   // when its snapshot arrived out of order — under load listings are routinely overtaken by the next poll, and a bake
   // that needed the steady read and the listing in one snapshot would never end.
-  if (obs.listing === "done" && !stale) w.listedThrough = Math.max(w.listedThrough ?? Number.NEGATIVE_INFINITY, polledAt);
+  // A listing that found a task still on its way to STOPPED covers nothing yet: that task may be a failure, judged
+  // once it is STOPPED (seed 20261130 #38, loaded: a flaky task exited 1 ms before the bake's end and the release was
+  // declared while it was STOPPING).
+  if (obs.listing === "done" && !stale && (obs.stopping ?? 0) === 0) w.listedThrough = Math.max(w.listedThrough ?? Number.NEGATIVE_INFINITY, polledAt);
   const listed = (bakeMs: number): boolean => bakeMs === 0 || (w.bakeFrom !== null && (w.listedThrough ?? Number.NEGATIVE_INFINITY) >= w.bakeFrom + bakeMs);
   // A partial snapshot (its service deployments still unread) never ends a bake (release or rollback), nor overrides a refused
   // StopServiceDeployment: what ECS's service deployment says may stand against either.
