@@ -80,3 +80,30 @@ describe("oracle: was a write informed by an answer (knewBefore)", () => {
     assert.equal(knewBefore(ctx(w, []), "alloy", w, 866), false);
   });
 });
+
+describe("oracle: with the tool's own \"read\" events, knowledge is when it applied an answer", () => {
+  const applied = (time: number, polledAt: number) => ({ time, component: "alloy", kind: "read", message: "DescribeServices answer applied", polledAt });
+  const decision = (time: number) => ({ time, component: "alloy", kind: "rollback", message: "rolling back to lgtm-alloy:1 (StopServiceDeployment ROLLBACK)" });
+  const stop = (time: number): ProxyCall => ({ seq: 9, time, op: "StopServiceDeployment", services: ["lgtm-alloy"], input: {}, ordinals: {}, outcome: "forwarded", status: 200 });
+  const ctx = (calls: ProxyCall[], events: object[]) => ({ o: { proxyCalls: calls, toolEvents: events, schedule: { api: {} } } }) as never;
+
+  test("the first applied answer of a read that reached ECS after the event (a poll sent before it does not count)", () => {
+    const calls = [read(1, 900, 905), read(2, 1_300, 1_310)];
+    const events = [applied(910, 899), applied(1_320, 1_298)];
+    assert.equal(knewAt(ctx(calls, events), "alloy", 1_000), 1_320);
+    assert.equal(knewAt(ctx(calls, events.slice(0, 1)), "alloy", 1_000), undefined, "its answer never applied: not known");
+  });
+
+  test("a poll whose first attempt was throttled: the retried answer it applied counts", () => {
+    const calls = [read(1, 1_300, 1_302, { status: 400, outcome: "throttle" }), read(2, 1_450, 1_460)];
+    assert.equal(knewAt(ctx(calls, [applied(1_470, 1_298)]), "alloy", 1_000), 1_470);
+  });
+
+  test("decided before the answer was applied: not informed by it; after: informed", () => {
+    const calls = [read(1, 1_300, 1_310)];
+    const w = stop(1_330);
+    const events = (d: number) => [applied(1_320, 1_298), decision(d)].sort((a, b) => a.time - b.time);
+    assert.equal(knewBefore(ctx([...calls, w], events(1_315)), "alloy", w, 1_320), false);
+    assert.equal(knewBefore(ctx([...calls, w], events(1_325)), "alloy", w, 1_320), true);
+  });
+});

@@ -177,7 +177,12 @@ export function finishRelease(outcomes: readonly ComponentOutcome[], paths: Read
     io.out(JSON.stringify({ kind: "result", exitCode: code, components: outcomes.map((o) => ({ component: o.component, verdict: o.record.verdict, exitCode: o.exitCode, record: paths.get(o.component) })), apiCalls: calls }));
     return code;
   }
-  for (const o of outcomes) io.out(`${o.component}: ${o.record.verdict} (exit ${o.exitCode}); record: ${paths.get(o.component)}`);
+  // The very last lines name where each service that needs a look was left: with several components, one report
+  // (and its failed tasks' log lines) can push another's "service now" far up the console (seed 9090 #55).
+  for (const o of outcomes) {
+    const now = o.exitCode !== 0 && o.record.serviceState ? `; service now: ${o.record.serviceState}` : "";
+    for (const line of wrap(`${o.component}: ${o.record.verdict} (exit ${o.exitCode})${now}; record: ${paths.get(o.component)}`, CONSOLE_WIDTH)) io.out(line);
+  }
   if (calls) for (const line of wrap(`API calls: ${calls.total} (${calls.mutating} mutating, ${calls.retries} retried attempts) ${Object.entries(calls.calls).map(([k, v]) => `${k}=${v}`).join(" ")}`, CONSOLE_WIDTH)) io.out(line);
   return code;
 }

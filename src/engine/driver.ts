@@ -75,6 +75,8 @@ export interface ComponentOutcome {
 
 interface Run extends Watched {
   peersTold: boolean;
+  /** The newest poll whose answer was applied (for the events file's "read" trace). */
+  lastRead?: number;
 }
 
 export async function runRelease(plans: readonly ComponentPlan[], o: EngineOptions): Promise<ComponentOutcome[]> {
@@ -195,6 +197,11 @@ class Driver {
   }
 
   private apply(run: Run, obs: Observation): void {
+    if (obs.kind === "snapshot" && obs.listing === "skipped" && obs.polledAt !== undefined && obs.polledAt > (run.lastRead ?? Number.NEGATIVE_INFINITY)) {
+      // When each poll's answer reached the engine (--events-file only): what the tool knew, and from when.
+      run.lastRead = obs.polledAt;
+      this.o.emit({ component: run.plan.component, phase: run.state.phase, kind: "read", level: "debug", message: "DescribeServices answer applied", data: { polledAt: new Date(obs.polledAt).toISOString() } });
+    }
     const { state, actions } = step(run.state, obs, run.plan.spec);
     run.state = state;
     for (const a of actions) this.perform(run, a);

@@ -14,7 +14,8 @@ export interface ReleaseEvent {
   phase: string;
   kind: string;
   message: string;
-  level?: "info" | "warn" | "error";
+  /** debug: only in --events-file (each poll's answer as the engine applied it; too many for a console). */
+  level?: "debug" | "info" | "warn" | "error";
   data?: Record<string, unknown>;
 }
 
@@ -26,6 +27,7 @@ export const CONSOLE_WIDTH = 120;
 export function makeEmitter(io: Io, opts: { json: boolean; now: () => number; verbose?: boolean }): Emit {
   const color = io.isTTY === true && io.env.NO_COLOR === undefined && io.env.TERM !== "dumb";
   return (partial) => {
+    if (partial.level === "debug") return;
     const event: ReleaseEvent = { time: opts.now(), ...partial };
     if (opts.json) {
       io.out(JSON.stringify({ ...event, time: new Date(event.time).toISOString() }));

@@ -17,9 +17,32 @@ import { breakerRollbacks, shortTd } from "./state.js";
 export function knewAt(x: Context, c: ComponentName, since: number): number | undefined {
   // With the emulator's own eventual consistency on, a read is surely fresh only lagMs after the event.
   const lag = x.o.schedule.api.consistency?.lagMs ?? 0;
+  if (toolReads(x)) return appliedAt(x, c, since + lag);
   // Only answers the tool read: one it had given up on (its per-call timeout) told it nothing.
   const read = x.o.proxyCalls.find((k) => k.op === "DescribeServices" && k.outcome === "forwarded" && k.status === 200 && received(k) && k.services.includes(serviceName(c)) && (k.forwardedAt ?? 0) > since + lag);
   return read === undefined ? undefined : (read.answeredAt ?? read.forwardedAt);
+}
+
+/** Whether the tool says when it applied each poll's answer ("read" events in its --events-file). */
+function toolReads(x: Context): boolean {
+  return (x.o.toolEvents ?? []).some((e) => e.kind === "read");
+}
+
+/**
+ * By the tool's own account: when it first applied a poll's answer about c whose DescribeServices reached ECS after
+ * `after` (and whose answer it read). Each "read" event names when its poll was sent.
+ */
+function appliedAt(x: Context, c: ComponentName, after: number): number | undefined {
+  const reads = x.o.proxyCalls.filter((k) => k.op === "DescribeServices" && k.services.includes(serviceName(c)));
+  for (const e of x.o.toolEvents) {
+    if (e.kind !== "read" || e.component !== c || e.polledAt === undefined) continue;
+    // This poll's DescribeServices attempts (the SDK may have retried one): sent from the poll on, answered before the
+    // tool applied it; the answer it applied is the last one that succeeded.
+    const attempts = reads.filter((k) => k.time >= e.polledAt! - 1 && (k.answeredAt ?? Infinity) <= e.time + 1 && k.status === 200 && received(k));
+    const call = attempts[attempts.length - 1];
+    if (call && call.outcome === "forwarded" && (call.forwardedAt ?? 0) > after) return e.time;
+  }
+  return undefined;
 }
 
 /** The tool's last fresh read of service c answered before `t`. */
@@ -56,7 +79,8 @@ function answersAbort(x: Context, c: ComponentName, w: { time: number }): boolea
 export function knewBefore(x: Context, c: ComponentName, w: { time: number }, knew: number): boolean {
   if (answersAbort(x, c, w)) return knew < x.o.tAbort! - ABORT_RACE_MS;
   const decided = decidedAt(x, c, w);
-  if (decided !== undefined) return decided - knew >= READ_MS;
+  // With the tool's own "read" events, both times are its clock, in the order it did things.
+  if (decided !== undefined) return toolReads(x) ? decided > knew : decided - knew >= READ_MS;
   return w.time > knew;
 }
 

@@ -347,10 +347,13 @@ export async function runSchedule(s: Schedule, opts: ExecOptions = {}): Promise<
 }
 
 export interface ToolEvent {
+  /** Epoch ms; events of one millisecond keep their file order (each later one a millionth of a ms later). */
   time: number;
   component: string;
   kind: string;
   message: string;
+  /** "read" events: when that poll was sent (epoch ms). */
+  polledAt?: number;
 }
 
 /** --events-file: one JSON object per line; lines that do not parse (a torn last line after SIGKILL) are skipped. */
@@ -365,7 +368,8 @@ function readToolEvents(file: string): ToolEvent[] {
   for (const line of text.split("\n")) {
     try {
       const e = JSON.parse(line);
-      out.push({ time: Date.parse(e.time), component: e.component, kind: e.kind, message: e.message });
+      const polledAt = typeof e.data?.polledAt === "string" ? Date.parse(e.data.polledAt) : undefined;
+      out.push({ time: Date.parse(e.time) + out.length * 1e-6, component: e.component, kind: e.kind, message: e.message, ...(polledAt !== undefined ? { polledAt } : {}) });
     } catch {
       // skipped
     }
