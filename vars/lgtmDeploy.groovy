@@ -43,12 +43,14 @@ def call(Map userConfig = [:]) {
     String tmp = pwd(tmp: true)
     String subject = "${cfg.component} to ${cfg.environment}"
     Map result = [component: cfg.component, environment: cfg.environment, version: null, tag: null,
-                  record: "lgtm-release-${cfg.component}.json", exitCode: 0, verdict: null]
+                  record: "lgtm-release-${cfg.component}.json", events: "lgtm-events-${cfg.component}.jsonl",
+                  exitCode: 0, verdict: null]
 
     List envVars = lgtmInternal.baseEnv(bundle, cfg)
     envVars.addAll(revisionEnv(cfg))
     envVars.add("LGTM_TAG_FILE=${tmp}/lgtm-tag-${cfg.component}.json")
     envVars.add("LGTM_RECORD=${workspace}/${result.record}")
+    envVars.add("LGTM_EVENTS=${workspace}/${result.events}")
 
     int rc = 0
     lgtmInternal.withAwsAuth(cfg) {
@@ -92,7 +94,7 @@ def call(Map userConfig = [:]) {
             }
         }
     }
-    archiveArtifacts(artifacts: result.record, allowEmptyArchive: true, fingerprint: true)
+    archiveArtifacts(artifacts: "${result.record},${result.events}".toString(), allowEmptyArchive: true, fingerprint: true)
     return finish(cfg, result, rc, subject, rc == 0 ? lgtmInternal.emptyReport() : lgtmInternal.recordReport(result.record))
 }
 

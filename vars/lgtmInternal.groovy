@@ -517,9 +517,14 @@ String removeRecordScript() {
     return 'if [ -f "${LGTM_RECORD:-}" ]; then rm -f -- "$LGTM_RECORD"; fi\n'
 }
 
+/** The progress events as JSON lines next to the record (archived with it): for a machine to read after the build. */
+String eventsFileScript() {
+    return 'if [ -n "${LGTM_EVENTS:-}" ]; then set -- "$@" "--events-file=$LGTM_EVENTS"; fi\n'
+}
+
 String deployScript() {
     return 'set -e\n' + removeRecordScript() + 'set -- deploy "$LGTM_COMPONENT" "--env=$LGTM_ENVIRONMENT" "--tag=$LGTM_TAG" ' +
-        '"--record=$LGTM_RECORD"\n' + '''\
+        '"--record=$LGTM_RECORD"\n' + eventsFileScript() + '''\
 if [ -n "${LGTM_TIMEOUT:-}" ]; then set -- "$@" "--timeout=$LGTM_TIMEOUT"; fi
 if [ "${LGTM_ROLLBACK:-}" = false ]; then set -- "$@" --no-rollback; fi
 if [ -n "${LGTM_MAX_FAILED_TASKS:-}" ]; then set -- "$@" "--max-failed-tasks=$LGTM_MAX_FAILED_TASKS"; fi
@@ -534,7 +539,7 @@ if [ "${LGTM_DRY_RUN:-}" = true ]; then set -- "$@" --dry-run; fi
 
 String rollbackScript() {
     return 'set -e\n' + removeRecordScript() + 'set -- rollback "$LGTM_COMPONENT" "--env=$LGTM_ENVIRONMENT" "--to=$LGTM_TO" ' +
-        '"--reason=$LGTM_REASON" "--record=$LGTM_RECORD"\n' +
+        '"--reason=$LGTM_REASON" "--record=$LGTM_RECORD"\n' + eventsFileScript() +
         'if [ -n "${LGTM_TIMEOUT:-}" ]; then set -- "$@" "--timeout=$LGTM_TIMEOUT"; fi\n' +
         'if [ -n "${LGTM_BAKE:-}" ]; then set -- "$@" "--bake=$LGTM_BAKE"; fi\n' +
         'if [ "${LGTM_ANNOTATE:-}" = true ]; then set -- "$@" --annotate; fi\n' +

@@ -28,11 +28,13 @@ def call(Map userConfig = [:]) {
     Map cfg = validate(userConfig)
     String bundle = lgtmInternal.prepareBundle('lgtmRollback')
     String record = "lgtm-rollback-${cfg.component}.json"
+    String events = "lgtm-rollback-events-${cfg.component}.jsonl"
     List envVars = lgtmInternal.baseEnv(bundle, cfg)
     envVars.addAll([
         "LGTM_TO=${cfg.to}",
         "LGTM_REASON=${cfg.reason}",
         "LGTM_RECORD=${pwd()}/${record}",
+        "LGTM_EVENTS=${pwd()}/${events}",
     ])
     if (cfg.timeout) {
         envVars.add("LGTM_TIMEOUT=${cfg.timeout}")
@@ -58,7 +60,7 @@ def call(Map userConfig = [:]) {
             }
         }
     }
-    archiveArtifacts(artifacts: record, allowEmptyArchive: true, fingerprint: true)
+    archiveArtifacts(artifacts: "${record},${events}".toString(), allowEmptyArchive: true, fingerprint: true)
     Map report = rc == 0 ? lgtmInternal.emptyReport() : lgtmInternal.recordReport(record)
     String verdict = rc == 0 ? "rolled back to ${cfg.to}" : lgtmInternal.verdict(rc)
     String why = report.reasons ? " - ${report.reasons[0]}" : ''

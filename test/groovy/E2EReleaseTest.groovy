@@ -155,7 +155,10 @@ class E2EReleaseTest {
         File record1 = new File(h1.workspace, 'lgtm-release-mimir.json')
         assert record1.isFile(): 'the helper wrote no release record'
         new JsonSlurper().parse(record1)
-        assert h1.archived*.artifacts == ['lgtm-release-mimir.json']
+        assert h1.archived*.artifacts == ['lgtm-release-mimir.json,lgtm-events-mimir.jsonl']
+        // The progress events as JSON lines, next to the record: the release's own "released" among them.
+        List events = new File(h1.workspace, 'lgtm-events-mimir.jsonl').readLines().collect { new JsonSlurper().parseText(it) }
+        assert events.any { it.component == 'mimir' && it.kind == 'released' }
         assert h1.shCalls.every { !it.script.contains('test-secret-e2e') }
         h1.cleanup()
 

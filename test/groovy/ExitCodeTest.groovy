@@ -18,7 +18,7 @@ class ExitCodeTest {
         assert r.result == null // untouched: SUCCESS
         assert r.description == 'mimir 2.14.0 -> prod: released'
         assert r.kinds == ['node', 'tag', 'build', 'deploy']
-        assert r.h.archived == [[artifacts: 'lgtm-release-mimir.json', allowEmptyArchive: true, fingerprint: true]]
+        assert r.h.archived == [[artifacts: 'lgtm-release-mimir.json,lgtm-events-mimir.jsonl', allowEmptyArchive: true, fingerprint: true]]
         assert r.h.echoes.contains('lgtmDeploy: mimir 2.14.0-0123456 is released to prod')
     }
 
@@ -26,7 +26,7 @@ class ExitCodeTest {
         PipelineHarness h = TestSupport.harness()
         Map result = h.step('lgtmDeploy', DEPLOY)
         assert result == [component: 'mimir', environment: 'prod', version: '2.14.0', tag: '2.14.0-0123456',
-                          record: 'lgtm-release-mimir.json', exitCode: 0, verdict: 'released']
+                          record: 'lgtm-release-mimir.json', events: 'lgtm-events-mimir.jsonl', exitCode: 0, verdict: 'released']
         h.cleanup()
     }
 
@@ -131,7 +131,8 @@ class ExitCodeTest {
                 assert h.currentBuild.result == 'FAILURE'
             }
             assert h.currentBuild.description == want[1]
-            assert h.archived == [[artifacts: 'lgtm-rollback-mimir.json', allowEmptyArchive: true, fingerprint: true]]
+            assert h.archived == [[artifacts: 'lgtm-rollback-mimir.json,lgtm-rollback-events-mimir.jsonl', allowEmptyArchive: true,
+                                   fingerprint: true]]
             assert h.shCalls.last().env.LGTM_REASON == 'bad 2.15'
             h.cleanup()
         }

@@ -110,7 +110,8 @@ class InjectionTest {
                            '--branch=feature/x-1', '--build=42', '--push', '--platform=linux/arm64',
                            "--root=${ws}".toString(), '--endpoint-url=http://127.0.0.1:4566']
         assert argv[2] == ['deploy', 'loki', '--env=prod', '--tag=2.14.0-0123456',
-                           "--record=${ws}/lgtm-release-loki.json".toString(), '--timeout=1h30m', '--no-rollback', '--max-failed-tasks=0',
+                           "--record=${ws}/lgtm-release-loki.json".toString(), "--events-file=${ws}/lgtm-events-loki.jsonl".toString(),
+                           '--timeout=1h30m', '--no-rollback', '--max-failed-tasks=0',
                            "--root=${ws}".toString(), '--endpoint-url=http://127.0.0.1:4566']
         assert h.currentBuild.description == 'loki 2.14.0 -> prod: released'
         h.cleanup()
