@@ -258,7 +258,11 @@ function checkFailed(x: Context, c: ComponentName, rec: any): void {
   // Documented record fields (when the engine writes them): the next step, and the service's state as last seen.
   // The PRIMARY can only be named if its deployment existed at the tool's last look.
   if ("nextStep" in rec && !(typeof rec.nextStep === "string" && rec.nextStep.trim() !== "")) add(x, "I3", c, "verdict failed, but the record's nextStep is empty");
-  const primaryKnowable = (p.createdAt ?? 0) * 1000 <= seen;
+  // A rollback revives the earlier deployment with its old id and createdAt (emulator: sim/breaker.ts revive): it is
+  // PRIMARY again only from the rollback's start, which is when it became knowable (seed 791546494 #2: reads served
+  // stale after the StopServiceDeployment showed the release PRIMARY to the end).
+  const becamePrimary = Math.max((p.createdAt ?? 0) * 1000, ...breakerRollbacks(o.stateLater, o.events, c).map((r) => r.start).filter((t) => t <= tV));
+  const primaryKnowable = becamePrimary <= seen;
   if (primaryKnowable && typeof rec.serviceState === "string" && !rec.serviceState.includes(`PRIMARY ${shortTd(p.taskDefinition)}`)) {
     add(x, "I3", c, `the record's serviceState "${rec.serviceState}" does not match the service: PRIMARY ${shortTd(p.taskDefinition)} ${p.rolloutState}`);
   }
