@@ -164,8 +164,12 @@ function checkSucceeded(x: Context, c: ComponentName, rec: any): void {
   }
   if (cAt === undefined || cAt > tV) return add(x, "I1", c, `ECS had not declared the release deployment ${dep} COMPLETED by the verdict`);
   if (tV - cAt < o.schedule.flags.bakeMs - BAKE_TOLERANCE_MS) add(x, "I1", c, `verdict ${tV - cAt} ms after COMPLETED, bake is ${o.schedule.flags.bakeMs} ms`);
-  // The bake window: from COMPLETED for --bake, as far as the tool could have seen it before its verdict.
-  const bakeEnd = Math.min(cAt + o.schedule.flags.bakeMs, seenBy(x, c, tV));
+  // The bake window: from COMPLETED for --bake, as far as the tool could have seen it before its verdict. With the
+  // emulator's eventual consistency on, a read shows the state as it was up to lagMs earlier (random age: a read at
+  // the bake's end may predate a failure): the tool can be held only to what was visible lagMs before its last look,
+  // as I3 does (seed 1850898678 #181: lagMs 1500 on every read, a failure 233 ms into a 437 ms bake).
+  const lag = o.schedule.api.consistency?.lagMs ?? 0;
+  const bakeEnd = Math.min(cAt + o.schedule.flags.bakeMs, seenBy(x, c, tV) - lag);
   const late = failuresBetween(o.stateLater, c, td, cAt, bakeEnd);
   if (late.length > 0) add(x, "I1", c, `${late.length} task(s) of the new revision failed in the bake window (${late.map((t) => `${t.stopCode}@+${Math.round((t.stoppedAt ?? 0) * 1000 - cAt)}ms`).join(", ")})`);
   const early = failuresBetween(o.stateLater, c, td, o.t0, cAt);
@@ -213,10 +217,11 @@ function checkRolledBack(x: Context, c: ComponentName, rec: any): void {
   if (rAt === undefined || rAt > tV) add(x, "I2", c, `the rollback deployment ${p.id} was not COMPLETED by the verdict`);
   else {
     if (tV - rAt < o.schedule.flags.bakeMs - BAKE_TOLERANCE_MS) add(x, "I2", c, `rollback judged ${tV - rAt} ms after COMPLETED; bake is ${o.schedule.flags.bakeMs} ms`);
-    const fails = failuresBetween(o.stateLater, c, prev, rAt, Math.min(rAt + o.schedule.flags.bakeMs, seenBy(x, c, tV)));
+    // As in I1: with eventual consistency on, held only to what was visible lagMs before the last look.
+    const fails = failuresBetween(o.stateLater, c, prev, rAt, Math.min(rAt + o.schedule.flags.bakeMs, seenBy(x, c, tV) - (o.schedule.api.consistency?.lagMs ?? 0)));
     if (fails.length > 0) add(x, "I2", c, `${fails.length} task(s) of the previous revision failed in the rollback's bake window`);
   }
-  if (runningAt(o.stateLater, c, prev, seenBy(x, c, tV)) < p.desiredCount) add(x, "I2", c, `fewer than ${p.desiredCount} tasks of the previous revision running at the verdict`);
+  if (runningAt(o.stateLater, c, prev, seenBy(x, c, tV) - (o.schedule.api.consistency?.lagMs ?? 0)) < p.desiredCount) add(x, "I2", c, `fewer than ${p.desiredCount} tasks of the previous revision running at the verdict`);
   // The tool's rollback calls: StopServiceDeployment, or an UpdateService to another revision than the released one
   // (not "every write after the first": when the release's own UpdateService never reached ECS — throttled past its
   // retries — the first write that did is the rollback's).
