@@ -169,7 +169,8 @@ function checkSucceeded(x: Context, c: ComponentName, rec: any): void {
   // the bake's end may predate a failure): the tool can be held only to what was visible lagMs before its last look,
   // as I3 does (seed 1850898678 #181: lagMs 1500 on every read, a failure 233 ms into a 437 ms bake).
   const lag = o.schedule.api.consistency?.lagMs ?? 0;
-  const bakeEnd = Math.min(cAt + o.schedule.flags.bakeMs, seenBy(x, c, tV) - lag);
+  const seenEnd = Math.min(cAt + o.schedule.flags.bakeMs, seenBy(x, c, tV));
+  const bakeEnd = lag > 0 ? Math.max(cAt, seenEnd - lag) : seenEnd;
   const late = failuresBetween(o.stateLater, c, td, cAt, bakeEnd);
   if (late.length > 0) add(x, "I1", c, `${late.length} task(s) of the new revision failed in the bake window (${late.map((t) => `${t.stopCode}@+${Math.round((t.stoppedAt ?? 0) * 1000 - cAt)}ms`).join(", ")})`);
   const early = failuresBetween(o.stateLater, c, td, o.t0, cAt);
@@ -218,10 +219,12 @@ function checkRolledBack(x: Context, c: ComponentName, rec: any): void {
   else {
     if (tV - rAt < o.schedule.flags.bakeMs - BAKE_TOLERANCE_MS) add(x, "I2", c, `rollback judged ${tV - rAt} ms after COMPLETED; bake is ${o.schedule.flags.bakeMs} ms`);
     // As in I1: with eventual consistency on, held only to what was visible lagMs before the last look.
-    const fails = failuresBetween(o.stateLater, c, prev, rAt, Math.min(rAt + o.schedule.flags.bakeMs, seenBy(x, c, tV) - (o.schedule.api.consistency?.lagMs ?? 0)));
+    const lag = o.schedule.api.consistency?.lagMs ?? 0;
+    const seenEnd = Math.min(rAt + o.schedule.flags.bakeMs, seenBy(x, c, tV));
+    const fails = failuresBetween(o.stateLater, c, prev, rAt, lag > 0 ? Math.max(rAt, seenEnd - lag) : seenEnd);
     if (fails.length > 0) add(x, "I2", c, `${fails.length} task(s) of the previous revision failed in the rollback's bake window`);
   }
-  if (runningAt(o.stateLater, c, prev, seenBy(x, c, tV) - (o.schedule.api.consistency?.lagMs ?? 0)) < p.desiredCount) add(x, "I2", c, `fewer than ${p.desiredCount} tasks of the previous revision running at the verdict`);
+  if (runningAt(o.stateLater, c, prev, seenBy(x, c, tV)) < p.desiredCount) add(x, "I2", c, `fewer than ${p.desiredCount} tasks of the previous revision running at the verdict`);
   // The tool's rollback calls: StopServiceDeployment, or an UpdateService to another revision than the released one
   // (not "every write after the first": when the release's own UpdateService never reached ECS — throttled past its
   // retries — the first write that did is the rollback's).
