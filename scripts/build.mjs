@@ -35,10 +35,11 @@ await build({
   outfile: "resources/lgtm/lgtm-deploy.mjs",
   format: "esm",
   // commander and parts of the SDK (smithy) are CommonJS and call require(); an ES module has none.
-  // The first statement catches SIGTERM/SIGINT: one arriving while the bundle is still being evaluated (~100 ms on
-  // Node 20) is kept for main() (src/cli.ts), which handles it, instead of Node's default action (exit by signal, the
-  // record path untouched). Only Node's own start-up (~20–40 ms) stays unguarded.
-  banner: { js: 'globalThis.__lgtmEarlySignals = []; globalThis.__lgtmEarlyHandler = (sig) => globalThis.__lgtmEarlySignals.push(sig); process.on("SIGTERM", globalThis.__lgtmEarlyHandler); process.on("SIGINT", globalThis.__lgtmEarlyHandler); import { createRequire as __lgtmCreateRequire } from "node:module"; const require = __lgtmCreateRequire(import.meta.url); const __lgtmBundleUrl = import.meta.url;' },
+  // The first statement listens for SIGTERM/SIGINT, so that one arriving while the bundle is still being evaluated
+  // does not end the process by Node's default action (exit by signal, the record path untouched): Node delivers it
+  // once evaluation is over, when main() (src/cli.ts, called synchronously at the end) has put its own handler in
+  // place of this one. Only Node's own start-up and the parse (~70 ms) stay unguarded.
+  banner: { js: 'globalThis.__lgtmEarlyHandler = () => {}; process.on("SIGTERM", globalThis.__lgtmEarlyHandler); process.on("SIGINT", globalThis.__lgtmEarlyHandler); import { createRequire as __lgtmCreateRequire } from "node:module"; const require = __lgtmCreateRequire(import.meta.url); const __lgtmBundleUrl = import.meta.url;' },
   // (__lgtmBundleUrl: vendorAsString's module must not use import.meta itself, which would make it an ES module.)
   plugins: [lazyBuiltins(), vendorAsString(vendorJs)],
 });

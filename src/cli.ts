@@ -104,17 +104,15 @@ export async function run(argv: string[], io: Io): Promise<number> {
 const KEEP_RUNNING_WITHOUT_STDOUT = new Set(["deploy", "rollback", "build", "emulator", "rehearse", "bump"]);
 
 /**
- * The bundle's first statement (scripts/build.mjs) caught the signals that came while it was still being evaluated:
- * they are handled now, as if they had come just now — a release stopped that early changes nothing and says so.
+ * The bundle's first statement (scripts/build.mjs) listened for signals only so that one arriving during evaluation
+ * is not fatal; Node delivers it after evaluation, to the handler installed now.
  */
-function takeOverEarlySignals(onSignal: (sig: NodeJS.Signals) => void): void {
-  const g = globalThis as { __lgtmEarlySignals?: NodeJS.Signals[]; __lgtmEarlyHandler?: (sig: NodeJS.Signals) => void };
+function dropEarlySignalHandler(): void {
+  const g = globalThis as { __lgtmEarlyHandler?: () => void };
   if (g.__lgtmEarlyHandler === undefined) return;
   process.off("SIGTERM", g.__lgtmEarlyHandler);
   process.off("SIGINT", g.__lgtmEarlyHandler);
-  for (const sig of g.__lgtmEarlySignals ?? []) onSignal(sig);
   delete g.__lgtmEarlyHandler;
-  delete g.__lgtmEarlySignals;
 }
 
 function main(): void {
@@ -135,7 +133,7 @@ function main(): void {
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
-  takeOverEarlySignals(onSignal);
+  dropEarlySignalHandler();
   // `lgtm-deploy ... | head -1`: the reader went away. A read-only command ends quietly with 0 (like cat); one that
   // changes things carries on without stdout and exits with its own code.
   let stdoutClosed = false;

@@ -510,7 +510,7 @@ if [ "${LGTM_DRY_RUN:-}" = true ]; then set -- "$@" --dry-run; fi
 }
 
 /**
- * The previous run's record goes before the helper starts: a SIGTERM in Node's first ~70 ms (before the bundle has
+ * The previous run's record goes before the helper starts: a SIGTERM in Node's first ~70-100 ms (before the bundle has
  * installed its handler) ends the process by the signal, and the archived record must never be an older run's.
  */
 String removeRecordScript() {

@@ -334,7 +334,7 @@ class Driver {
       )
       .finally(() => {
         this.checking = false;
-        this.wake.abort();
+        this.wakeAfterIo();
       });
     this.pending.add(p);
     void p.finally(() => this.pending.delete(p));

@@ -143,7 +143,11 @@ export function checkSixth(x: Context): void {
       const knew = knewAt(x, c, r.start);
       if (knew === undefined || knew > r.end) continue;
       const fights = writesSentAfter(x, c, knew).filter((k) => k.time <= r.end && knewBefore(x, c, k, knew));
-      if (fights.length > 0) add(x, "I6", c, `${fights.map((k) => `${k.op}(${shortTd(k.td)}) at +${k.time - o.t0} ms${decidedAt(x, c, k) === undefined ? "" : ` (decided at +${decidedAt(x, c, k)! - o.t0} ms)`}`).join(", ")} sent while ECS's circuit breaker was rolling back (started ${new Date(r.start).toISOString()}, seen by the tool at +${knew - o.t0} ms); answers sent to the tool just before: ${answersBefore(x, fights[0]!.time)}`);
+      const described = (k: (typeof fights)[number]): string => {
+        const decided = decidedAt(x, c, k);
+        return `${k.op}(${shortTd(k.td)}) at +${k.time - o.t0} ms${decided === undefined ? "" : ` (decided at +${decided - o.t0} ms)`}`;
+      };
+      if (fights.length > 0) add(x, "I6", c, `${fights.map(described).join(", ")} sent while ECS's circuit breaker was rolling back (started ${new Date(r.start).toISOString()}, seen by the tool at +${knew - o.t0} ms); answers sent to the tool just before: ${answersBefore(x, fights[0]!.time)}`);
     }
   }
 }

@@ -249,10 +249,9 @@ function checkFailed(x: Context, c: ComponentName, rec: any): void {
   // reads at the end were served stale, it knew only what its last fresh answer said.
   const mine = o.proxyCalls.filter((k) => k.op === "DescribeServices" && k.status === 200 && k.services.includes(serviceName(c)) && (k.answeredAt ?? k.time) <= tV);
   const staleAtEnd = mine.some((k) => k.outcome === "stale" && (k.answeredAt ?? k.time) >= tV - 300);
+  // Only from answers it read: a read it gave up on (delayed past its per-call timeout) showed it nothing.
   const lastFresh = [...mine].reverse().find((k) => k.outcome === "forwarded" && received(k));
-  // And only from answers it read: a read it gave up on (delayed past its per-call timeout) showed it nothing.
-  const lastRead = [...mine].reverse().find((k) => k.outcome === "forwarded" && received(k));
-  const seen = (staleAtEnd ? (lastFresh?.answeredAt ?? o.t0) : Math.min(seenBy(x, c, tV), lastRead?.forwardedAt ?? o.t0)) - (o.schedule.api.consistency?.lagMs ?? 0);
+  const seen = (staleAtEnd ? (lastFresh?.answeredAt ?? o.t0) : Math.min(seenBy(x, c, tV), lastFresh?.forwardedAt ?? o.t0)) - (o.schedule.api.consistency?.lagMs ?? 0);
   const rAt = completedAt(o.events, c, p.id);
   // "rolledBackTo: set when the service was verified serving previous again": verified = COMPLETED and healthy for
   // the bake, as far as the tool could see before its verdict. Then "rolled back to: nothing" misstates the service.
